@@ -7,6 +7,14 @@
  *   const etcd = await startEtcd();
  *   await fetch(`${etcd.clientUrl}/v2/keys/foo`, { method: "PUT", body: "value=bar", ... });
  *   await etcd.stop();
+ *
+ * `startCluster(3)` starts three such members that know each other through `--initial-cluster`, as
+ * etcd's own docs do for a local cluster (member names m0, m1, m2), and resolves once every member
+ * answers healthy, which needs an elected leader:
+ *
+ *   const cluster = await startCluster(3);
+ *   cluster.clientUrls        // ["http://127.0.0.1:41001", "http://127.0.0.1:41003", "http://127.0.0.1:41005"]
+ *   await cluster.stop();     // each member by its own PID
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -131,4 +139,68 @@ export async function waitHealthy(clientUrl: string, exited: () => boolean = () 
     await sleep(100);
   }
   throw new Error(`no healthy answer from ${clientUrl}`);
+}
+
+export interface RealEtcdCluster {
+  readonly members: readonly RealEtcd[];
+  /** Every member's client URL, in member order: what `--target` takes, comma-separated. */
+  readonly clientUrls: readonly string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `size` etcd members on loopback that form one new cluster, and resolves once all answer
+ * `/health` (a member only reports healthy once a leader is elected, so this also waits for the
+ * election). Ports and data dirs are fresh for each member; the cluster token is unique per call, so
+ * two clusters started side by side never mistake each other's members for their own.
+ *
+ *   size 3 → --initial-cluster=m0=http://127.0.0.1:P0,m1=http://127.0.0.1:P1,m2=http://127.0.0.1:P2
+ *            --initial-cluster-state=new --initial-cluster-token=etcdsim-<P0>
+ */
+export async function startCluster(size = 3, options: Pick<StartOptions, "extraArgs"> = {}): Promise<RealEtcdCluster> {
+  if (!(size >= 1)) throw new RangeError(`a cluster needs at least one member, got ${size}`);
+  const ports: { name: string; clientPort: number; peerPort: number }[] = [];
+  for (let i = 0; i < size; i++) ports.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
+  const initialCluster = ports.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(",");
+  const token = `etcdsim-${ports[0]?.peerPort ?? 0}`;
+  const started = await Promise.allSettled(
+    ports.map((p) =>
+      startEtcd({
+        name: p.name,
+        clientPort: p.clientPort,
+        peerPort: p.peerPort,
+        initialCluster,
+        waitHealthy: false,
+        extraArgs: ["--initial-cluster-state=new", `--initial-cluster-token=${token}`, ...(options.extraArgs ?? [])],
+      }),
+    ),
+  );
+  const members = started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  // One member at a time: members stopped all at once each wait for the others while handing over
+  // leadership and only die at the SIGKILL fallback (5 s); one by one they stop in milliseconds.
+  const stop = async (): Promise<void> => {
+    for (const member of members) await member.stop();
+  };
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed !== undefined) {
+    await stop();
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  try {
+    await Promise.all(members.map((member) => waitHealthy(member.clientUrl, () => !isRunning(member.pid))));
+  } catch (error) {
+    await stop();
+    throw new Error(`cluster did not become healthy: ${(error as Error).message}`);
+  }
+  return { members, clientUrls: members.map((member) => member.clientUrl), stop };
+}
+
+/** True while the process with this PID exists (signal 0 checks without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }

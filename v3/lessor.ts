@@ -19,12 +19,13 @@
  * so `Promote`/`Demote` and lease checkpointing (off by default in 3.4) are not modelled.
  */
 import type { Clock } from "../shared/clock.js";
-import { compareBytes, toBinaryString } from "../shared/bytes.js";
+import { compareBytes, fromBinaryString } from "../shared/bytes.js";
 import type { LeaseID } from "./rpc.js";
 import { NO_LEASE } from "./rpc.js";
 import { Lease } from "./lease.js";
 import { LeaseQueue } from "./leaseHeap.js";
 import { LeaseExistsError, LeaseNotFoundError, LeaseTTLTooLargeError } from "./errors.js";
+import type { LeaseHooks } from "./kv.js";
 
 /** Leases granted with a smaller TTL get this many seconds: ceil(1.5 × 1000 ms election timeout) = 2 s. */
 export const MIN_LEASE_TTL_SECONDS = 2;
@@ -38,7 +39,7 @@ export const MAX_EXPIRED_LEASES_PER_PASS = 500;
  * satisfies it; `end()` commits, which is when the watchable store notifies watchers.
  */
 export interface TxnDelete {
-  deleteRange(key: Uint8Array, end?: Uint8Array): unknown;
+  deleteRange(key: Uint8Array, end: Uint8Array | undefined): unknown;
   end(): void;
 }
 
@@ -60,12 +61,17 @@ export interface LessorApi {
   grant(id: LeaseID, ttlSeconds: number): Lease;
   /** Deletes the lease and all its keys in one write txn. Unknown `id`: `LeaseNotFoundError`. */
   revoke(id: LeaseID): void;
-  /** Attaches keys to lease `id` (called by the KV store on a put with a lease). */
-  attach(id: LeaseID, keys: readonly Uint8Array[]): void;
+  /**
+   * Attaches a key to lease `id` (called by the KV store on a put with a lease). Keys are Go's
+   * `string(key)`: the bytes as a latin1 binary string (`toBinaryString`). Unknown lease: `LeaseNotFoundError`.
+   */
+  attach(id: LeaseID, key: string): void;
   /** The lease a key is attached to, or `NO_LEASE` (etcd: `GetLease`). */
-  getLease(key: Uint8Array): LeaseID;
-  /** Detaches keys from lease `id` (called by the KV store on a put that moves a key, or a delete). */
-  detach(id: LeaseID, keys: readonly Uint8Array[]): void;
+  getLease(key: string): LeaseID;
+  /** Detaches a key from lease `id` (called by the KV store on a put that moves a key, or a delete). */
+  detach(id: LeaseID, key: string): void;
+  /** True when lease `id` is granted and not revoked (`Lookup(id) != nil`). */
+  exists(id: LeaseID): boolean;
   /** Resets the lease's expiry to now + TTL and returns the TTL. Unknown or expired: `LeaseNotFoundError`. */
   renew(id: LeaseID): number;
   /** The lease, or undefined (the applier uses it to refuse a put with an unknown lease). */
@@ -83,8 +89,8 @@ export interface LessorOptions {
   minLeaseTTLSeconds?: number;
 }
 
-/** The single-member, always-primary lessor. */
-export class Lessor implements LessorApi {
+/** The single-member, always-primary lessor. It is the KV store's `LeaseHooks`. */
+export class Lessor implements LessorApi, LeaseHooks {
   private readonly clock: Clock;
   readonly minLeaseTTLSeconds: number;
   /** id → lease. */
@@ -125,7 +131,7 @@ export class Lessor implements LessorApi {
       const txn = this.rangeDeleter();
       // Sorted, so every member deletes in the same order and the tombstone subs follow key order.
       // Each delete calls back into `detach`, which empties `lease.itemSet` as we go.
-      for (const key of keys) txn.deleteRange(key);
+      for (const key of keys) txn.deleteRange(key, undefined);
       this.leaseMap.delete(id);
       txn.end();
     } else {
@@ -135,30 +141,28 @@ export class Lessor implements LessorApi {
     }
   }
 
-  attach(id: LeaseID, keys: readonly Uint8Array[]): void {
+  attach(id: LeaseID, key: string): void {
     const lease = this.leaseMap.get(id);
     if (lease === undefined) throw new LeaseNotFoundError();
-    for (const key of keys) {
-      const item = toBinaryString(key);
-      lease.itemSet.add(item);
-      this.itemMap.set(item, id);
-    }
+    lease.itemSet.add(key);
+    this.itemMap.set(key, id);
   }
 
-  getLease(key: Uint8Array): LeaseID {
-    return this.itemMap.get(toBinaryString(key)) ?? NO_LEASE;
+  getLease(key: string): LeaseID {
+    return this.itemMap.get(key) ?? NO_LEASE;
   }
 
-  detach(id: LeaseID, keys: readonly Uint8Array[]): void {
+  detach(id: LeaseID, key: string): void {
     const lease = this.leaseMap.get(id);
     // During a revoke the lease stays in the map until its deletes are done, so the store's
     // detach calls find it. A detach for an unknown lease is a caller error, as in etcd.
     if (lease === undefined) throw new LeaseNotFoundError();
-    for (const key of keys) {
-      const item = toBinaryString(key);
-      lease.itemSet.delete(item);
-      if (this.itemMap.get(item) === id) this.itemMap.delete(item);
-    }
+    lease.itemSet.delete(key);
+    if (this.itemMap.get(key) === id) this.itemMap.delete(key);
+  }
+
+  exists(id: LeaseID): boolean {
+    return this.leaseMap.has(id);
   }
 
   renew(id: LeaseID): number {

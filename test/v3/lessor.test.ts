@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../shared/clock.js";
-import { fromUtf8, utf8 } from "../../shared/bytes.js";
+import { fromUtf8, toBinaryString, utf8 } from "../../shared/bytes.js";
 import { Lessor, MAX_LEASE_TTL_SECONDS, type TxnDelete } from "../../v3/lessor.js";
 import { LeaseQueue } from "../../v3/leaseHeap.js";
 import { LeaseIdGenerator } from "../../v3/leaseIdGenerator.js";
@@ -23,8 +23,8 @@ function setup() {
       deleteRange(key: Uint8Array) {
         deleted.push(fromUtf8(key));
         // The store detaches a deleted key from its lease, as etcd's storeTxnWrite.delete does.
-        const id = lessor.getLease(key);
-        if (id !== 0n) lessor.detach(id, [key]);
+        const id = lessor.getLease(toBinaryString(key));
+        if (id !== 0n) lessor.detach(id, toBinaryString(key));
       },
       end() {
         txns.push(deleted);
@@ -76,12 +76,14 @@ describe("lessor.revoke", () => {
   it("deletes all attached keys in one transaction, sorted by key (ported from TestLessorRevoke)", () => {
     const { lessor, txns } = setup();
     lessor.grant(1n, 100);
-    lessor.attach(1n, [utf8("lk2"), utf8("lk0"), utf8("lk1")]);
-    expect(lessor.getLease(utf8("lk1"))).toBe(1n);
+    lessor.attach(1n, "lk2");
+    lessor.attach(1n, "lk0");
+    lessor.attach(1n, "lk1");
+    expect(lessor.getLease("lk1")).toBe(1n);
     lessor.revoke(1n);
     expect(txns).toEqual([["lk0", "lk1", "lk2"]]);
     expect(lessor.lookup(1n)).toBeUndefined();
-    expect(lessor.getLease(utf8("lk1"))).toBe(0n);
+    expect(lessor.getLease("lk1")).toBe(0n);
     lessor.checkInvariants();
   });
 
@@ -105,12 +107,12 @@ describe("lessor.revoke", () => {
     const { lessor, txns } = setup();
     lessor.grant(1n, 100);
     lessor.grant(2n, 100);
-    lessor.attach(1n, [utf8("k")]);
-    lessor.detach(1n, [utf8("k")]);
-    lessor.attach(2n, [utf8("k")]);
+    lessor.attach(1n, "k");
+    lessor.detach(1n, "k");
+    lessor.attach(2n, "k");
     lessor.revoke(1n);
     expect(txns).toEqual([]);
-    expect(lessor.getLease(utf8("k"))).toBe(2n);
+    expect(lessor.getLease("k")).toBe(2n);
     lessor.checkInvariants();
   });
 });
@@ -118,14 +120,15 @@ describe("lessor.revoke", () => {
 describe("lessor.attach and detach", () => {
   it("attach to an unknown lease fails with 'lease not found' (ported from TestLessorAttach)", () => {
     const { lessor } = setup();
-    expect(() => lessor.attach(3n, [utf8("a")])).toThrow(ERR_LEASE_NOT_FOUND);
+    expect(() => lessor.attach(3n, "a")).toThrow(ERR_LEASE_NOT_FOUND);
   });
 
   it("detach removes the key from the lease's key list (ported from TestLessorDetach)", () => {
     const { lessor } = setup();
     lessor.grant(1n, 10);
-    lessor.attach(1n, [utf8("a"), utf8("b")]);
-    lessor.detach(1n, [utf8("a")]);
+    lessor.attach(1n, "a");
+    lessor.attach(1n, "b");
+    lessor.detach(1n, "a");
     expect(lessor.lookup(1n)?.keys().map(fromUtf8)).toEqual(["b"]);
     expect(lessor.attachedKeyCount).toBe(1);
     lessor.checkInvariants();
@@ -184,7 +187,8 @@ describe("lessor.findExpiredLeases", () => {
   it("revoking an expired lease deletes its keys in one transaction", () => {
     const { clock, lessor, txns } = setup();
     lessor.grant(1n, 2);
-    lessor.attach(1n, [utf8("b"), utf8("a")]);
+    lessor.attach(1n, "b");
+    lessor.attach(1n, "a");
     clock.advance(2000);
     for (const lease of lessor.findExpiredLeases(clock.now())) lessor.revoke(lease.ID);
     expect(txns).toEqual([["a", "b"]]);

@@ -1,0 +1,275 @@
+/**
+ * Mirrors etcd release-3.4 `mvcc/watcher_group.go`: a set of watchers organised so that "who
+ * watches this key?" costs O(1) for single-key watchers and O(log n + matches) for range watchers.
+ *
+ * Single-key watchers sit in a Map from key to watcher set. Range watchers sit in an interval
+ * tree keyed by their half-open interval [key, end); an empty `end` means "every key ≥ key" and
+ * is stored as +∞. A key `k` is looked up as the point [k, k+"\0"), the smallest interval holding
+ * exactly k. Watchers on the identical interval share one tree node (one watcher set).
+ *
+ *   watch "foo"          →  keyWatchers: {"foo": {w1}}
+ *   watch ["a", "c")     →  ranges: [a, c) → {w2}
+ *   watch ["b", +∞)      →  ranges: [b, +∞) → {w3}
+ *   watchersForKey("b")  →  {w2, w3}       ("b" ∈ [a, c) and "b" ∈ [b, +∞); w1 is not asked)
+ *
+ * Also here: `EventBatch` (the events one watcher gets in one response, capped at 1000 distinct
+ * revisions) and `WatcherBatch` (watcher → its batch), built by `newWatcherBatch`.
+ */
+import IntervalTreeUntyped from "@flatten-js/interval-tree";
+import type { Event } from "./rpc.js";
+import type { Watcher } from "./watchableStore.js";
+
+/** Most distinct revisions sent to an unsynced watcher in one response (etcd: `watchBatchMaxRevs`). */
+export const WATCH_BATCH_MAX_REVS = 1000;
+
+/**
+ * +∞ for interval ends. Keys are held as latin1 strings (one char per byte, ≤ U+00FF), so the
+ * single char U+0100 sorts after every key, and plain `<` on strings keeps working.
+ */
+const AFFINE_INFINITY = "\u0100";
+
+/**
+ * A half-open interval [low, high) of binary key strings, in the shape the library's red-black
+ * tree calls (`less_than`, `equal_to`, `not_intersect`, `merge`, `max`, `comparable_less_than`).
+ * Nodes are ordered by (low, high); only the intersection test is half-open. The tree prunes a
+ * subtree when its max high `<` the query's low, which for half-open intervals prunes slightly
+ * less than it could (never wrongly), so results stay exact.
+ *
+ * (The package's bundled .d.ts files use extensionless imports that NodeNext cannot resolve, so
+ * its classes type as `any`; this class and `IntervalTree` below restore the types we rely on.)
+ */
+class KeyInterval {
+  constructor(
+    public low: string,
+    public high: string,
+  ) {}
+
+  clone(): KeyInterval {
+    return new KeyInterval(this.low, this.high);
+  }
+
+  get max(): KeyInterval {
+    return this.clone();
+  }
+
+  less_than(other: KeyInterval): boolean {
+    return this.low < other.low || (this.low === other.low && this.high < other.high);
+  }
+
+  equal_to(other: KeyInterval): boolean {
+    return this.low === other.low && this.high === other.high;
+  }
+
+  intersect(other: KeyInterval): boolean {
+    return !this.not_intersect(other);
+  }
+
+  not_intersect(other: KeyInterval): boolean {
+    return !(this.low < other.high && other.low < this.high);
+  }
+
+  /** The span of both: used by the tree to keep each node's subtree bounds. */
+  merge(other: KeyInterval): KeyInterval {
+    return new KeyInterval(this.low < other.low ? this.low : other.low, this.high > other.high ? this.high : other.high);
+  }
+
+  comparable_less_than(a: string, b: string): boolean {
+    return a < b;
+  }
+
+  output(): [string, string] {
+    return [this.low, this.high];
+  }
+}
+
+/** The part of `@flatten-js/interval-tree`'s IntervalTree we use. Search is O(log n + matches). */
+interface IntervalTree<V> {
+  readonly size: number;
+  insert(key: KeyInterval, value: V): unknown;
+  remove(key: KeyInterval, value: V): unknown;
+  search(key: KeyInterval): V[];
+  intersect_any(key: KeyInterval): boolean;
+}
+const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree<V>;
+
+/** The interval tree key of a range watcher: [key, end), or [key, +∞) for an empty end. */
+function rangeInterval(key: string, end: string): KeyInterval {
+  return new KeyInterval(key, end === "" ? AFFINE_INFINITY : end);
+}
+
+/** The point [k, k+"\0"): intersects exactly the intervals that contain k. */
+function pointInterval(key: string): KeyInterval {
+  return new KeyInterval(key, key + "\0");
+}
+
+/**
+ * The events one watcher receives in one response (etcd: `eventBatch`). Events are appended in
+ * revision order; once a batch holds `maxRevs` distinct revisions, `moreRev` records the first
+ * revision left out and later events are dropped (the watcher stays unsynced and reads them next).
+ *
+ *   maxRevs 2; add @5, @5, @6, @7, @8  →  evs [@5, @5, @6], revs 2, moreRev 7
+ */
+export class EventBatch {
+  readonly evs: Event[] = [];
+  /** Distinct revisions in `evs`. */
+  revs = 0;
+  /** First revision not included because the batch was full; 0 when nothing was left out. */
+  moreRev = 0;
+
+  constructor(private readonly maxRevs: number = WATCH_BATCH_MAX_REVS) {}
+
+  add(event: Event): void {
+    if (this.revs > this.maxRevs) return; // full: already recorded moreRev
+    const last = this.evs[this.evs.length - 1];
+    if (last === undefined) {
+      this.revs = 1;
+      this.evs.push(event);
+      return;
+    }
+    if (event.kv.mod_revision > last.kv.mod_revision) {
+      this.revs++;
+      if (this.revs > this.maxRevs) {
+        this.moreRev = event.kv.mod_revision;
+        return;
+      }
+    }
+    this.evs.push(event);
+  }
+}
+
+/** Each watcher's batch of matched events (etcd: `watcherBatch`). */
+export type WatcherBatch = Map<Watcher, EventBatch>;
+
+/**
+ * Maps the watchers of `group` to the events they should get: each event goes to every watcher
+ * whose range holds its key and whose `minRev` ≤ the event's revision ("don't double notify").
+ * Cost: O(events × (1 + log ranges + matches)); watchers on other keys are never visited.
+ */
+export function newWatcherBatch(group: WatcherGroup, events: readonly Event[], maxRevs: number = WATCH_BATCH_MAX_REVS): WatcherBatch {
+  const batch: WatcherBatch = new Map();
+  if (group.size === 0) return batch;
+  for (const event of events) {
+    group.forEachWatcherOfKey(event.kv.key, (watcher) => {
+      if (event.kv.mod_revision < watcher.minRev) return;
+      let eventBatch = batch.get(watcher);
+      if (eventBatch === undefined) {
+        eventBatch = new EventBatch(maxRevs);
+        batch.set(watcher, eventBatch);
+      }
+      eventBatch.add(event);
+    });
+  }
+  return batch;
+}
+
+/** A collection of watchers organised by what they watch (etcd: `watcherGroup`). */
+export class WatcherGroup {
+  /** Single-key watchers: binary key → set (etcd: `keyWatchers`). */
+  private readonly keyWatchers = new Map<string, Set<Watcher>>();
+  /** Range watchers: the tree holds one watcher set per distinct interval (etcd: `ranges`). */
+  private readonly ranges = new IntervalTree<Set<Watcher>>();
+  /** The same sets as the tree, found by "key\u0101end" to add or delete without a tree walk. */
+  private readonly rangeSets = new Map<string, Set<Watcher>>();
+  /** Every watcher of the group (etcd: `watchers`). */
+  readonly watchers = new Set<Watcher>();
+
+  /** Number of watchers. */
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /** Number of distinct intervals in the tree (for lessons on range watchers). */
+  get rangeCount(): number {
+    return this.rangeSets.size;
+  }
+
+  /** Adds a watcher. Adding one twice is a bug (etcd panics "add watcher twice!"). O(1) or O(log ranges). */
+  add(watcher: Watcher): void {
+    if (this.watchers.has(watcher)) throw new Error("InvariantViolation: add watcher twice");
+    this.watchers.add(watcher);
+    if (watcher.endString === undefined) {
+      let set = this.keyWatchers.get(watcher.keyString);
+      if (set === undefined) this.keyWatchers.set(watcher.keyString, (set = new Set()));
+      set.add(watcher);
+      return;
+    }
+    const id = watcher.keyString + "\u0101" + watcher.endString;
+    let set = this.rangeSets.get(id);
+    if (set === undefined) {
+      set = new Set();
+      this.rangeSets.set(id, set);
+      this.ranges.insert(rangeInterval(watcher.keyString, watcher.endString), set);
+    }
+    set.add(watcher);
+  }
+
+  /** Removes a watcher; false if it was not in the group. O(1) or O(log ranges). */
+  delete(watcher: Watcher): boolean {
+    if (!this.watchers.delete(watcher)) return false;
+    if (watcher.endString === undefined) {
+      const set = this.keyWatchers.get(watcher.keyString);
+      set?.delete(watcher);
+      if (set !== undefined && set.size === 0) this.keyWatchers.delete(watcher.keyString);
+      return true;
+    }
+    const id = watcher.keyString + "\u0101" + watcher.endString;
+    const set = this.rangeSets.get(id);
+    if (set === undefined) throw new Error("InvariantViolation: range watcher missing from the interval tree");
+    set.delete(watcher);
+    if (set.size === 0) {
+      this.rangeSets.delete(id);
+      if (this.ranges.remove(rangeInterval(watcher.keyString, watcher.endString), set) === undefined) {
+        throw new Error("InvariantViolation: could not remove watcher interval from the tree");
+      }
+    }
+    return true;
+  }
+
+  /** True when some watcher of the group watches `key` (binary string). O(1 + log ranges). */
+  contains(keyString: string): boolean {
+    return this.keyWatchers.has(keyString) || (this.rangeSets.size > 0 && this.ranges.intersect_any(pointInterval(keyString)));
+  }
+
+  /**
+   * Calls `visit` once for each watcher of `key` (etcd: `watcherSetByKey`, without building the
+   * union: a watcher is in exactly one set, its key's or its interval's, so nothing repeats).
+   */
+  forEachWatcherOfKey(key: Uint8Array, visit: (watcher: Watcher) => void): void {
+    const keyString = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+    const set = this.keyWatchers.get(keyString);
+    if (set !== undefined) for (const watcher of set) visit(watcher);
+    if (this.rangeSets.size === 0) return;
+    for (const rangeSet of this.ranges.search(pointInterval(keyString))) for (const watcher of rangeSet) visit(watcher);
+  }
+
+  /** The watchers of `key` as one set (for tests and lessons). */
+  watcherSetByKey(key: Uint8Array): Set<Watcher> {
+    const out = new Set<Watcher>();
+    this.forEachWatcherOfKey(key, (watcher) => out.add(watcher));
+    return out;
+  }
+
+  /**
+   * Picks up to `maxWatchers` watchers to sync (etcd: `choose`/`chooseAll`): the first ones in
+   * insertion order. Returns them and the smallest `minRev` among those not compacted; watchers
+   * whose `minRev` < `compactRev` are returned apart, for the caller to cancel.
+   */
+  choose(maxWatchers: number, curRev: number, compactRev: number): { chosen: Watcher[]; compacted: Watcher[]; minRev: number } {
+    const chosen: Watcher[] = [];
+    const compacted: Watcher[] = [];
+    let minRev = Number.MAX_SAFE_INTEGER;
+    for (const watcher of this.watchers) {
+      if (chosen.length + compacted.length >= maxWatchers) break;
+      if (watcher.minRev > curRev) {
+        throw new Error(`InvariantViolation: watcher minimum revision ${watcher.minRev} should not exceed current revision ${curRev}`);
+      }
+      if (watcher.minRev < compactRev) {
+        compacted.push(watcher);
+        continue;
+      }
+      chosen.push(watcher);
+      if (watcher.minRev < minRev) minRev = watcher.minRev;
+    }
+    return { chosen, compacted, minRev };
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Renders a `RunReport` as one self-contained HTML page (`npm start -- --html report.html`): the
+ * lessons as chapters, v2 | v3 tables, inline SVG charts, claims with ✓ or ✗. No scripts, no
+ * external files, so it opens from disk in any browser and can be mailed to a class.
+ */
+import type { Block, Cell, LessonReport, RunReport } from "./report.js";
+import { escapeXml, renderChartSvg } from "./svgChart.js";
+import { cellText } from "./textReport.js";
+
+const STYLE = `
+body { font: 15px/1.5 system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #1f2937; }
+h1 { font-size: 1.6em; } h2 { border-bottom: 2px solid #d1d5db; padding-bottom: .2em; margin-top: 2.5em; }
+dl.header { display: grid; grid-template-columns: 9em 1fr; gap: .2em 1em; background: #f9fafb; padding: .8em; border-radius: 6px; }
+dl.header dt { font-weight: bold; } dl.header dd { margin: 0; } dl.header ul { margin: 0; padding-left: 1.2em; }
+table { border-collapse: collapse; margin: .8em 0; width: 100%; font-size: 14px; }
+th, td { border: 1px solid #d1d5db; padding: .25em .5em; text-align: left; vertical-align: top; }
+th { background: #f3f4f6; } td.v2 { background: #fffaf3; } td.v3 { background: #f5f9ff; }
+td code, pre { font-family: ui-monospace, monospace; font-size: 13px; }
+pre { background: #f3f4f6; padding: .6em; overflow-x: auto; }
+.claims li.holds::marker { content: "✓ "; color: #15803d; } .claims li.fails::marker { content: "✗ "; color: #b91c1c; }
+.myth { background: #fef9c3; padding: .5em .8em; border-radius: 6px; margin: .5em 0; }
+figure { margin: 1em 0; } nav ol { columns: 2; }
+`;
+
+function h(text: string): string {
+  return escapeXml(text);
+}
+
+function cell(value: Cell): string {
+  const text = cellText(value);
+  return text.startsWith("Error: ") ? `<code>${h(text)}</code>` : h(text);
+}
+
+function renderBlock(block: Block): string {
+  switch (block.kind) {
+    case "step":
+      return `<h3>${block.number}. ${h(block.title)}</h3>\n${block.text.map((t) => `<p>${h(t)}</p>`).join("\n")}`;
+    case "text":
+      return block.text.map((t) => `<p>${h(t)}</p>`).join("\n");
+    case "code":
+      return `<pre>${h(block.lines.join("\n"))}</pre>`;
+    case "table": {
+      const t = block.table;
+      const caption = t.title === undefined ? "" : `<caption>${h(t.title)}</caption>`;
+      const rows = t.rows.map((r) => `<tr><th scope="row">${h(r.label)}</th><td class="v2">${cell(r.v2)}</td><td class="v3">${cell(r.v3)}</td></tr>`);
+      return `<table>${caption}<thead><tr><th>${h(t.labelHeader)}</th><th>v2</th><th>v3</th></tr></thead><tbody>\n${rows.join("\n")}\n</tbody></table>`;
+    }
+    case "chart":
+      return `<figure>${renderChartSvg(block.chart)}<figcaption>${h(block.chart.title)}</figcaption></figure>`;
+  }
+}
+
+function renderLesson(lesson: LessonReport): string {
+  const list = (items: string[]): string => `<ul>${items.map((i) => `<li>${h(i)}</li>`).join("")}</ul>`;
+  const parts = [
+    `<section id="lesson-${lesson.id}">`,
+    `<h2>Lesson ${lesson.id} · ${h(lesson.title)}</h2>`,
+    `<dl class="header"><dt>Lesson</dt><dd>${h(lesson.header.lesson)}</dd><dt>You will see</dt><dd>${list(lesson.header.youWillSee)}</dd><dt>Try changing</dt><dd>${list(lesson.header.tryChanging)}</dd></dl>`,
+    ...lesson.blocks.map(renderBlock),
+  ];
+  if (lesson.claims.length > 0) {
+    parts.push(`<h3>Headline claims</h3><ul class="claims">`);
+    for (const c of lesson.claims) {
+      const v2 = c.v2Value === null ? "—" : cellText(c.v2Value);
+      const v3 = c.v3Value === null ? "—" : cellText(c.v3Value);
+      parts.push(`<li class="${c.holds ? "holds" : "fails"}">${h(c.claim)} <small>(v2: ${h(v2)} · v3: ${h(v3)})</small></li>`);
+    }
+    parts.push(`</ul>`);
+  }
+  if (lesson.limitations.length > 0) parts.push(`<h3>Not shown on this target</h3>${list(lesson.limitations)}`);
+  if (lesson.whatJustHappened.length > 0) parts.push(`<h3>What just happened</h3>${lesson.whatJustHappened.map((t) => `<p>${h(t)}</p>`).join("")}`);
+  for (const m of lesson.myths) parts.push(`<div class="myth"><p><b>Myth:</b> ${h(m.myth)}</p><p><b>Fact:</b> ${h(m.fact)}</p></div>`);
+  parts.push(`</section>`);
+  return parts.join("\n");
+}
+
+export function renderRunHtml(run: RunReport): string {
+  const nav = run.lessons.map((l) => `<li><a href="#lesson-${l.id}">${h(l.title)}</a></li>`).join("");
+  return [
+    `<!DOCTYPE html>`,
+    `<html lang="en"><head><meta charset="utf-8"><title>etcdsim lessons · seed ${run.seed}</title><style>${STYLE}</style></head><body>`,
+    `<h1>etcd v2 vs v3, side by side</h1>`,
+    `<p>Seed ${run.seed} · target ${h(run.target)} · reproduce with <code>npm start -- --seed ${run.seed} --html report.html</code></p>`,
+    `<nav><ol>${nav}</ol></nav>`,
+    ...run.lessons.map(renderLesson),
+    `</body></html>`,
+    ``,
+  ].join("\n");
+}

@@ -60,7 +60,8 @@ export function formatExpiration(expireTimeMs: number): string {
 export function ttlSeconds(expireTimeMs: number, nowMs: number): number {
   const leftMs = expireTimeMs - nowMs;
   const whole = Math.trunc(leftMs / 1000);
-  return leftMs % 1000 > 0 ? whole + 1 : whole;
+  // "+ 0" turns JavaScript's -0 (from truncating -0.5) into the 0 Go would compute.
+  return (leftMs % 1000 > 0 ? whole + 1 : whole) + 0;
 }
 
 /**
@@ -87,4 +88,36 @@ export function compareKeysBytewise(a: string, b: string): number {
 /** Sorts a NodeExtern list by key, bytewise (etcd's `sort.Sort(NodeExterns)`). Sorts in place. */
 export function sortNodeExterns(nodes: NodeExtern[]): NodeExtern[] {
   return nodes.sort((x, y) => compareKeysBytewise(x.key ?? "", y.key ?? ""));
+}
+
+/** The fields of a NodeExtern before empties are dropped (what `makeNodeExtern` takes). */
+export interface NodeExternFields {
+  readonly key: string;
+  readonly value?: string | undefined;
+  readonly dir?: boolean | undefined;
+  readonly expiration?: string | undefined;
+  readonly ttl?: number | undefined;
+  readonly nodes?: readonly NodeExtern[] | undefined;
+  readonly modifiedIndex: number;
+  readonly createdIndex: number;
+}
+
+/**
+ * Builds a frozen NodeExtern with etcd's field order and Go's `omitempty` rules: the root's key
+ * ("/", which etcd sees as "/1" and trims to ""), `dir` false, a `ttl` of 0, an empty `nodes` list
+ * and zero indexes are left out. `value` is kept whenever it is given, even "".
+ *
+ *   makeNodeExtern({ key: "/", dir: true, nodes: [], modifiedIndex: 0, createdIndex: 0 })  →  {"dir":true}
+ */
+export function makeNodeExtern(fields: NodeExternFields): NodeExtern {
+  const node: { -readonly [K in keyof NodeExtern]: NodeExtern[K] } = {};
+  if (fields.key !== "/" && fields.key !== "") node.key = fields.key;
+  if (fields.value !== undefined) node.value = fields.value;
+  if (fields.dir === true) node.dir = true;
+  if (fields.expiration !== undefined) node.expiration = fields.expiration;
+  if (fields.ttl !== undefined && fields.ttl !== 0) node.ttl = fields.ttl;
+  if (fields.nodes !== undefined && fields.nodes.length > 0) node.nodes = Object.freeze(fields.nodes);
+  if (fields.modifiedIndex !== 0) node.modifiedIndex = fields.modifiedIndex;
+  if (fields.createdIndex !== 0) node.createdIndex = fields.createdIndex;
+  return Object.freeze(node);
 }

@@ -18,10 +18,18 @@
  *
  * Errors are thrown as `V2Error` (see v2error.ts) and change nothing except the stats counters.
  */
-import type { Event } from "./event.js";
-import type { NodeState } from "./node.js";
-import type { StatsJSON } from "./stats.js";
-import type { Watcher } from "./watcher.js";
+import * as actions from "./event.js";
+import { Event } from "./event.js";
+import { EVENT_HISTORY_CAPACITY, EventHistory } from "./eventHistory.js";
+import { CompareIndexNotMatch, CompareMatch, CompareValueNotMatch, Node, PERMANENT, type CompareResult, type NodeContext, type NodeState } from "./node.js";
+import { makeNodeExtern, type NodeExtern } from "./nodeExtern.js";
+import { cleanKey, joinPath, splitPath } from "./path.js";
+import { decodeSnapshot, encodeSnapshot, SnapshotError } from "./snapshot.js";
+import { STATS_FIELDS, Stats, type StatsField, type StatsJSON } from "./stats.js";
+import { TTLKeyHeap } from "./ttlKeyHeap.js";
+import { EcodeKeyNotFound, EcodeNotDir, EcodeNotFile, EcodeNodeExist, EcodeRootROnly, EcodeTestFailed, V2Error } from "./v2error.js";
+import { WATCHER_BUFFER_CAPACITY, type Watcher } from "./watcher.js";
+import { WatcherHub } from "./watcherHub.js";
 
 /** The store format version etcd reports (`Store.Version()`). */
 export const STORE_VERSION = 2;
@@ -91,4 +99,553 @@ export interface Store {
   tree(): NodeState;
   /** Throws if an internal invariant is broken (index, history, heap, tree links). For tests. */
   checkInvariants(): void;
+}
+
+/**
+ * Expiry times before 2000-01-01T00:00:00Z count as permanent when a node is created (etcd's
+ * `minExpireTime`). That is why a huge `ttl`, whose expiry overflows int64 nanoseconds and wraps to
+ * a date before 2000, silently makes a permanent key. Quirk: update and compareAndSwap skip this check.
+ */
+export const MIN_EXPIRE_TIME_MS = Date.UTC(2000, 0, 1);
+
+/** Tunables, with etcd's values as defaults. */
+export interface V2StoreOptions {
+  /** Events the history keeps (default EVENT_HISTORY_CAPACITY = 1000). */
+  readonly historyCapacity?: number;
+  /** Unread events a watcher may hold before it is dropped (default WATCHER_BUFFER_CAPACITY = 100). */
+  readonly watcherCapacity?: number;
+}
+
+/**
+ * The v2 store. See the `Store` interface for the API and the file header for how time is passed in.
+ *
+ * Invariants (checked by `checkInvariants`): `index` = the index of the newest history event (0
+ * while empty); every node's createdIndex ≤ modifiedIndex ≤ index; a node is in the TTL heap if and
+ * only if it has an expiry; the hub's watcher count equals the watchers it holds.
+ *
+ * Watch delivery is synchronous, inside the write. A listener must not call back into the store
+ * while that write is still running (etcd would deadlock on its world lock); the store refuses such a
+ * call with an Error. Read the event, then act after the write returns (e.g. `queueMicrotask`).
+ */
+export class V2Store implements Store, NodeContext {
+  /** The root directory "/" (etcd's `Root`; read-only for writes). */
+  private root: Node;
+  /** etcd's `CurrentIndex`. */
+  currentIndex = 0;
+  /** Every node with an expiry, ordered by it (etcd's `ttlKeyHeap`). */
+  ttlKeyHeap = new TTLKeyHeap();
+  /** Watchers and the event history (etcd's `WatcherHub`). */
+  private watcherHub: WatcherHub;
+  /** Operation counters (etcd's `Stats`). */
+  private counters = new Stats();
+  private readonly options: V2StoreOptions;
+  /** True while a call is running: guards against re-entry from a watch listener. */
+  private busy = false;
+  /** Errors etcd returns past its bookkeeping, which therefore count as successes (quirk). */
+  private readonly countedAsSuccess = new WeakSet<V2Error>();
+
+  constructor(options: V2StoreOptions = {}) {
+    this.options = options;
+    this.root = Node.newDir(this, "/", 0, undefined, PERMANENT);
+    this.watcherHub = new WatcherHub(options.historyCapacity ?? EVENT_HISTORY_CAPACITY, options.watcherCapacity ?? WATCHER_BUFFER_CAPACITY);
+  }
+
+  version(): number {
+    return STORE_VERSION;
+  }
+
+  get index(): number {
+    return this.currentIndex;
+  }
+
+  /**
+   * Reads a node. Errors: 100 (cause = the first missing path), 104 (cause = the file in the way).
+   *
+   *   set /dir/a=1, set /dir/_h=2, set /dir/sub/b=3
+   *   get("/dir", false, true)  →  nodes [/dir/a (value 1), /dir/sub (dir, no nodes)]    /dir/_h is hidden
+   *   get("/dir", true,  true)  →  the same, with /dir/sub listing /dir/sub/b
+   */
+  get(nodePath: string, recursive: boolean, sorted: boolean, nowMs: number): Event {
+    return this.run("getsSuccess", "getsFail", () => {
+      const key = cleanKey(nodePath);
+      const node = this.internalGet(key);
+      const extern = node.reprForGet(recursive, sorted, nowMs); // node.path === key
+      return new Event(actions.Get, extern, undefined, this.currentIndex);
+    });
+  }
+
+  /**
+   * Creates or replaces a key. Missing parent directories are created (permanent, with this index).
+   * An existing file is replaced by a new node (new createdIndex, old TTL gone); an existing
+   * directory answers 102. With `refresh`, the key must exist and keeps its value; the event goes to
+   * the history but not to watchers.
+   *
+   *   set("/message", false, "Hello")  →  {"action":"set","node":{…"value":"Hello","modifiedIndex":1,"createdIndex":1}}
+   *   set("/message", false, "World")  →  node created/modified 2, prevNode the "Hello" node
+   */
+  set(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
+    return this.run("setsSuccess", "setsFail", () => {
+      const key = cleanKey(nodePath);
+      let previous: Node | undefined;
+      let notFound: V2Error | undefined;
+      try {
+        previous = this.internalGet(key);
+      } catch (error) {
+        if (!(error instanceof V2Error) || error.errorCode !== EcodeKeyNotFound) throw error;
+        notFound = error;
+      }
+      const refresh = expireOpts.refresh === true;
+      if (refresh) {
+        if (previous === undefined) throw notFound as V2Error;
+        value = previous.value;
+      }
+      // The replaced file's view; the node object keeps its fields after it leaves the tree.
+      const prevNode = previous?.reprForGet(false, false, nowMs);
+      const created = this.internalCreate(key, dir, value, false, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+      const event = new Event(actions.Set, created.node, prevNode, this.currentIndex, refresh);
+      if (refresh) this.watcherHub.add(event);
+      else this.watcherHub.notify(event);
+      return event;
+    });
+  }
+
+  /**
+   * Creates a node that must not exist yet (105 otherwise). With `unique` (POST), the new node is a
+   * child of `nodePath` named after the new index, 20 digits zero-padded: "/queue/00000000000000000007".
+   * `refresh` is ignored.
+   */
+  create(nodePath: string, dir: boolean, value: string, unique: boolean, expireOpts: ExpireOptions, nowMs: number): Event {
+    return this.run("createSuccess", "createFail", () => {
+      const created = this.internalCreate(nodePath, dir, value, unique, false, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+      const event = new Event(actions.Create, created.node, undefined, this.currentIndex);
+      this.watcherHub.notify(event);
+      return event;
+    });
+  }
+
+  /**
+   * Changes a node in place: a file gets `value` (the old one with `refresh`) and its modifiedIndex
+   * moves; every node gets the new expiry, and an absent expiry makes it permanent. A directory only
+   * accepts an empty value (else 102) and only its TTL changes.
+   *
+   *   Quirk: a directory's stored modifiedIndex does not move, though the event shows the new index.
+   *   Quirk: an absent `value` is "", so an update meant to change only the TTL wipes the value.
+   */
+  update(nodePath: string, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
+    return this.run("updateSuccess", "updateFail", () => {
+      const key = cleanKey(nodePath);
+      if (key === "/") throw this.quirkCountedAsSuccess(new V2Error(EcodeRootROnly, "/", this.currentIndex));
+      const nextIndex = this.currentIndex + 1;
+      const node = this.internalGet(key);
+      if (node.isDir() && value.length !== 0) throw this.quirkCountedAsSuccess(new V2Error(EcodeNotFile, key, this.currentIndex));
+      const refresh = expireOpts.refresh === true;
+      if (refresh) value = node.value;
+
+      const prevNode = node.repr(false, false, nowMs);
+      node.write(value, nextIndex);
+      node.updateTTL(expireOpts.expireTimeMs ?? PERMANENT);
+      const [expiration, ttl] = node.expirationAndTTL(nowMs);
+      const extern = makeNodeExtern({
+        key,
+        value: node.isDir() ? undefined : value,
+        dir: node.isDir(),
+        expiration,
+        ttl,
+        modifiedIndex: nextIndex,
+        createdIndex: node.createdIndex,
+      });
+      this.currentIndex = nextIndex;
+      const event = new Event(actions.Update, extern, prevNode, nextIndex, refresh);
+      if (refresh) this.watcherHub.add(event);
+      else this.watcherHub.notify(event);
+      return event;
+    });
+  }
+
+  /**
+   * Replaces a file's value if `prevValue` ("" = not checked) equals its value and `prevIndex`
+   * (0 = not checked) equals its modifiedIndex. A failure is 101 whose cause lists the failed tests:
+   *
+   *   value only: "[wrong != cas1]"    index only: "[1 != 8]"    both: "[wrong != cas1] [1 != 8]"
+   *
+   * On success createdIndex stays, modifiedIndex moves, and the TTL is replaced (absent = permanent).
+   */
+  compareAndSwap(nodePath: string, prevValue: string, prevIndex: number, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
+    return this.run("compareAndSwapSuccess", "compareAndSwapFail", () => {
+      const key = cleanKey(nodePath);
+      if (key === "/") throw this.quirkCountedAsSuccess(new V2Error(EcodeRootROnly, "/", this.currentIndex));
+      const node = this.internalGet(key);
+      if (node.isDir()) throw new V2Error(EcodeNotFile, key, this.currentIndex);
+      const which = node.compare(prevValue, prevIndex);
+      if (which !== CompareMatch) throw new V2Error(EcodeTestFailed, compareFailCause(node, which, prevValue, prevIndex), this.currentIndex);
+      const refresh = expireOpts.refresh === true;
+      if (refresh) value = node.value;
+
+      this.currentIndex++;
+      const prevNode = node.repr(false, false, nowMs);
+      node.write(value, this.currentIndex);
+      node.updateTTL(expireOpts.expireTimeMs ?? PERMANENT);
+      const [expiration, ttl] = node.expirationAndTTL(nowMs);
+      const extern = makeNodeExtern({ key, value, expiration, ttl, modifiedIndex: this.currentIndex, createdIndex: node.createdIndex });
+      const event = new Event(actions.CompareAndSwap, extern, prevNode, this.currentIndex, refresh);
+      if (refresh) this.watcherHub.add(event);
+      else this.watcherHub.notify(event);
+      return event;
+    });
+  }
+
+  /**
+   * Removes a file, or a directory when `dir` (it must be empty, else 108) or `recursive` (the whole
+   * subtree at once: one index, one event keyed by the directory). A directory without either is 102.
+   * Watchers sitting exactly on any removed path hear of it, children first, then the usual prefixes.
+   *
+   *   delete("/dir", false, true) with /dir/a  →  {"action":"delete","node":{"key":"/dir","dir":true,"modifiedIndex":5,…},"prevNode":{…}}
+   */
+  delete(nodePath: string, dir: boolean, recursive: boolean, nowMs: number): Event {
+    return this.run("deleteSuccess", "deleteFail", () => {
+      const key = cleanKey(nodePath);
+      if (key === "/") throw this.quirkCountedAsSuccess(new V2Error(EcodeRootROnly, "/", this.currentIndex));
+      if (recursive) dir = true; // recursive implies dir
+      const node = this.internalGet(key);
+      node.checkRemove(dir, recursive);
+
+      const nextIndex = this.currentIndex + 1;
+      const extern = makeNodeExtern({ key, dir: node.isDir(), modifiedIndex: nextIndex, createdIndex: node.createdIndex });
+      const event = new Event(actions.Delete, extern, node.repr(false, false, nowMs), nextIndex);
+      node.remove(dir, recursive, (path) => this.watcherHub.notifyWatchers(event, path, true));
+      this.currentIndex = nextIndex;
+      this.watcherHub.notify(event);
+      return event;
+    });
+  }
+
+  /**
+   * Removes a file if `prevValue` and `prevIndex` match, exactly as compareAndSwap tests them.
+   *
+   *   Quirk: there is no read-only check, so the root answers 102 "Not a file" with an empty cause
+   *   (etcd's cause is its hidden "/1" prefix, which the HTTP layer trims away).
+   *   Quirk: failures with 101 and 102 count as compareAndDeleteSuccess.
+   */
+  compareAndDelete(nodePath: string, prevValue: string, prevIndex: number, nowMs: number): Event {
+    return this.run("compareAndDeleteSuccess", "compareAndDeleteFail", () => {
+      const key = cleanKey(nodePath);
+      const node = this.internalGet(key);
+      if (node.isDir()) throw this.quirkCountedAsSuccess(new V2Error(EcodeNotFile, key === "/" ? "" : key, this.currentIndex));
+      const which = node.compare(prevValue, prevIndex);
+      if (which !== CompareMatch) {
+        throw this.quirkCountedAsSuccess(new V2Error(EcodeTestFailed, compareFailCause(node, which, prevValue, prevIndex), this.currentIndex));
+      }
+      this.currentIndex++;
+      const extern = makeNodeExtern({ key, modifiedIndex: this.currentIndex, createdIndex: node.createdIndex });
+      const event = new Event(actions.CompareAndDelete, extern, node.repr(false, false, nowMs), this.currentIndex);
+      node.remove(false, false, (path) => this.watcherHub.notifyWatchers(event, path, true));
+      this.watcherHub.notify(event);
+      return event;
+    });
+  }
+
+  /**
+   * Starts a watch at `nodePath` (cleaned). `sinceIndex` 0 means index + 1. Watches are not counted
+   * in the stats. See `WatcherHub.watch` for history replay and the 401 error:
+   *
+   *   after 1100 changes: watch("/x", false, false, 1)  →  V2Error 401
+   *     "The event in requested index is outdated and cleared (the requested history has been cleared [101/1])"
+   */
+  watch(nodePath: string, recursive: boolean, stream: boolean, sinceIndex: number): Watcher {
+    return this.guarded(() => {
+      const key = cleanKey(nodePath);
+      const since = sinceIndex === 0 ? this.currentIndex + 1 : sinceIndex;
+      return this.watcherHub.watch(key, recursive, stream, since, this.currentIndex);
+    });
+  }
+
+  /**
+   * etcd's `DeleteExpiredKeys`, run when a SYNC request carrying `cutoffMs` is applied. While the
+   * earliest expiry is ≤ cutoffMs: take one index, remove that node with its whole subtree (children
+   * vanish silently, their own TTLs included), count it, and tell watchers with one `expire` event.
+   * The cutoff also serves as "now" for the prevNode's ttl (it works out to 0 or less, so is usually absent).
+   *
+   *   /t (expires at 5 s) and /tdir (at 6 s), index 6:  deleteExpiredKeys(7 s)  →  expire /t at 7, expire /tdir at 8
+   */
+  deleteExpiredKeys(cutoffMs: number): Event[] {
+    return this.guarded(() => {
+      const events: Event[] = [];
+      for (;;) {
+        const node = this.ttlKeyHeap.top();
+        if (node === undefined || node.expireTimeMs > cutoffMs) break;
+        this.currentIndex++;
+        const extern = makeNodeExtern({ key: node.path, dir: node.isDir(), modifiedIndex: this.currentIndex, createdIndex: node.createdIndex });
+        const event = new Event(actions.Expire, extern, node.repr(false, false, cutoffMs), this.currentIndex);
+        this.ttlKeyHeap.pop();
+        node.remove(true, true, (path) => this.watcherHub.notifyWatchers(event, path, true));
+        this.counters.inc("expireCount");
+        this.watcherHub.notify(event);
+        events.push(event);
+      }
+      return events;
+    });
+  }
+
+  hasTTLKeys(): boolean {
+    return this.ttlKeyHeap.length > 0;
+  }
+
+  /** Deterministic JSON text of the whole store; see snapshot.ts for the layout. */
+  save(): string {
+    return this.guarded(() =>
+      encodeSnapshot({
+        version: STORE_VERSION,
+        currentIndex: this.currentIndex,
+        root: this.root.state(),
+        history: {
+          capacity: this.watcherHub.eventHistory.queue.capacity,
+          startIndex: this.watcherHub.eventHistory.startIndex,
+          lastIndex: this.watcherHub.eventHistory.lastIndex,
+          events: this.watcherHub.eventHistory.queue.toArray(),
+        },
+        stats: this.stats(),
+        ttlKeys: this.ttlKeyHeap.ordered().map((node) => node.path),
+      }),
+    );
+  }
+
+  /**
+   * Replaces the tree, index, history, stats and TTL heap with those of a `save()` text. The text is
+   * checked completely first (SnapshotError otherwise) and the store is untouched on failure.
+   * Registered watchers stay registered, as in etcd (its JSON decode leaves the hub's watcher map alone).
+   * Nodes whose expiry passed meanwhile are removed by the next `deleteExpiredKeys`, not here.
+   */
+  recovery(json: string): void {
+    this.guarded(() => {
+      const snapshot = decodeSnapshot(json);
+      const heap = new TTLKeyHeap();
+      const root = this.buildTree(snapshot.root, heap, snapshot.ttlKeys);
+      const history = new EventHistory(snapshot.history.capacity);
+      for (const event of snapshot.history.events) history.addEvent(event);
+      if (history.startIndex !== snapshot.history.startIndex || history.lastIndex !== snapshot.history.lastIndex) {
+        throw new SnapshotError("v2 snapshot history bounds do not match its events");
+      }
+      const counters = new Stats();
+      for (const field of STATS_FIELDS) counters.setValue(field, snapshot.stats[field]);
+
+      // Everything is checked and built: switch over in one step.
+      this.root = root;
+      this.ttlKeyHeap = heap;
+      this.currentIndex = snapshot.currentIndex;
+      this.watcherHub.eventHistory = history;
+      this.counters = counters;
+    });
+  }
+
+  /** An independent deep copy with the same tree, index, history, stats and expiry order, and no watchers. */
+  clone(): V2Store {
+    return this.guarded(() => {
+      const copy = new V2Store(this.options);
+      const heap = new TTLKeyHeap();
+      copy.root = copy.buildTree(this.root.state(), heap, this.ttlKeyHeap.ordered().map((node) => node.path));
+      copy.ttlKeyHeap = heap;
+      copy.currentIndex = this.currentIndex;
+      copy.watcherHub = this.watcherHub.clone();
+      copy.counters = this.counters.clone();
+      return copy;
+    });
+  }
+
+  stats(): StatsJSON {
+    this.counters.setValue("watchers", this.watcherHub.count);
+    return this.counters.toJSON();
+  }
+
+  jsonStats(): string {
+    return JSON.stringify(this.stats());
+  }
+
+  /**
+   * The tree as frozen plain data (see `NodeState`). Each node caches its frozen state and a write
+   * clears only the caches on its own path, so this costs O(nodes changed since the last call), and
+   * consecutive trees share every unchanged subtree:
+   *
+   *   const before = store.tree();  store.set("/a/x", …);  const after = store.tree();
+   *   before !== after;  before.children[1] === after.children[1]   (an untouched /b is shared)
+   *
+   * Why plain frozen data: a lesson can keep any number of before/after trees for the price of the
+   * changed paths, print or diff them, and hand them to Immer's `produce` to sketch "what if" trees
+   * without touching the store. We don't run each write through `produce` itself: one proxy per write
+   * would cost more than the write, and watcher-heavy benchmarks measure exactly that path.
+   */
+  tree(): NodeState {
+    return this.guarded(() => this.root.state());
+  }
+
+  /** Throws an Error naming the first broken invariant. O(nodes + history + watchers). */
+  checkInvariants(): void {
+    const withTTL = new Set<Node>();
+    this.root.checkInvariants((node) => {
+      if (node.createdIndex > node.modifiedIndex || node.modifiedIndex > this.currentIndex) {
+        throw new Error(`invariant: ${node.path} has created ${node.createdIndex}, modified ${node.modifiedIndex}, current ${this.currentIndex}`);
+      }
+      if (node.parent !== undefined && node.createdIndex < node.parent.createdIndex) {
+        throw new Error(`invariant: ${node.path} was created before its parent`);
+      }
+      if (!node.isPermanent()) withTTL.add(node);
+      if (node.isPermanent() === this.ttlKeyHeap.has(node)) throw new Error(`invariant: ${node.path} TTL heap membership is wrong`);
+    });
+    if (this.root.path !== "/" || !this.root.isDir() || !this.root.isPermanent()) throw new Error("invariant: the root must be a permanent directory at /");
+    if (withTTL.size !== this.ttlKeyHeap.length) throw new Error(`invariant: TTL heap holds ${this.ttlKeyHeap.length} nodes, tree has ${withTTL.size}`);
+    this.ttlKeyHeap.checkInvariants();
+
+    const history = this.watcherHub.eventHistory;
+    const events = history.queue.toArray();
+    if (history.lastIndex !== this.currentIndex) throw new Error(`invariant: history ends at ${history.lastIndex}, index is ${this.currentIndex}`);
+    events.forEach((event, i) => {
+      if (event.index !== history.startIndex + i) throw new Error(`invariant: history slot ${i} holds index ${event.index}, expected ${history.startIndex + i}`);
+    });
+    this.watcherHub.checkInvariants();
+  }
+
+  /** etcd's `internalGet`: walks a clean path from the root; 104 at a file in the way, 100 at the first missing name. */
+  private internalGet(key: string): Node {
+    let current = this.root;
+    for (const name of components(key)) {
+      if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
+      const child = current.children.get(name);
+      if (child === undefined) throw new V2Error(EcodeKeyNotFound, joinPath(current.path, name), this.currentIndex);
+      current = child;
+    }
+    return current;
+  }
+
+  /**
+   * etcd's `internalCreate`, shared by set (replace = true) and create. Walks to the parent, making
+   * missing directories on the way, and adds the new node with the next index.
+   *
+   * It changes nothing when it fails: a 104 can only come from an existing file, which lies above any
+   * directory this call would create, and the 105/102 checks find an existing target, which means
+   * every parent already existed.
+   */
+  private internalCreate(nodePath: string, dir: boolean, value: string, unique: boolean, replace: boolean, expireTimeMs: number, nowMs: number): { node: NodeExtern } {
+    const currIndex = this.currentIndex;
+    const nextIndex = currIndex + 1;
+    if (unique) nodePath += "/" + String(nextIndex).padStart(20, "0");
+    const key = cleanKey(nodePath);
+    if (key === "/") throw new V2Error(EcodeRootROnly, "/", currIndex);
+    if (expireTimeMs < MIN_EXPIRE_TIME_MS) expireTimeMs = PERMANENT;
+
+    const [dirName, nodeName] = splitPath(key);
+    const parent = this.walkCreatingDirs(dirName, nextIndex);
+
+    const existing = parent.children?.get(nodeName);
+    let previous: Node | undefined;
+    if (existing !== undefined) {
+      if (!replace) throw new V2Error(EcodeNodeExist, key, currIndex);
+      if (existing.isDir()) throw new V2Error(EcodeNotFile, key, currIndex);
+      previous = existing;
+    }
+    previous?.remove(false, false);
+
+    const node = dir ? Node.newDir(this, key, nextIndex, parent, expireTimeMs) : Node.newKV(this, key, value, nextIndex, parent, expireTimeMs);
+    parent.add(node);
+    let expiration: string | undefined;
+    let ttl: number | undefined;
+    if (!node.isPermanent()) {
+      this.ttlKeyHeap.push(node);
+      [expiration, ttl] = node.expirationAndTTL(nowMs);
+    }
+    this.currentIndex = nextIndex;
+    return {
+      node: makeNodeExtern({ key, value: dir ? undefined : value, dir, expiration, ttl, modifiedIndex: nextIndex, createdIndex: nextIndex }),
+    };
+  }
+
+  /**
+   * etcd's `walk(dirName, checkDir)`: returns the directory at `dirName`, creating missing ones
+   * (permanent, created at `createdIndex`). A file in the way answers 104 with the file's path.
+   */
+  private walkCreatingDirs(dirName: string, createdIndex: number): Node {
+    let current = this.root;
+    for (const name of components(dirName)) {
+      const child = current.children?.get(name);
+      if (child === undefined) {
+        const created = Node.newDir(this, joinPath(current.path, name), createdIndex, current, PERMANENT);
+        current.add(created);
+        current = created;
+      } else if (child.isDir()) {
+        current = child;
+      } else {
+        throw new V2Error(EcodeNotDir, child.path, this.currentIndex);
+      }
+    }
+    return current;
+  }
+
+  /**
+   * Builds live nodes for this store from a frozen tree and fills `heap` in the saved expiry order.
+   * The nodes find the heap through `this.ttlKeyHeap`, so the caller installs `heap` there next.
+   */
+  private buildTree(state: NodeState, heap: TTLKeyHeap, ttlKeys: readonly string[]): Node {
+    const byPath = new Map<string, Node>();
+    const root = Node.fromState(this, state, undefined, false);
+    root.checkInvariants((node) => {
+      if (!node.isPermanent()) byPath.set(node.path, node);
+    });
+    for (const path of ttlKeys) {
+      const node = byPath.get(path);
+      if (node === undefined) throw new SnapshotError(`v2 snapshot ttlKeys names ${path}, which has no expiry`);
+      heap.push(node);
+    }
+    if (heap.length !== byPath.size) throw new SnapshotError("v2 snapshot ttlKeys misses some nodes that have an expiry");
+    return root;
+  }
+
+  /** Marks an error that etcd returns past its stats bookkeeping, so it counts as a success. */
+  private quirkCountedAsSuccess(error: V2Error): V2Error {
+    this.countedAsSuccess.add(error);
+    return error;
+  }
+
+  /** Runs one counted operation: a success or failure counter goes up, as etcd's deferred Stats.Inc does. */
+  private run<T>(success: StatsField, fail: StatsField, operation: () => T): T {
+    return this.guarded(() => {
+      try {
+        const result = operation();
+        this.counters.inc(success);
+        return result;
+      } catch (error) {
+        if (error instanceof V2Error) {
+          // Quirk: a create that fails with 104 inside the walk also counts setsFail (etcd's internalCreate does).
+          if (success === "createSuccess" && error.errorCode === EcodeNotDir) this.counters.inc("setsFail");
+          this.counters.inc(this.countedAsSuccess.has(error) ? success : fail);
+        }
+        throw error;
+      }
+    });
+  }
+
+  /** Refuses a call made while another is running (a watch listener calling back into the store). */
+  private guarded<T>(operation: () => T): T {
+    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
+    this.busy = true;
+    try {
+      return operation();
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/** The names along a clean path: "/a/b" → ["a", "b"], "/" → []. */
+function components(key: string): string[] {
+  return key === "/" || key === "" ? [] : key.slice(key.startsWith("/") ? 1 : 0).replace(/\/$/, "").split("/");
+}
+
+/** etcd's `getCompareFailCause`: "[prevValue != value]", "[prevIndex != modifiedIndex]", or both. */
+function compareFailCause(node: Node, which: CompareResult, prevValue: string, prevIndex: number): string {
+  switch (which) {
+    case CompareIndexNotMatch:
+      return `[${prevIndex} != ${node.modifiedIndex}]`;
+    case CompareValueNotMatch:
+      return `[${prevValue} != ${node.value}]`;
+    default:
+      return `[${prevValue} != ${node.value}] [${prevIndex} != ${node.modifiedIndex}]`;
+  }
 }

@@ -26,6 +26,7 @@ import { Lease } from "./lease.js";
 import { LeaseQueue } from "./leaseHeap.js";
 import { LeaseExistsError, LeaseNotFoundError, LeaseTTLTooLargeError } from "./errors.js";
 import type { LeaseHooks } from "./kv.js";
+import type { LeaseRecord } from "./backend.js";
 
 /** Leases granted with a smaller TTL get this many seconds: ceil(1.5 × 1000 ms election timeout) = 2 s. */
 export const MIN_LEASE_TTL_SECONDS = 2;
@@ -87,6 +88,8 @@ export interface LessorOptions {
   clock: Clock;
   /** Seconds; grants below it are raised to it. Default `MIN_LEASE_TTL_SECONDS`. */
   minLeaseTTLSeconds?: number;
+  /** The backend's lease bucket: a grant writes {ID, TTL}, a revoke deletes it (etcd: `persistTo`). */
+  leaseBucket?: Map<LeaseID, LeaseRecord>;
 }
 
 /** The single-member, always-primary lessor. It is the KV store's `LeaseHooks`. */
@@ -100,9 +103,11 @@ export class Lessor implements LessorApi, LeaseHooks {
   /** Expiry hints; see `leaseHeap.ts` for why stale entries are allowed. */
   private readonly leaseHeap = new LeaseQueue();
   private rangeDeleter: RangeDeleter | undefined;
+  private readonly leaseBucket: Map<LeaseID, LeaseRecord> | undefined;
 
   constructor(options: LessorOptions) {
     this.clock = options.clock;
+    this.leaseBucket = options.leaseBucket;
     this.minLeaseTTLSeconds = options.minLeaseTTLSeconds ?? MIN_LEASE_TTL_SECONDS;
   }
 
@@ -119,6 +124,7 @@ export class Lessor implements LessorApi, LeaseHooks {
     lease.refresh(this.clock.now());
     this.leaseMap.set(id, lease);
     this.leaseHeap.push({ id, timeMs: lease.expiryMs });
+    this.leaseBucket?.set(id, { ID: id, TTL: lease.ttlSeconds, remainingTTL: 0 });
     return lease;
   }
 
@@ -133,9 +139,12 @@ export class Lessor implements LessorApi, LeaseHooks {
       // Each delete calls back into `detach`, which empties `lease.itemSet` as we go.
       for (const key of keys) txn.deleteRange(key, undefined);
       this.leaseMap.delete(id);
+      // The lease record goes in the same backend transaction as the key deletes.
+      this.leaseBucket?.delete(id);
       txn.end();
     } else {
       this.leaseMap.delete(id);
+      this.leaseBucket?.delete(id);
       for (const key of lease.itemSet) this.itemMap.delete(key);
       lease.itemSet.clear();
     }

@@ -33,22 +33,14 @@ import { WATCH_BATCH_MAX_REVS, WatcherGroup, newWatcherBatch, type WatcherBatch 
 export const MAX_WATCHERS_PER_SYNC = 512;
 
 /**
- * One stored version, as the backend's key bucket holds it: revision (main, sub), whether it is a
- * tombstone, and the stored KeyValue (a tombstone's holds only the key).
+ * The part of the backend the catch-up reads: the key bucket walked in revision order over
+ * [fromMain, toMain) (etcd: `tx.UnsafeRange(keyBucketName, minBytes, maxBytes)`). Compacted
+ * revisions are gone from it, which is why watchers are replayed from here and not from the index.
+ * `Backend` (backend.ts) satisfies it.
  */
-export interface HistoryEntry {
-  main: number;
-  sub: number;
-  tombstone: boolean;
-  kv: KeyValue;
+export interface KeyBucketReader {
+  range(fromMain: number, toMain: number, visitor: (main: number, sub: number, kv: KeyValue) => void): void;
 }
-
-/**
- * Reads the backend's key bucket for revisions with main in [minRev, maxRev], in revision order
- * (etcd: `tx.UnsafeRange(keyBucketName, minBytes, maxBytes)`). Compacted revisions are gone from
- * it, which is why watchers are replayed from here and not from the index.
- */
-export type HistoryReader = (minRev: number, maxRev: number) => Iterable<HistoryEntry>;
 
 export interface WatchableStoreOptions {
   /** Per-response cap on distinct revisions for catch-up (default 1000). */
@@ -114,7 +106,8 @@ export class WatchableStore implements KV, Watchable {
   constructor(
     /** The MVCC store underneath (etcd: the embedded `*store`). */
     readonly store: KV,
-    private readonly readHistory: HistoryReader,
+    /** The store's backend, read by `syncWatchers`. */
+    private readonly backend: KeyBucketReader,
     options: WatchableStoreOptions = {},
   ) {
     this.watchBatchMaxRevs = options.watchBatchMaxRevs ?? WATCH_BATCH_MAX_REVS;
@@ -298,15 +291,15 @@ export class WatchableStore implements KV, Watchable {
   /** Backend versions in [minRev, maxRev] as events, only for keys `group` watches (etcd: `kvsToEvents`). */
   private eventsFromHistory(group: WatcherGroup, minRev: number, maxRev: number): Event[] {
     const events: Event[] = [];
-    for (const entry of this.readHistory(minRev, maxRev)) {
-      if (!group.contains(toBinaryString(entry.kv.key))) continue;
-      if (entry.tombstone) {
+    this.backend.range(minRev, maxRev + 1, (main, _sub, kv) => {
+      if (!group.contains(toBinaryString(kv.key))) return;
+      if (kv.create_revision === 0) {
         // A tombstone's stored kv holds only the key: patch in the revision so watchers don't skip it.
-        events.push({ type: EventType.DELETE, kv: deletedKeyValue(entry.kv.key, entry.main) });
+        events.push({ type: EventType.DELETE, kv: deletedKeyValue(kv.key, main) });
       } else {
-        events.push({ type: EventType.PUT, kv: entry.kv });
+        events.push({ type: EventType.PUT, kv });
       }
-    }
+    });
     return events;
   }
 

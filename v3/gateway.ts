@@ -1,0 +1,298 @@
+/**
+ * Mirrors etcd release-3.4 `etcdserver/etcdserverpb/gw/rpc.pb.gw.go` (the grpc-gateway routes) and the
+ * unary handlers of `etcdserver/api/v3rpc` (`key.go`, `lease.go`, `maintenance.go`): the v3 JSON API on
+ * the client port. Every route is a POST whose body is the JSON form of an `rpc.ts` request.
+ *
+ *   POST /v3/kv/range        RangeRequest        → RangeResponse
+ *   POST /v3/kv/put          PutRequest          → PutResponse
+ *   POST /v3/kv/deleterange  DeleteRangeRequest  → DeleteRangeResponse
+ *   POST /v3/kv/txn          TxnRequest          → TxnResponse
+ *   POST /v3/kv/compaction   CompactionRequest   → CompactionResponse
+ *   POST /v3/lease/grant | revoke | timetolive | leases     (also under /v3/kv/lease/ for the last three)
+ *   POST /v3/lease/keepalive                   a stream (see gatewayStream.ts)
+ *   POST /v3/watch                             a stream (see gatewayStream.ts, watchServer.ts)
+ *   POST /v3/maintenance/status
+ *   /v3beta/… is rewritten to /v3/… before routing; /v3alpha/… is not served (`404 page not found`).
+ *
+ * Answers, byte for byte as etcd 3.4.23 writes them:
+ *   success           200, `Content-Type: application/json`, `Grpc-Metadata-Content-Type: application/grpc`,
+ *                     the JSON body with no trailing newline (chunked past 2048 bytes, as Go frames it)
+ *   rejected by etcd  HTTP status of the gRPC code (3 → 400, 5 → 404, 9 → 412, 11 → 400, …),
+ *                     `{"error":m,"message":m,"code":c}`, chunked, with a `Grpc-Trailer-Content-Type` trailer
+ *   bad JSON/base64   400 with Go's decoder message and code 3, Content-Length, no trailer (never reached etcd)
+ *   unknown /v3 path  404 `Not Found`;  a method other than POST on a route → 405 `Method Not Allowed`
+ *
+ *   POST /v3/kv/put {"key":"Zm9v","value":"YmFy"}
+ *     → 200 {"header":{"cluster_id":"…","member_id":"…","revision":"2","raft_term":"2"}}
+ *   POST /v3/kv/range {"key":""}
+ *     → 400 {"error":"etcdserver: key is not provided","message":"etcdserver: key is not provided","code":3}
+ *
+ * Bad input changes nothing: a request is fully decoded before the server sees it.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { GoJsonError, GoJsonStream } from "./gatewayGoJson.js";
+import {
+  decodeRequest,
+  encodeCompactionResponse,
+  encodeDeleteRangeResponse,
+  encodeErrorBody,
+  encodeLeaseGrantResponse,
+  encodeLeaseKeepAliveResponse,
+  encodeLeaseLeasesResponse,
+  encodeLeaseRevokeResponse,
+  encodeLeaseTimeToLiveResponse,
+  encodePutResponse,
+  encodeRangeResponse,
+  encodeStatusResponse,
+  encodeTxnResponse,
+  encodeWatchResponse,
+  type RequestTypes,
+} from "./gatewayJson.js";
+import { grpcReceiveLimitError, raftRequestTooLarge } from "./gatewayLimits.js";
+import { serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
+import { RpcError, toRpcError, GrpcCode } from "./errors.js";
+import type {
+  CompactionRequest,
+  CompactionResponse,
+  DeleteRangeRequest,
+  DeleteRangeResponse,
+  LeaseGrantRequest,
+  LeaseGrantResponse,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse,
+  LeaseLeasesResponse,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse,
+  PutRequest,
+  PutResponse,
+  RangeRequest,
+  RangeResponse,
+  StatusResponse,
+  TxnRequest,
+  TxnResponse,
+  WatchRequest,
+  WatchResponse,
+} from "./rpc.js";
+
+/** One open Watch stream on the server (etcd: `serverWatchStream`). */
+export interface WatchSession {
+  recv(request: WatchRequest): void;
+  close(): void;
+}
+
+/**
+ * What the gateway needs from the v3 server: the unary RPCs, and a way to open a watch stream.
+ * Each method throws an `RpcError` (or a sentinel that `toRpcError` converts) to refuse a request.
+ */
+export interface V3Api {
+  range(request: RangeRequest): RangeResponse;
+  put(request: PutRequest): PutResponse;
+  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse;
+  txn(request: TxnRequest): TxnResponse;
+  compact(request: CompactionRequest): CompactionResponse;
+  leaseGrant(request: LeaseGrantRequest): LeaseGrantResponse;
+  leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse;
+  /** One keep-alive; an unknown lease answers TTL 0 (etcd's LeaseServer turns not-found into TTL 0). */
+  leaseKeepAlive(request: LeaseKeepAliveRequest): LeaseKeepAliveResponse;
+  leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
+  leaseLeases(): LeaseLeasesResponse;
+  status(): StatusResponse;
+  /** Opens a watch stream whose responses go to `onResponse`, in order. */
+  watch(onResponse: (response: WatchResponse) => void): WatchSession;
+}
+
+/**
+ * grpc-gateway v1 `runtime.HTTPStatusFromCode`, as vendored by etcd 3.4. Checked live: 3 → 400,
+ * 5 → 404, 8 → 429, 9 → 412 (`lease already exists`), 11 → 400.
+ */
+export function httpStatusFromGrpcCode(code: number): number {
+  const table: Readonly<Record<number, number>> = {
+    0: 200, 1: 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403,
+    8: 429, 9: 412, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401,
+  };
+  return table[code] ?? 500;
+}
+
+/** Go buffers this many bytes of a response before it must choose chunked framing. */
+const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
+
+type Unary = (api: V3Api, body: GoJsonStream) => string;
+
+/** A unary route: decode the request, call the server, encode the answer. */
+function unary<K extends keyof RequestTypes>(
+  requestType: K,
+  call: (api: V3Api, request: RequestTypes[K]) => string,
+  limits: { throughRaft?: (request: RequestTypes[K]) => boolean } = {},
+): Unary {
+  return (api, body) => {
+    const item = body.next();
+    if (item.kind === "error") throw new GoJsonError(item.message);
+    const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
+    // Past this point the request has "reached gRPC": errors are statuses, with trailers.
+    const tooLarge = grpcReceiveLimitError(requestType, request);
+    if (tooLarge !== undefined) throw tooLarge;
+    if (limits.throughRaft?.(request) === true && raftRequestTooLarge(requestType, request)) {
+      throw new RpcError(GrpcCode.InvalidArgument, "etcdserver: request is too large");
+    }
+    return call(api, request);
+  };
+}
+
+/** A txn goes through raft unless it only reads (etcd's `isTxnReadonly`). */
+function txnWrites(request: TxnRequest): boolean {
+  const ops = [...(request.success ?? []), ...(request.failure ?? [])];
+  return ops.some((op) => op.request_range === undefined && (op.request_txn === undefined || txnWrites(op.request_txn)));
+}
+
+const ALWAYS = (): boolean => true;
+
+/** The unary routes, by path under /v3. */
+const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
+  ["/v3/kv/range", unary("RangeRequest", (api, r) => encodeRangeResponse(api.range(r)))],
+  ["/v3/kv/put", unary("PutRequest", (api, r) => encodePutResponse(api.put(r)), { throughRaft: ALWAYS })],
+  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => encodeDeleteRangeResponse(api.deleteRange(r)), { throughRaft: ALWAYS })],
+  ["/v3/kv/txn", unary("TxnRequest", (api, r) => encodeTxnResponse(api.txn(r)), { throughRaft: txnWrites })],
+  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => encodeCompactionResponse(api.compact(r)), { throughRaft: ALWAYS })],
+  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => encodeLeaseGrantResponse(api.leaseGrant(r)), { throughRaft: ALWAYS })],
+  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)), { throughRaft: ALWAYS })],
+  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)), { throughRaft: ALWAYS })],
+  ["/v3/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
+  ["/v3/kv/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
+  ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
+  ["/v3/kv/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
+  ["/v3/maintenance/status", unary("StatusRequest", (api) => encodeStatusResponse(api.status()))],
+]);
+
+const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keepalive"]);
+
+/**
+ * The v3 gateway as a server handler: returns true when it took the request (every path under
+ * /v3/ and /v3beta/, and /v3 itself), false otherwise.
+ */
+export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerResponse) => boolean {
+  return (req, res) => {
+    const url = req.url ?? "/";
+    const question = url.indexOf("?");
+    let path = question < 0 ? url : url.slice(0, question);
+    try {
+      path = decodeURIComponent(path);
+    } catch {
+      return false;
+    }
+    if (path === "/v3") {
+      // Go's ServeMux: a subtree registered as "/v3/" redirects its bare name.
+      writeRedirect(req, res, "/v3/" + (question < 0 ? "" : url.slice(question)));
+      return true;
+    }
+    // etcd 3.4 serves the v3beta API by rewriting its prefix before routing.
+    if (path.startsWith("/v3beta/")) path = "/v3/" + path.slice("/v3beta/".length);
+    if (!path.startsWith("/v3/")) return false;
+
+    const route = UNARY_ROUTES.get(path);
+    const isStream = STREAM_ROUTES.has(path);
+    if (route === undefined && !isStream) {
+      writeGoError(res, 404, "Not Found");
+      return true;
+    }
+    if (req.method !== "POST") {
+      writeGoError(res, 405, "Method Not Allowed");
+      return true;
+    }
+    if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink));
+    else if (path === "/v3/lease/keepalive") serveStream(req, res, "LeaseKeepAliveRequest", (sink) => openKeepAlive(api, sink));
+    else if (route !== undefined) serveUnary(api, route, req, res);
+    return true;
+  };
+}
+
+/** Reads the whole body, then answers once. */
+function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse): void {
+  const body = new GoJsonStream();
+  req.on("data", (chunk: Buffer) => body.push(chunk));
+  req.on("end", () => {
+    body.end();
+    let json: string;
+    try {
+      json = route(api, body);
+    } catch (error) {
+      if (error instanceof GoJsonError) {
+        writeJson(res, 400, encodeErrorBody(GrpcCode.InvalidArgument, error.message), {});
+        return;
+      }
+      const rpcError = toRpcError(error);
+      writeRpcError(res, rpcError);
+      return;
+    }
+    writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+  });
+}
+
+/** The watch stream: each decoded request goes to the server's stream, each response comes back as a line. */
+function openWatch(api: V3Api, sink: StreamSink): StreamSession<WatchRequest> {
+  const session = api.watch((response) => sink.send(encodeWatchResponse(response)));
+  return {
+    recv: (request) => session.recv(request),
+    // etcd's recvLoop returns on EOF and the stream stays open for events: nothing to do.
+    closeSend: () => {},
+    close: () => session.close(),
+  };
+}
+
+/**
+ * Mirrors `etcdserver/api/v3rpc/lease.go` `leaseKeepAlive`: one answer per request, in order; the
+ * stream ends when the client stops sending. An unknown lease answers TTL 0, not an error.
+ */
+function openKeepAlive(api: V3Api, sink: StreamSink): StreamSession<LeaseKeepAliveRequest> {
+  return {
+    recv: (request) => sink.send(encodeLeaseKeepAliveResponse(api.leaseKeepAlive(request))),
+    closeSend: () => sink.finish(),
+    close: () => {},
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing answers the way Go's net/http and grpc-gateway do
+// ---------------------------------------------------------------------------------------------
+
+/** A complete JSON body: Content-Length up to 2048 bytes, chunked beyond (Go's buffer). */
+function writeJson(res: ServerResponse, status: number, json: string, headers: Readonly<Record<string, string>>): void {
+  res.setHeader("Content-Type", "application/json");
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  const bytes = Buffer.from(json, "utf8");
+  if (bytes.length <= GO_BUFFER_BEFORE_CHUNKING_BYTES) res.setHeader("Content-Length", String(bytes.length));
+  res.writeHead(status);
+  if (bytes.length > GO_BUFFER_BEFORE_CHUNKING_BYTES) res.write(bytes);
+  res.end(bytes.length > GO_BUFFER_BEFORE_CHUNKING_BYTES ? undefined : bytes);
+}
+
+/** A gRPC status as the gateway writes it: chunked, with the gRPC content type as a trailer. */
+function writeRpcError(res: ServerResponse, error: RpcError): void {
+  res.setHeader("Content-Type", "application/json");
+  res.setHeader("Trailer", "Grpc-Trailer-Content-Type");
+  res.writeHead(httpStatusFromGrpcCode(error.code));
+  res.write(encodeErrorBody(error.code, error.message));
+  res.addTrailers({ "Grpc-Trailer-Content-Type": "application/grpc" });
+  res.end();
+}
+
+/** Go's `http.Error`: text/plain, nosniff, the text and a newline. */
+function writeGoError(res: ServerResponse, status: number, text: string): void {
+  const body = Buffer.from(text + "\n", "utf8");
+  res.setHeader("Content-Type", "text/plain; charset=utf-8");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Content-Length", String(body.length));
+  res.writeHead(status);
+  res.end(body);
+}
+
+/** Go's `http.Redirect(…, 301)`: only GET and HEAD get a Content-Type and (GET) a small HTML body. */
+function writeRedirect(req: IncomingMessage, res: ServerResponse, location: string): void {
+  res.setHeader("Location", location);
+  const body = req.method === "GET" ? `<a href="${location}">Moved Permanently</a>.\n\n` : "";
+  if (req.method === "GET" || req.method === "HEAD") res.setHeader("Content-Type", "text/html; charset=utf-8");
+  res.setHeader("Content-Length", String(Buffer.byteLength(body)));
+  res.writeHead(301);
+  res.end(req.method === "HEAD" ? undefined : body);
+}

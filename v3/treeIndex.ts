@@ -1,0 +1,199 @@
+/**
+ * Mirrors etcd release-3.4 `mvcc/index.go` (named after its type, `treeIndex`, because `index.ts`
+ * means "barrel" in TypeScript).
+ *
+ * The tree index is the in-memory half of the store: a B-tree from key to `KeyIndex`, ordered
+ * bytewise, so a range is a walk along the leaves. It answers "which revision of key k was
+ * visible at revision r?"; the backend then answers "what was stored at that revision?".
+ *
+ *   get --rev=66 foo   →  treeIndex.get("foo", 66)  → modified 64.0   (step 1: index)
+ *                         backend.get(64, 0)         → {key: foo, value: …, mod_revision: 64}   (step 2)
+ *
+ * Keys are held as latin1 "binary" strings, one char per byte (`toIndexKey`). JavaScript compares
+ * such strings char by char, which is exactly bytewise order, and natively — faster than comparing
+ * Uint8Arrays — and a short string costs less memory than a Uint8Array. etcd uses a B-tree of
+ * degree 32 (google/btree); sorted-btree's default node size is 32 entries, close enough.
+ *
+ * How `end` is read: `undefined` is the single key; `""` is every key ≥ key; otherwise [key, end).
+ */
+import sortedBtree from "sorted-btree";
+import { InvariantViolation, RevisionNotFoundError } from "./errors.js";
+import type { KeepList } from "./keyIndex.js";
+import { KeyIndex, KeyIndexGet } from "./keyIndex.js";
+
+const BTree = sortedBtree.default;
+type BTree<K, V> = import("sorted-btree").default<K, V>;
+
+/** Above every latin1 string: the upper bound of an open-ended walk (end ""). */
+const AFTER_ALL_KEYS = "\u0100";
+/** sorted-btree's edit command to drop the current pair; shared so compaction allocates nothing. */
+const DELETE_PAIR = { delete: true } as const;
+
+/**
+ * Key bytes as the index's string form: one char (U+0000–U+00FF) per byte, like Go's `string(key)`.
+ *
+ *   toIndexKey(utf8("é")) → "\xc3\xa9"     (two chars: the two UTF-8 bytes)
+ */
+export function toIndexKey(bytes: Uint8Array): string {
+  if (bytes.length <= 4096) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
+}
+
+/** The inverse of `toIndexKey`. */
+export function fromIndexKey(key: string): Uint8Array {
+  const bytes = new Uint8Array(key.length);
+  for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
+  return bytes;
+}
+
+/** The index of every key ever written and not yet compacted away. */
+export class TreeIndex {
+  private readonly tree: BTree<string, KeyIndex> = new BTree<string, KeyIndex>(undefined, sortedBtree.simpleComparator);
+  /** Scratch answer for `range`/`revisions`, so walks allocate nothing per key. */
+  private readonly scratch = new KeyIndexGet();
+
+  /** How many keys the index holds (live or with history). */
+  get size(): number {
+    return this.tree.size;
+  }
+
+  /** The keyIndex of a key, or undefined. O(log keys). */
+  keyIndex(key: string): KeyIndex | undefined {
+    return this.tree.get(key);
+  }
+
+  /**
+   * The version of `key` visible at `atRev`, written into `out`; false if the key did not
+   * exist then (etcd returns ErrRevisionNotFound). O(log keys + generations).
+   */
+  get(key: string, atRev: number, out: KeyIndexGet): boolean {
+    const keyIndex = this.tree.get(key);
+    return keyIndex !== undefined && keyIndex.get(atRev, out);
+  }
+
+  /**
+   * Calls `visitor` with every keyIndex in [key, end), in key order, including keys deleted by
+   * now (the visitor decides with `keyIndex.get`). O(log keys + keys visited).
+   */
+  visit(key: string, end: string | undefined, visitor: (keyIndex: KeyIndex) => void): void {
+    if (end === undefined) {
+      const keyIndex = this.tree.get(key);
+      if (keyIndex !== undefined) visitor(keyIndex);
+      return;
+    }
+    const high = end === "" ? AFTER_ALL_KEYS : end;
+    if (key >= high) return;
+    this.tree.forRange(key, high, false, (_key, keyIndex) => visitor(keyIndex));
+  }
+
+  /**
+   * The keys in [key, end) that existed at `atRev`, with the revision of each one's visible
+   * version (flat pairs). O(log keys + keys visited).
+   *
+   *   puts foo@2, foo1@3, foo2@4; range("foo", "fop", 3) → keys [foo, foo1], revs [2,0, 3,0]
+   */
+  range(key: string, end: string | undefined, atRev: number): { keys: string[]; revs: number[] } {
+    const keys: string[] = [];
+    const revs: number[] = [];
+    const out = this.scratch;
+    this.visit(key, end, (keyIndex) => {
+      if (keyIndex.get(atRev, out)) {
+        keys.push(keyIndex.key);
+        revs.push(out.modifiedMain, out.modifiedSub);
+      }
+    });
+    return { keys, revs };
+  }
+
+  /** The revisions (flat pairs) of the keys in [key, end) visible at `atRev`, in key order. */
+  revisions(key: string, end: string | undefined, atRev: number): number[] {
+    return this.range(key, end, atRev).revs;
+  }
+
+  /** How many keys in [key, end) existed at `atRev`. */
+  countRevisions(key: string, end: string | undefined, atRev: number): number {
+    let count = 0;
+    const out = this.scratch;
+    this.visit(key, end, (keyIndex) => {
+      if (keyIndex.get(atRev, out)) count++;
+    });
+    return count;
+  }
+
+  /** Records a put of `key` at (main, sub), creating its keyIndex if needed. O(log keys). */
+  put(key: string, main: number, sub: number): void {
+    let keyIndex = this.tree.get(key);
+    if (keyIndex === undefined) {
+      keyIndex = new KeyIndex(key);
+      this.tree.set(key, keyIndex);
+    }
+    keyIndex.put(main, sub);
+  }
+
+  /** Adds a keyIndex built elsewhere (etcd's Insert, used by restore). Throws if the key is present. */
+  insert(keyIndex: KeyIndex): void {
+    if (!this.tree.set(keyIndex.key, keyIndex, false)) {
+      throw new InvariantViolation(`treeIndex.insert: key ${JSON.stringify(keyIndex.key)} already indexed`);
+    }
+  }
+
+  /** Records the deletion of a live key at (main, sub). Throws RevisionNotFoundError otherwise. */
+  tombstone(key: string, main: number, sub: number): void {
+    const keyIndex = this.tree.get(key);
+    if (keyIndex === undefined) throw new RevisionNotFoundError();
+    keyIndex.tombstone(main, sub);
+  }
+
+  /**
+   * Every revision with main ≥ rev of the keys in [key, end) — per key only the last sub of each
+   * main — sorted by revision (flat pairs). O(keys visited × revisions).
+   */
+  rangeSince(key: string, end: string | undefined, rev: number): number[] {
+    const pairs: number[] = [];
+    this.visit(key, end, (keyIndex) => {
+      for (const value of keyIndex.since(rev)) pairs.push(value);
+    });
+    if (end === undefined) return pairs;
+    const order: number[] = [];
+    for (let i = 0; i < pairs.length; i += 2) order.push(i);
+    order.sort((a, b) => (pairs[a] as number) - (pairs[b] as number) || (pairs[a + 1] as number) - (pairs[b + 1] as number));
+    const sorted: number[] = [];
+    for (const i of order) sorted.push(pairs[i] as number, pairs[i + 1] as number);
+    return sorted;
+  }
+
+  /**
+   * Compacts every keyIndex at `rev` and removes the keys left empty. Returns the revisions the
+   * backend must keep (see KeyIndex.compact). O(keys + revisions compacted).
+   */
+  compact(rev: number): KeepList {
+    const keep: KeepList = [];
+    this.tree.editAll((_key, keyIndex) => {
+      keyIndex.compact(rev, keep);
+      return keyIndex.isEmpty() ? DELETE_PAIR : undefined;
+    });
+    return keep;
+  }
+
+  /** The revisions a compaction at `rev` would keep, without compacting. O(keys + revisions). */
+  keep(rev: number): KeepList {
+    const keep: KeepList = [];
+    this.tree.forEachPair((_key, keyIndex) => keyIndex.keep(rev, keep));
+    return keep;
+  }
+
+  /** Every keyIndex in key order (for inspection and tests). */
+  keyIndexes(): KeyIndex[] {
+    return this.tree.valuesArray();
+  }
+
+  /** Throws InvariantViolation unless the B-tree is valid and every keyIndex is well formed. */
+  checkInvariants(): void {
+    this.tree.checkValid();
+    this.tree.forEachPair((key, keyIndex) => {
+      if (keyIndex.key !== key) throw new InvariantViolation(`treeIndex: keyIndex ${keyIndex.key} stored under ${key}`);
+      if (keyIndex.isEmpty()) throw new InvariantViolation(`treeIndex: empty keyIndex ${key} left in the tree`);
+      keyIndex.checkInvariants();
+    });
+  }
+}

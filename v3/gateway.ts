@@ -48,7 +48,7 @@ import {
   encodeWatchResponse,
   type RequestTypes,
 } from "./gatewayJson.js";
-import { grpcReceiveLimitError, raftRequestTooLarge } from "./gatewayLimits.js";
+import { grpcReceiveLimitError } from "./gatewayLimits.js";
 import { serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
 import { RpcError, toRpcError, GrpcCode } from "./errors.js";
 import type {
@@ -121,43 +121,28 @@ const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
 type Unary = (api: V3Api, body: GoJsonStream) => string;
 
 /** A unary route: decode the request, call the server, encode the answer. */
-function unary<K extends keyof RequestTypes>(
-  requestType: K,
-  call: (api: V3Api, request: RequestTypes[K]) => string,
-  limits: { throughRaft?: (request: RequestTypes[K]) => boolean } = {},
-): Unary {
+function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K]) => string): Unary {
   return (api, body) => {
     const item = body.next();
     if (item.kind === "error") throw new GoJsonError(item.message);
     const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
-    // Past this point the request has "reached gRPC": errors are statuses, with trailers.
+    // Past this point the request has reached gRPC: errors are statuses, sent with trailers.
     const tooLarge = grpcReceiveLimitError(requestType, request);
     if (tooLarge !== undefined) throw tooLarge;
-    if (limits.throughRaft?.(request) === true && raftRequestTooLarge(requestType, request)) {
-      throw new RpcError(GrpcCode.InvalidArgument, "etcdserver: request is too large");
-    }
     return call(api, request);
   };
 }
 
-/** A txn goes through raft unless it only reads (etcd's `isTxnReadonly`). */
-function txnWrites(request: TxnRequest): boolean {
-  const ops = [...(request.success ?? []), ...(request.failure ?? [])];
-  return ops.some((op) => op.request_range === undefined && (op.request_txn === undefined || txnWrites(op.request_txn)));
-}
-
-const ALWAYS = (): boolean => true;
-
 /** The unary routes, by path under /v3. */
 const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
   ["/v3/kv/range", unary("RangeRequest", (api, r) => encodeRangeResponse(api.range(r)))],
-  ["/v3/kv/put", unary("PutRequest", (api, r) => encodePutResponse(api.put(r)), { throughRaft: ALWAYS })],
-  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => encodeDeleteRangeResponse(api.deleteRange(r)), { throughRaft: ALWAYS })],
-  ["/v3/kv/txn", unary("TxnRequest", (api, r) => encodeTxnResponse(api.txn(r)), { throughRaft: txnWrites })],
-  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => encodeCompactionResponse(api.compact(r)), { throughRaft: ALWAYS })],
-  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => encodeLeaseGrantResponse(api.leaseGrant(r)), { throughRaft: ALWAYS })],
-  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)), { throughRaft: ALWAYS })],
-  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)), { throughRaft: ALWAYS })],
+  ["/v3/kv/put", unary("PutRequest", (api, r) => encodePutResponse(api.put(r)))],
+  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => encodeDeleteRangeResponse(api.deleteRange(r)))],
+  ["/v3/kv/txn", unary("TxnRequest", (api, r) => encodeTxnResponse(api.txn(r)))],
+  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => encodeCompactionResponse(api.compact(r)))],
+  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => encodeLeaseGrantResponse(api.leaseGrant(r)))],
+  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
+  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
   ["/v3/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/kv/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],

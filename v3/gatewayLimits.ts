@@ -1,20 +1,17 @@
 /**
- * Mirrors the two size limits a v3 request meets on its way in (etcd release-3.4 `embed/config.go`
- * `--max-request-bytes`, `etcdserver/api/v3rpc/grpc.go` and `etcdserver/v3_server.go`
- * `processInternalRaftRequestOnce`). Both count the request's protobuf encoding, not its JSON:
+ * Mirrors the gRPC receive limit a v3 request meets before etcd sees it (etcd release-3.4
+ * `embed/config.go` `--max-request-bytes`, `etcdserver/api/v3rpc/grpc.go`: MaxRecvMsgSize =
+ * max-request-bytes + 512 KiB). It counts the request's protobuf encoding, not its JSON:
  *
- *   1. gRPC refuses a message above max-request-bytes + 512 KiB = 2,097,152 bytes:
- *        code 8 (ResourceExhausted, HTTP 429) "grpc: received message larger than max (2200011 vs. 2097152)"
- *   2. A request that goes through raft (put, delete, a txn that writes, compaction, lease grant and
- *      revoke) is refused when its InternalRaftRequest is above 1,572,864 bytes:
- *        code 3 "etcdserver: request is too large"
+ *   put of a 2,200,000-byte value → code 8 (ResourceExhausted, HTTP 429)
+ *     "grpc: received message larger than max (2200011 vs. 2097152)"        (checked live)
  *
- *   put of a 1,572,800-byte value → accepted;  1,600,000 bytes → request is too large;
- *   2,200,000 bytes → grpc: received message larger than max (2200011 vs. 2097152)   (checked live)
+ * The smaller limit, "etcdserver: request is too large" for a raft entry above 1,572,864 bytes, is
+ * the server's own check (apply.ts / keyChecks.ts); this file only models the transport.
  *
- * The size functions below follow the proto3 wire format: a field costs its tag (1 byte for field
- * numbers below 16, 2 below 2048), a varint length for bytes and messages, then the payload; zero
- * scalars are not written at all, and a oneof member is written whenever it is set.
+ * The size functions follow the proto3 wire format: a field costs its tag (1 byte for field numbers
+ * below 16, 2 below 2048), a varint length for bytes and messages, then the payload; zero scalars are
+ * not written at all, and a oneof member is written whenever it is set.
  */
 import { GrpcCode, RpcError } from "./errors.js";
 import type { RequestTypes } from "./gatewayJson.js";
@@ -24,11 +21,6 @@ import type { Compare, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, 
 export const MAX_REQUEST_BYTES = 1_572_864;
 /** gRPC's receive limit: max-request-bytes plus etcd's `grpcOverheadBytes` (512 KiB). */
 export const MAX_GRPC_RECEIVE_BYTES = MAX_REQUEST_BYTES + 512 * 1024;
-/**
- * What the InternalRaftRequest wrapper adds around the request: the header field (tag 100 → 2 bytes,
- * a 1-byte length, the request ID's tag and its 9-byte varint; etcd's IDs use the top bits).
- */
-const RAFT_HEADER_BYTES = 13;
 
 function varintSize(value: number | bigint): number {
   let n = BigInt(value);
@@ -130,10 +122,4 @@ export function grpcReceiveLimitError<K extends keyof RequestTypes>(requestType:
   const size = protoSize(requestType, request);
   if (size <= MAX_GRPC_RECEIVE_BYTES) return undefined;
   return new RpcError(GrpcCode.ResourceExhausted, `grpc: received message larger than max (${size} vs. ${MAX_GRPC_RECEIVE_BYTES})`);
-}
-
-/** Limit 2: true when the raft entry for this request would exceed --max-request-bytes. */
-export function raftRequestTooLarge<K extends keyof RequestTypes>(requestType: K, request: RequestTypes[K]): boolean {
-  const size = protoSize(requestType, request);
-  return RAFT_HEADER_BYTES + delimited(4, size) > MAX_REQUEST_BYTES;
 }

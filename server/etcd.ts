@@ -1,0 +1,149 @@
+/**
+ * Mirrors etcd release-3.4 `embed/etcd.go` (`StartEtcd`, `Close`) and the v2 parts of
+ * `etcdserver/server.go` that run in the background: the SYNC ticker and snapshots.
+ *
+ * One running simulator = one store, one HTTP server with its handlers mounted in order, and two
+ * background duties that real etcd performs through raft:
+ *
+ *   every 500 ms, while some node has a TTL   →  store.deleteExpiredKeys(clock.now())   (etcd's SYNC)
+ *   every --snapshot-count applied proposals  →  write the v2 snapshot to --data-dir   (and on close)
+ *
+ * With a data dir, the snapshot is loaded at start, so keys, indexes, history and stats survive a
+ * restart; a restarted real etcd replays its WAL to the same effect.
+ *
+ *   const etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0" });
+ *   await fetch(`${etcd.clientUrl}/v2/keys/foo`, { method: "PUT", body: new URLSearchParams({ value: "bar" }) });
+ *   await etcd.close();
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { join } from "node:path";
+import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
+import { createV2Handler, type RaftStatus } from "../v2/http.js";
+import { V2Store, type Store } from "../v2/store.js";
+import { createBaseHandler } from "./base.js";
+import { DEFAULT_PEER_URL, singleMemberCluster, type ClusterInfo } from "./membership.js";
+import { createEtcdHttpServer, type Handler } from "./server.js";
+
+/** etcd's default `--listen-client-urls`. */
+export const DEFAULT_LISTEN_CLIENT_URL = "http://127.0.0.1:2379";
+/** etcd 3.4's default `--snapshot-count`. */
+export const DEFAULT_SNAPSHOT_COUNT = 100_000;
+/** How often the leader proposes a SYNC (v2 TTL expiry) in etcd: `monitorV2Store`'s 500 ms. */
+export const SYNC_INTERVAL_MS = 500;
+/** The v2 snapshot's file name inside --data-dir. */
+export const V2_SNAPSHOT_FILE = "v2store.snap.json";
+
+export interface EtcdOptions {
+  /** e.g. http://127.0.0.1:2379; port 0 picks a free port. */
+  readonly listenClientUrl?: string;
+  /** Advertised client URLs (`/v2/members`, `/v2/machines`); default: the URL actually listened on. */
+  readonly advertiseClientUrls?: readonly string[];
+  /** Peer URLs; they only feed the member and cluster IDs. */
+  readonly initialAdvertisePeerUrls?: readonly string[];
+  readonly initialClusterToken?: string;
+  readonly name?: string;
+  /** Where the v2 snapshot is kept; none = memory only. */
+  readonly dataDir?: string;
+  readonly snapshotCount?: number;
+  readonly clock?: Clock & Ticker;
+  /**
+   * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets
+   * the running context so it can share the clock.
+   */
+  readonly extraHandlers?: ReadonlyArray<(context: { clock: Clock & Ticker }) => Handler>;
+}
+
+export interface RunningEtcd {
+  /** The URL clients use, e.g. http://127.0.0.1:40123. */
+  readonly clientUrl: string;
+  readonly store: Store;
+  readonly cluster: ClusterInfo;
+  readonly raft: RaftStatus;
+  readonly server: Server;
+  /** Writes the v2 snapshot now (no-op without a data dir). */
+  saveSnapshot(): void;
+  /** Stops ticking, saves the snapshot (with a data dir), closes every connection. */
+  close(): Promise<void>;
+}
+
+function snapshotPath(dataDir: string): string {
+  return join(dataDir, V2_SNAPSHOT_FILE);
+}
+
+/** Starts the simulator and resolves once it listens. */
+export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd> {
+  const clock = options.clock ?? new RealClock();
+  const listenUrl = new URL(options.listenClientUrl ?? DEFAULT_LISTEN_CLIENT_URL);
+  if (listenUrl.protocol !== "http:") throw new Error(`etcdsim serves http only, got ${listenUrl.href}`);
+  const snapshotCount = options.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT;
+
+  const store: Store = new V2Store();
+  if (options.dataDir !== undefined) {
+    mkdirSync(options.dataDir, { recursive: true });
+    if (existsSync(snapshotPath(options.dataDir))) store.recovery(readFileSync(snapshotPath(options.dataDir), "utf8"));
+  }
+  const raft: RaftStatus = { index: store.index, term: 2 };
+  let snapshotRaftIndex = raft.index;
+
+  const saveSnapshot = (): void => {
+    if (options.dataDir === undefined) return;
+    const file = snapshotPath(options.dataDir);
+    writeFileSync(file + ".tmp", store.save());
+    renameSync(file + ".tmp", file);
+    snapshotRaftIndex = raft.index;
+  };
+  // etcd snapshots once more than --snapshot-count entries were applied since the last one.
+  const afterApply = (): void => {
+    if (raft.index - snapshotRaftIndex > snapshotCount) saveSnapshot();
+  };
+
+  // The cluster identity needs the client URL, which is known only once listening: mount lazily.
+  let cluster: ClusterInfo | undefined;
+  let v2Handler: Handler | undefined;
+  const handlers: Handler[] = [
+    createBaseHandler(),
+    (req, res) => (v2Handler ?? (() => false))(req, res),
+    ...(options.extraHandlers ?? []).map((make) => make({ clock })),
+  ];
+  const server = createEtcdHttpServer(handlers);
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(Number(listenUrl.port === "" ? 80 : listenUrl.port), listenUrl.hostname, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const clientUrl = `http://${listenUrl.hostname}:${port}`;
+  cluster = singleMemberCluster({
+    name: options.name ?? "default",
+    peerUrls: options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL],
+    clientUrls: options.advertiseClientUrls ?? [clientUrl],
+    ...(options.initialClusterToken !== undefined ? { clusterToken: options.initialClusterToken } : {}),
+  });
+  v2Handler = createV2Handler({ store, clock, cluster, raft, startTimeMs: clock.now(), onApply: afterApply });
+
+  // etcd's SYNC: proposed only while some node has a TTL, applied with the leader's clock reading.
+  const stopSync: Cancel = clock.every(SYNC_INTERVAL_MS, () => {
+    if (!store.hasTTLKeys()) return;
+    raft.index += 1;
+    store.deleteExpiredKeys(clock.now());
+    afterApply();
+  });
+
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    stopSync();
+    saveSnapshot();
+    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of sockets) socket.destroy();
+    await done;
+  };
+  return { clientUrl, store, cluster, raft, server, saveSnapshot, close };
+}

@@ -1,0 +1,82 @@
+/**
+ * Mirrors etcd release-3.4 `etcdmain/etcd.go` and `etcdmain/config.go`: read the flags, start, and stop
+ * cleanly on SIGINT/SIGTERM. `npm run serve` runs this file.
+ *
+ *   npm run serve -- --listen-client-urls http://127.0.0.1:2379 --data-dir ./sim.etcd --name default
+ *   # stderr: etcdsim listening on http://127.0.0.1:2379
+ *   ETCDCTL_API=2 etcdctl --endpoints http://127.0.0.1:2379 set /foo bar
+ *
+ * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
+ * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
+ * --data-dir, --snapshot-count. Unknown flags are refused, as etcd refuses them.
+ */
+import { pathToFileURL } from "node:url";
+import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
+import { createV3Mount } from "./v3Mount.js";
+
+const FLAGS = [
+  "listen-client-urls",
+  "advertise-client-urls",
+  "initial-advertise-peer-urls",
+  "initial-cluster-token",
+  "name",
+  "data-dir",
+  "snapshot-count",
+] as const;
+
+/** Parses etcd-style flags into options; throws an Error with a usage message on bad input. */
+export function parseFlags(argv: readonly string[]): EtcdOptions {
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const match = /^--?([a-z-]+)(?:=(.*))?$/.exec(arg);
+    const name = match?.[1];
+    if (match === null || name === undefined || !(FLAGS as readonly string[]).includes(name)) {
+      throw new Error(`unknown flag ${arg}; accepted: ${FLAGS.map((flag) => `--${flag}`).join(" ")}`);
+    }
+    const value = match[2] ?? argv[++i];
+    if (value === undefined) throw new Error(`flag --${name} needs a value`);
+    values.set(name, value);
+  }
+  const urls = (name: string): string[] | undefined => values.get(name)?.split(",").map((url) => url.trim()).filter((url) => url !== "");
+  const snapshotCount = Number(values.get("snapshot-count") ?? DEFAULT_SNAPSHOT_COUNT);
+  if (!Number.isSafeInteger(snapshotCount) || snapshotCount < 1) throw new Error(`--snapshot-count must be a positive integer`);
+  const advertise = urls("advertise-client-urls");
+  const peers = urls("initial-advertise-peer-urls");
+  const token = values.get("initial-cluster-token");
+  const dataDir = values.get("data-dir");
+  return {
+    listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
+    name: values.get("name") ?? "default",
+    snapshotCount,
+    ...(advertise !== undefined ? { advertiseClientUrls: advertise } : {}),
+    ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
+    ...(token !== undefined ? { initialClusterToken: token } : {}),
+    ...(dataDir !== undefined ? { dataDir } : {}),
+  };
+}
+
+/** Starts from command-line flags, prints the ready line and stops on SIGINT/SIGTERM. */
+export async function main(argv: readonly string[]): Promise<RunningEtcd> {
+  const etcd = await startEtcd({ ...parseFlags(argv), extraHandlers: [createV3Mount] });
+  process.stderr.write(`etcdsim listening on ${etcd.clientUrl}\n`);
+  const shutdown = (): void => {
+    etcd.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`etcdsim: shutdown failed: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+  return etcd;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`etcdsim: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}

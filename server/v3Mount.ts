@@ -1,0 +1,44 @@
+/**
+ * Mirrors the v3 half of etcd release-3.4 `embed/serve.go` (the gateway mounted on the client port)
+ * and the timers of `etcdserver/server.go`, `lease/lessor.go` and `mvcc/watchable_store.go` that a
+ * real member runs in goroutines: one v3 server, its JSON gateway, and its background duties.
+ *
+ *   every 500 ms        revoke expired leases          (the lessor's runLoop → expiredLeaseC)
+ *   every 100 ms        catch up unsynced watchers     (watchable store's syncWatchersLoop)
+ *   every  10 ms        retry victim batches           (watchable store's syncVictimsLoop)
+ *   every 10 min        progress notifications          (v3rpc's progress ticker)
+ *
+ * The v3 core never reads the clock by itself (see v3/etcdServer.ts `tick`); here a RealClock ticker
+ * calls each step, so `npm run serve` behaves like a running etcd. A failing step is logged and the
+ * server keeps serving.
+ */
+import type { Clock, Ticker } from "../shared/clock.js";
+import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
+import { createV3Gateway } from "../v3/gateway.js";
+import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
+import type { Handler } from "./server.js";
+
+/** etcd's `syncWatchersLoop` period. */
+export const WATCH_SYNC_INTERVAL_MS = 100;
+/** etcd's `syncVictimsLoop` period. */
+export const VICTIM_RETRY_INTERVAL_MS = 10;
+
+/** Builds the v3 server and its gateway handler, and starts the background tickers on `clock`. */
+export function createV3Mount(context: { clock: Clock & Ticker }): Handler {
+  const { clock } = context;
+  const server = new EtcdServer({ clock });
+  const every = (periodMs: number, name: string, step: () => unknown): void => {
+    clock.every(periodMs, () => {
+      try {
+        step();
+      } catch (error) {
+        process.stderr.write(`etcdsim: v3 ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      }
+    });
+  };
+  every(LEASE_EXPIRY_CHECK_MS, "lease expiry", () => server.revokeExpiredLeases(clock.now()));
+  every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
+  every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
+  every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
+  return createV3Gateway(server);
+}

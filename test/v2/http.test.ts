@@ -1,0 +1,238 @@
+/**
+ * Tests of the v2 HTTP layer and the server that need no real etcd: Go's form parsing rules, the
+ * parameter checks and their order, int64 TTL arithmetic, Go's JSON escaping, and the server's
+ * promises (watches cleaned up on disconnect, handler failures answered with 500, SYNC expiry on the
+ * injected clock, snapshots in --data-dir). Behaviour that real etcd can show is compared with it in
+ * differential.test.ts; these cover what it cannot show or only shows slowly.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { SimulatedClock } from "../../shared/clock.js";
+import { startEtcd, V2_SNAPSHOT_FILE, type RunningEtcd } from "../../server/etcd.js";
+import { parseFlags } from "../../server/main.js";
+import { computeClusterId, computeMemberId } from "../../server/membership.js";
+import { muxCleanPath } from "../../server/goHttp.js";
+import { expireTimeFromTtl, goJson, parseKeyRequest, parseQuery, type FormValues } from "../../v2/http.js";
+import { V2Error } from "../../v2/v2error.js";
+import { open, send } from "../support/differential.js";
+
+function form(query: string): FormValues {
+  const values = new Map<string, string[]>();
+  parseQuery(query, values);
+  return values;
+}
+
+function parseError(method: string, query: string): string {
+  try {
+    parseKeyRequest(method, "/v2/keys/k", form(query), 0);
+  } catch (error) {
+    if (error instanceof V2Error) return `${error.errorCode} ${error.cause}`;
+    throw error;
+  }
+  return "ok";
+}
+
+describe("parseQuery (Go's url.ParseQuery)", () => {
+  it("keeps every value of a repeated parameter in order, decoding + as a space", () => {
+    const values = new Map<string, string[]>();
+    expect(parseQuery("value=a+b&value=%41&x", values)).toBeUndefined();
+    expect(values.get("value")).toEqual(["a b", "A"]);
+    expect(values.get("x")).toEqual([""]);
+  });
+
+  it("reports the first bad escape but keeps the good pairs", () => {
+    const values = new Map<string, string[]>();
+    expect(parseQuery("a=1&b=%zz&c=%q", values)).toBe('invalid URL escape "%zz"');
+    expect(values.get("a")).toEqual(["1"]);
+    expect(values.has("b")).toBe(false);
+  });
+
+  it("refuses semicolons as separators, as Go 1.17 and later do", () => {
+    expect(parseQuery("x=1;y=2", new Map())).toBe("invalid semicolon separator in query");
+  });
+});
+
+describe("parseKeyRequest (etcd's parameter checks)", () => {
+  it.each([
+    ["GET", "prevIndex=x&recursive=x", `203 invalid value for "prevIndex"`],
+    ["GET", "waitIndex=-1&recursive=x", `203 invalid value for "waitIndex"`],
+    ["GET", "recursive=yes&sorted=no", `209 invalid value for "recursive"`],
+    ["GET", "sorted=2", `209 invalid value for "sorted"`],
+    ["GET", "wait=on&dir=x", `209 invalid value for "wait"`],
+    ["PUT", "wait=true&prevValue=", `209 "wait" can only be used with GET requests`],
+    ["PUT", "prevValue=&ttl=x", `201 "prevValue" cannot be empty`],
+    ["PUT", "noValueOnSuccess=x&ttl=x", `209 invalid value for "noValueOnSuccess"`],
+    ["PUT", "ttl=-1&prevExist=x", `202 invalid value for "ttl"`],
+    ["PUT", "ttl=18446744073709551616", `202 invalid value for "ttl"`],
+    ["PUT", "prevExist=x&refresh=x", "209 invalid value for prevExist"],
+    ["PUT", "refresh=x", "209 invalid value for refresh"],
+    ["PUT", "refresh=true&value=v&ttl=5", "211 A value was provided on a refresh"],
+    ["PUT", "refresh=true&ttl=", "212 No TTL value set"],
+    ["PUT", "refresh=true&value=&ttl=5", "ok"],
+    ["GET", "recursive=T&sorted=FALSE&quorum=0&stream=1", "ok"],
+  ])("answers %s ?%s with %s", (method, query, expected) => {
+    expect(parseError(method, query)).toBe(expected);
+  });
+
+  it("keeps prevExist and refresh tri-state: absent is not false", () => {
+    const absent = parseKeyRequest("PUT", "/v2/keys/k", form("value=1"), 0);
+    const no = parseKeyRequest("PUT", "/v2/keys/k", form("value=1&prevExist=false"), 0);
+    expect(absent.prevExist).toBeUndefined();
+    expect(no.prevExist).toBe(false);
+    expect(absent.refresh).toBeUndefined();
+  });
+
+  it("cleans the key the way path.Join does", () => {
+    expect(parseKeyRequest("GET", "/v2/keys", form(""), 0).path).toBe("/");
+    expect(parseKeyRequest("GET", "/v2/keys/tr/", form(""), 0).path).toBe("/tr");
+  });
+
+  it("turns a ttl into an absolute expiry at the HTTP layer", () => {
+    const request = parseKeyRequest("PUT", "/v2/keys/k", form("ttl=5"), 1_000_000);
+    expect(request.expireTimeMs).toBe(1_005_000);
+    expect(parseKeyRequest("PUT", "/v2/keys/k", form("ttl="), 1_000_000).expireTimeMs).toBeUndefined();
+  });
+});
+
+describe("expireTimeFromTtl (Go's int64 nanoseconds)", () => {
+  it("adds the ttl to now", () => {
+    expect(expireTimeFromTtl(30n, Date.UTC(2026, 0, 1))).toBe(Date.UTC(2026, 0, 1, 0, 0, 30));
+  });
+
+  it("wraps a huge ttl into the past, which the store then treats as permanent", () => {
+    expect(expireTimeFromTtl(9_223_372_036n, Date.UTC(2026, 0, 1))).toBeLessThan(Date.UTC(2000, 0, 1));
+  });
+});
+
+describe("goJson (Go's encoding/json text)", () => {
+  it("escapes <, >, & and the line separators as Go does, and spells \\b and \\f as \\u escapes", () => {
+    expect(goJson({ v: "<a>&\u2028\u2029\b\f\\b" })).toBe('{"v":"\\u003ca\\u003e\\u0026\\u2028\\u2029\\u0008\\u000c\\\\b"}');
+  });
+});
+
+describe("server/goHttp muxCleanPath (Go's ServeMux cleanPath)", () => {
+  it.each([
+    ["/v2/keys//a", "/v2/keys/a"],
+    ["/v2/keys/a/../b", "/v2/keys/b"],
+    ["/v2/keys/a/", "/v2/keys/a/"],
+    ["/v2/keys/./a/./", "/v2/keys/a/"],
+    ["/..", "/"],
+  ])("cleans %s to %s", (input, output) => {
+    expect(muxCleanPath(input)).toBe(output);
+  });
+});
+
+describe("server/membership", () => {
+  it("derives a bare etcd's well-known IDs from its default peer URL", () => {
+    const member = computeMemberId(["http://localhost:2380"], "etcd-cluster");
+    expect(member.toString(16)).toBe("8e9e05c52164694d");
+    expect(computeClusterId([member]).toString(16)).toBe("cdf818194e3a8c32");
+  });
+});
+
+describe("server/main parseFlags", () => {
+  it("reads etcd-style flags with = or a separate value, with etcd's defaults", () => {
+    expect(parseFlags([])).toMatchObject({ listenClientUrl: "http://127.0.0.1:2379", snapshotCount: 100_000, name: "default" });
+    expect(parseFlags(["--listen-client-urls=http://127.0.0.1:5000,http://127.0.0.1:5001", "--snapshot-count", "10", "--data-dir", "d"]))
+      .toMatchObject({ listenClientUrl: "http://127.0.0.1:5000", snapshotCount: 10, dataDir: "d" });
+  });
+
+  it("refuses unknown flags and bad snapshot counts", () => {
+    expect(() => parseFlags(["--bogus", "1"])).toThrow(/unknown flag/);
+    expect(() => parseFlags(["--snapshot-count", "0"])).toThrow(/positive/);
+  });
+});
+
+describe("the simulator server", () => {
+  let etcd: RunningEtcd | undefined;
+  const dirs: string[] = [];
+  afterEach(async () => {
+    await etcd?.close();
+    etcd = undefined;
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function watchers(url: string): Promise<number> {
+    return (JSON.parse((await send(url, { method: "GET", path: "/v2/stats/store" })).body) as { watchers: number }).watchers;
+  }
+
+  it("removes a watcher when its client disconnects", async () => {
+    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0" });
+    const watch = open(etcd.clientUrl, { method: "GET", path: "/v2/keys/w?wait=true&stream=true" });
+    expect((await watch.head).status).toBe(200);
+    expect(await watchers(etcd.clientUrl)).toBe(1);
+    watch.close();
+    for (let attempt = 0; attempt < 100 && (await watchers(etcd.clientUrl)) !== 0; attempt++) await new Promise((r) => setImmediate(r));
+    expect(await watchers(etcd.clientUrl)).toBe(0);
+  });
+
+  it("expires TTL keys on the injected clock's 500 ms SYNC tick, using one index per expiry", async () => {
+    const clock = new SimulatedClock();
+    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", clock });
+    const url = etcd.clientUrl;
+    await send(url, { method: "PUT", path: "/v2/keys/t", form: "value=x&ttl=2" });
+    const watch = open(url, { method: "GET", path: "/v2/keys/t?wait=true" });
+    await watch.head;
+    clock.advance(1_500);
+    expect((await send(url, { method: "GET", path: "/v2/keys/t" })).status).toBe(200);
+    clock.advance(500);
+    const expired = await watch.ended;
+    expect(JSON.parse(expired.body)).toMatchObject({ action: "expire", node: { key: "/t", modifiedIndex: 2 } });
+    const gone = await send(url, { method: "GET", path: "/v2/keys/t" });
+    expect(gone.status).toBe(404);
+    expect(gone.headers["x-etcd-index"]).toBe("2");
+  });
+
+  it("answers 500 when a handler throws, and keeps serving", async () => {
+    etcd = await startEtcd({
+      listenClientUrl: "http://127.0.0.1:0",
+      extraHandlers: [() => (req) => {
+        if (req.url === "/boom") throw new Error("boom");
+        return false;
+      }],
+    });
+    const stderrWrite = process.stderr.write;
+    process.stderr.write = (() => true) as typeof process.stderr.write;
+    try {
+      const boom = await send(etcd.clientUrl, { method: "GET", path: "/boom" });
+      expect(boom.status).toBe(500);
+    } finally {
+      process.stderr.write = stderrWrite;
+    }
+    expect((await send(etcd.clientUrl, { method: "GET", path: "/version" })).status).toBe(200);
+  });
+
+  it("answers Go's own 400 to a path with a bad escape, then closes the connection", async () => {
+    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0" });
+    const port = new URL(etcd.clientUrl).port;
+    const raw = await new Promise<string>((resolve, reject) => {
+      const outgoing = httpRequest({ host: "127.0.0.1", port, path: "/v2/keys/%zz", agent: false });
+      outgoing.on("response", (message) => {
+        let body = "";
+        message.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        message.on("end", () => resolve(`${message.statusCode} ${body}`));
+      });
+      outgoing.on("error", reject);
+      outgoing.end();
+    });
+    expect(raw).toBe("400 400 Bad Request");
+    expect((await send(etcd.clientUrl, { method: "GET", path: "/health" })).body).toBe('{"health":"true"}');
+  });
+
+  it("saves the v2 snapshot every --snapshot-count proposals and restores it on start", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-snap-"));
+    dirs.push(dataDir);
+    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir, snapshotCount: 3 });
+    for (const value of ["1", "2", "3", "4"]) await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: `value=${value}` });
+    expect(JSON.stringify(JSON.parse(readFileSync(join(dataDir, V2_SNAPSHOT_FILE), "utf8")))).toContain('"4"');
+    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=5" });
+    await etcd.close();
+    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir });
+    const answer = await send(etcd.clientUrl, { method: "GET", path: "/v2/keys/k" });
+    expect(JSON.parse(answer.body)).toMatchObject({ node: { value: "5", modifiedIndex: 5 } });
+    expect(answer.headers["x-etcd-index"]).toBe("5");
+  });
+});

@@ -87,14 +87,17 @@ export function slowdownRow(input: {
   baselineLabel: string;
   slowdown?: number;
   atMost: number;
+  /** Appended to both times (default "/op"; "" for a one-off operation like a snapshot). */
+  per?: string;
   note?: string;
 }): Row {
+  const per = input.per ?? "/op";
   const slowdown = input.slowdown ?? input.subjectMsPerOp / input.baselineMsPerOp;
   return {
     bench: input.bench,
     measure: input.measure,
-    subject: `${duration(input.subjectMsPerOp)}/op`,
-    baseline: `${duration(input.baselineMsPerOp)}/op ${input.baselineLabel}`,
+    subject: `${duration(input.subjectMsPerOp)}${per}`,
+    baseline: `${duration(input.baselineMsPerOp)}${per} ${input.baselineLabel}`,
     ratio: `${slowdown.toFixed(2)}×`,
     target: `≤ ${input.atMost}×`,
     verdict: slowdown <= input.atMost ? "pass" : "MISS",

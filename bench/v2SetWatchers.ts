@@ -1,0 +1,60 @@
+/**
+ * v2 set with 10k watchers on unrelated paths, against the same sets with no watchers.
+ *
+ * etcd's watcher hub keeps watchers in a map from path to list, and a change to "/key/0001/0234"
+ * looks up only "/", "/key", "/key/0001" and "/key/0001/0234" (watcher_hub.go `notify`). So a
+ * watcher elsewhere should cost a set nothing: the target is at most 1.2× slower.
+ *
+ *   10k stream watchers: /watched/00000 (non-recursive), /watched/00001 (recursive), …
+ *   20k sets on /key/…: none of them is under /watched
+ */
+import { V2Store } from "../v2/store.js";
+import type { Watcher } from "../v2/watcher.js";
+import { pairedTrials } from "./harness.js";
+import type { BenchContext } from "./main.js";
+import { slowdownRow, type Row } from "./table.js";
+import { v2Paths } from "./v2Set.js";
+import { BENCH_VALUE_TEXT } from "./workload.js";
+
+const WATCHERS = 10_000;
+const SETS = 20_000;
+const NOW_MS = 0;
+
+export async function run(context: BenchContext): Promise<Row[]> {
+  const paths = v2Paths(SETS, context.seed);
+  const watched: Watcher[] = [];
+  const result = pairedTrials(
+    { trials: 7 },
+    () => {
+      const store = new V2Store();
+      return () => {
+        for (const path of paths) store.set(path, false, BENCH_VALUE_TEXT, {}, NOW_MS);
+      };
+    },
+    () => {
+      const store = new V2Store();
+      watched.length = 0;
+      for (let i = 0; i < WATCHERS; i++) {
+        watched.push(store.watch(`/watched/${i.toString().padStart(5, "0")}`, i % 2 === 1, true, 0));
+      }
+      return () => {
+        for (const path of paths) store.set(path, false, BENCH_VALUE_TEXT, {}, NOW_MS);
+      };
+    },
+  );
+  // Every watcher must still be waiting: none was told of a set it does not cover.
+  const woken = watched.filter((w) => w.eventChan.length > 0).length;
+  if (woken > 0) throw new Error(`${woken} unrelated v2 watchers received events`);
+  context.log(`median none ${result.baselineMs.toFixed(1)} ms, 10k watchers ${result.subjectMs.toFixed(1)} ms`);
+  return [
+    slowdownRow({
+      bench: "v2-set-watchers",
+      measure: "v2 set, 10k watchers on unrelated paths",
+      subjectMsPerOp: result.subjectMs / SETS,
+      baselineMsPerOp: result.baselineMs / SETS,
+      slowdown: result.slowdown,
+      baselineLabel: "no watchers",
+      atMost: 1.2,
+    }),
+  ];
+}

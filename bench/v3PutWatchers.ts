@@ -1,0 +1,81 @@
+/**
+ * v3 put with 10k watchers on unrelated keys, and with 10k unrelated range watchers, against the
+ * same puts with no watchers.
+ *
+ * All three sides are a watchable store over a fresh MVCC store taking the same 20k puts on
+ * "key/…". The watchers sit under "watched/…", so no put matches any of them; what a put pays for
+ * them is the lookup etcd's watcherGroup makes for each event (a map probe for key watchers, an
+ * interval-tree search for range watchers). Each watcher has its own channel and must stay empty.
+ *
+ *   key watchers:    "watched/00000", "watched/00001", …
+ *   range watchers:  ["watched/00000/", "watched/00000/\xff"), … (10k distinct intervals)
+ */
+import { utf8 } from "../shared/bytes.js";
+import { KVStore } from "../v3/kvstore.js";
+import { NO_LEASE } from "../v3/rpc.js";
+import { WatchChannel } from "../v3/watcher.js";
+import { WatchableStore } from "../v3/watchableStore.js";
+import { pairedTrials, type PairedResult } from "./harness.js";
+import type { BenchContext } from "./main.js";
+import { slowdownRow, type Row } from "./table.js";
+import { BENCH_VALUE, shuffledKeys } from "./workload.js";
+
+const WATCHERS = 10_000;
+const PUTS = 20_000;
+
+type WatcherKind = "none" | "key" | "range";
+
+/** A fresh watchable store with 10k watchers of `kind`, and the channels they would hear on. */
+function storeWith(kind: WatcherKind): { store: WatchableStore; channels: WatchChannel[] } {
+  const kv = new KVStore();
+  const store = new WatchableStore(kv, kv.backend);
+  const channels: WatchChannel[] = [];
+  if (kind === "none") return { store, channels };
+  for (let i = 0; i < WATCHERS; i++) {
+    const name = `watched/${i.toString().padStart(5, "0")}`;
+    const ch = new WatchChannel();
+    channels.push(ch);
+    if (kind === "key") store.watch(utf8(name), undefined, 0, i, ch, []);
+    else store.watch(utf8(`${name}/`), utf8(`${name}/\xff`), 0, i, ch, []);
+  }
+  return { store, channels };
+}
+
+function compare(kind: WatcherKind, keys: readonly Uint8Array[]): PairedResult {
+  let channels: WatchChannel[] = [];
+  const phase = (which: WatcherKind) => () => {
+    const made = storeWith(which);
+    if (which !== "none") channels = made.channels;
+    return () => {
+      for (const key of keys) made.store.put(key, BENCH_VALUE, NO_LEASE);
+    };
+  };
+  const result = pairedTrials({ trials: 7 }, phase("none"), phase(kind));
+  const heard = channels.filter((ch) => ch.length > 0).length;
+  if (heard > 0) throw new Error(`${heard} unrelated v3 ${kind} watchers received events`);
+  return result;
+}
+
+export async function run(context: BenchContext): Promise<Row[]> {
+  const keys = shuffledKeys(PUTS, context.seed);
+  const rows: Row[] = [];
+  for (const [kind, measure] of [
+    ["key", "v3 put, 10k watchers on unrelated keys"],
+    ["range", "v3 put, 10k unrelated range watchers"],
+  ] as const) {
+    const result = compare(kind, keys);
+    context.log(`${kind}: none ${result.baselineMs.toFixed(1)} ms, 10k ${result.subjectMs.toFixed(1)} ms`);
+    rows.push(
+      slowdownRow({
+        bench: "v3-put-watchers",
+        measure,
+        subjectMsPerOp: result.subjectMs / PUTS,
+        baselineMsPerOp: result.baselineMs / PUTS,
+        slowdown: result.slowdown,
+        baselineLabel: "no watchers",
+        atMost: 1.2,
+      }),
+    );
+  }
+  return rows;
+}

@@ -38,8 +38,9 @@ export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
 /**
  * The HTTP status the JSON gateway answers for a gRPC code (grpc-gateway v1 `runtime.HTTPStatusFromCode`,
- * the version etcd 3.4 vendors). FailedPrecondition and OutOfRange are 400, not 412/416: grpc-gateway
- * maps them to Bad Request on purpose. Checked against etcd 3.4.23 for codes 3, 5, 9 and 11.
+ * the version etcd 3.4 vendors): FailedPrecondition is 412 Precondition Failed (later grpc-gateway
+ * versions changed it to 400), OutOfRange is 400. Checked against etcd 3.4.23: 3 → 400, 5 → 404,
+ * 9 → 412 ("lease already exists"), 11 → 400.
  */
 export function httpStatusFromCode(code: GrpcCode): number {
   switch (code) {
@@ -64,7 +65,7 @@ export function httpStatusFromCode(code: GrpcCode): number {
     case GrpcCode.ResourceExhausted:
       return 429;
     case GrpcCode.FailedPrecondition:
-      return 400;
+      return 412;
     case GrpcCode.Aborted:
       return 409;
     case GrpcCode.OutOfRange:

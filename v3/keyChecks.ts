@@ -134,10 +134,17 @@ function intersects(dels: readonly Interval[], key: string): boolean {
 
 /**
  * The encoded size of the raft entry carrying a request: the request's protobuf size, its field
- * tag and length in InternalRaftRequest, and the request header (field 100 holding an 8-byte-ish
- * ID: 2 + 1 + 1 + 9 bytes). Matches etcd to within a few bytes; see the report for the boundary.
+ * tag and length inside InternalRaftRequest, and the request header: field 100 (a 2-byte tag),
+ * its length (1 byte), and the request ID as a varint (1 tag byte + 10 bytes). The ID's top 16
+ * bits are the member ID's low 16 bits (0xadfc for the simulated member), so its top bit is set
+ * and the varint takes all 10 bytes: 14 bytes of header.
+ *
+ * Checked against etcd 3.4.23 (max 1,572,864): with a member whose ID varint takes 10 bytes, a put
+ * of key "k" is accepted with a 1,572,838-byte value and refused with 1,572,840 (value + 25 bytes),
+ * and a txn holding that one put is accepted at 1,572,830 and refused at 1,572,832 (value + 33).
+ * A real member whose ID has a clear top bit accepts one byte more (9-byte varint).
  */
-export const RAFT_REQUEST_HEADER_BYTES = 13;
+export const RAFT_REQUEST_HEADER_BYTES = 14;
 
 export function raftRequestSize(kind: "put" | "delete" | "txn" | "compaction", request: PutRequest | DeleteRangeRequest | TxnRequest | CompactionRequest): number {
   let size: number;

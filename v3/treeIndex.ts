@@ -21,8 +21,16 @@ import { InvariantViolation, RevisionNotFoundError } from "./errors.js";
 import type { KeepList } from "./keyIndex.js";
 import { KeyIndex, KeyIndexGet } from "./keyIndex.js";
 
-const BTree = sortedBtree.default;
+// sorted-btree is CommonJS: Node's ESM loader hands us module.exports (class at `.default`),
+// vitest's loader hands us the class itself. Accept both.
+type BTreeClass = typeof import("sorted-btree").default;
+const BTree: BTreeClass = (sortedBtree as unknown as { default?: BTreeClass }).default ?? (sortedBtree as unknown as BTreeClass);
 type BTree<K, V> = import("sorted-btree").default<K, V>;
+
+/** Bytewise order of index keys: JavaScript's string comparison of latin1 strings. */
+function compareIndexKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 /** Above every latin1 string: the upper bound of an open-ended walk (end ""). */
 const AFTER_ALL_KEYS = "\u0100";
@@ -48,7 +56,7 @@ export function fromIndexKey(key: string): Uint8Array {
 
 /** The index of every key ever written and not yet compacted away. */
 export class TreeIndex {
-  private readonly tree: BTree<string, KeyIndex> = new BTree<string, KeyIndex>(undefined, sortedBtree.simpleComparator);
+  private readonly tree: BTree<string, KeyIndex> = new BTree<string, KeyIndex>(undefined, compareIndexKeys);
   /** Scratch answer for `range`/`revisions`, so walks allocate nothing per key. */
   private readonly scratch = new KeyIndexGet();
 

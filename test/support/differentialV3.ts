@@ -24,7 +24,10 @@
  *   5. `/v3/maintenance/status` fields that describe the real process, not the API (`dbSize`,
  *      `dbSizeInUse`, `raftIndex`, `raftAppliedIndex`, `raftTerm`, `leader` = the member ID) become
  *      placeholders after checking they are decimal strings.
- *   6. Per request, on demand: `ttl` compares a lease's remaining `TTL` with a tolerance of 1 s (the
+ *   6. In a watch stream, event messages for the SAME revision sent to DIFFERENT watchers are put in
+ *      watch_id order: etcd hands one revision's events to its synced watchers by ranging over a Go
+ *      map, so their relative order is random. Each watcher's own messages keep their order.
+ *   7. Per request, on demand: `ttl` compares a lease's remaining `TTL` with a tolerance of 1 s (the
  *      two servers see the request a few ms apart and truncate to seconds); `sortKeys` sorts the
  *      `keys` of a timetolive answer, which etcd lists in Go map order (spec §6: unspecified).
  */
@@ -43,9 +46,9 @@ export interface V3RequestOptions {
   method?: string;
   /** Record the generated lease ID of this grant's answer under this name (normalisation 4). */
   grantAs?: string;
-  /** Compare the `TTL` field with a 1 s tolerance (normalisation 6). */
+  /** Compare the `TTL` field with a 1 s tolerance (normalisation 7). */
   ttl?: boolean;
-  /** Sort the `keys` list before comparing (normalisation 6). */
+  /** Sort the `keys` list before comparing (normalisation 7). */
   sortKeys?: boolean;
 }
 
@@ -238,10 +241,11 @@ export class StreamPair {
 
   /**
    * Waits until both sides have been quiet for `quietMs` (or `maxMs` passed), then compares the
-   * complete lines each side sent since the last collect, one comparison per line.
+   * complete lines each side sent since the last collect, one comparison per line. Returns the real
+ * etcd's lines (so a test can check the exchange was not vacuous).
    * `minLines` keeps waiting (up to maxMs) until both sides have at least that many lines.
    */
-  async collect(label: string, options: { quietMs?: number; maxMs?: number; minLines?: number } = {}): Promise<void> {
+  async collect(label: string, options: { quietMs?: number; maxMs?: number; minLines?: number } = {}): Promise<string[]> {
     const quietMs = options.quietMs ?? 400;
     const maxMs = options.maxMs ?? 3000;
     const minLines = options.minLines ?? 0;
@@ -268,7 +272,7 @@ export class StreamPair {
     const lines = this.buffers.map((buffer, i) => {
       const complete = this.ended[i] ? buffer : buffer.slice(0, buffer.lastIndexOf("\n") + 1);
       this.buffers[i] = buffer.slice(complete.length);
-      return complete.split("\n").filter((line) => line !== "");
+      return orderSameRevisionEvents(complete.split("\n").filter((line) => line !== ""));
     }) as [string[], string[]];
     const count = Math.max(lines[0].length, lines[1].length);
     for (let i = 0; i < count; i++) {
@@ -276,12 +280,34 @@ export class StreamPair {
       this.owner.compare(`${this.path} line ${i + 1} ${label}`, this.body, answer(lines[0][i]), answer(lines[1][i]), {});
     }
     if (count === 0) this.owner.compare(`${this.path} ${label} (no lines)`, this.body, answer0(), answer0(), {});
+    if (process.env["V3_DIFF_TRACE"] !== undefined) process.stdout.write(`TRACE ${label}: ${lines[0].length} lines ${waited} ms\n`);
+    return lines[0];
   }
 
   /** Closes the connection on both sides (a client going away). */
   close(): void {
     for (const request of this.requests) request.destroy();
   }
+}
+
+/**
+ * Normalisation 6: within each run of consecutive event messages at one header revision, sort by
+ * watch_id (a stable sort, so one watcher's messages keep their order).
+ */
+function orderSameRevisionEvents(lines: string[]): string[] {
+  const revisionOf = (line: string): string | undefined =>
+    line.includes('"events":') ? /"revision":"(\d+)"/.exec(line)?.[1] : undefined;
+  const watchIdOf = (line: string): number => Number(/"watch_id":"(-?\d+)"/.exec(line)?.[1] ?? "0");
+  const out: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const revision = revisionOf(lines[i] as string);
+    let j = i + 1;
+    while (revision !== undefined && j < lines.length && revisionOf(lines[j] as string) === revision) j++;
+    out.push(...lines.slice(i, j).sort((a, b) => watchIdOf(a) - watchIdOf(b)));
+    i = j;
+  }
+  return out;
 }
 
 function answer0(): V3Answer {

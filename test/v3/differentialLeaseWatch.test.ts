@@ -76,7 +76,8 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
   });
 
   it("answers keep-alive streams line by line and ends them when the body ends", async () => {
-    await stream("/v3/lease/keepalive", [{ ID: 5 }, { ID: 12345 }, { ID: "@lease:L1" }]).collect("three keep-alives", { minLines: 3 });
+    const renewed = await stream("/v3/lease/keepalive", [{ ID: 5 }, { ID: 12345 }, { ID: "@lease:L1" }]).collect("three keep-alives", { minLines: 3 });
+    expect(renewed).toHaveLength(3);
     await stream("/v3/lease/keepalive", '{"ID":5}{"ID":"x"}{"ID":5}').collect("bad second request");
     await stream("/v3/lease/keepalive", "{bad").collect("bad first request");
     await stream("/v3/lease/keepalive", "[]").collect("array body");
@@ -88,7 +89,9 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     const watch = stream("/v3/watch", [{ create_request: { ...prefix("lk"), prev_kv: true } }]);
     await watch.collect("created", { minLines: 1 });
     await call("/v3/lease/revoke", { ID: 5 });
-    await watch.collect("one DELETE batch for lk0..lk2", { minLines: 1 });
+    const batch = await watch.collect("one DELETE batch for lk0..lk2", { minLines: 1 });
+    expect(batch).toHaveLength(1);
+    expect(batch[0]?.match(/"type":"DELETE"/g)).toHaveLength(3);
     await call("/v3/lease/revoke", { ID: 5 });
     await call("/v3/lease/revoke", { ID: 424242 });
     await call("/v3/kv/lease/revoke", { ID: "@lease:L1" });
@@ -116,7 +119,8 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
       { create_request: { key: b64("zz"), watch_id: -3 } },
       {},
     ]);
-    await watch.collect("created, progress and cancel answers", { minLines: 9 });
+    const answers = await watch.collect("created, progress and cancel answers", { minLines: 11 });
+    expect(answers).toHaveLength(11);
     await put("foo", "5");
     await put("zz", "1");
     await call("/v3/kv/deleterange", { key: b64("zz") });
@@ -129,7 +133,8 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
       ],
     });
     await put("foo", "6");
-    await watch.collect("events", { minLines: 6 });
+    const events = await watch.collect("events", { minLines: 11 });
+    expect(events).toHaveLength(11);
     expect(newFailures()).toBe("");
   });
 
@@ -141,13 +146,14 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     ]);
     await replay.collect("created and catch-up batches", { minLines: 5 });
     await put("t/future", "x");
-    await replay.collect("live event after catch-up", { minLines: 2 });
+    await replay.collect("live event after catch-up", { minLines: 1 });
     await call("/v3/kv/compaction", { revision: 10 });
     const compacted = stream("/v3/watch", [
       { create_request: { key: b64("foo"), start_revision: 5 } },
       { create_request: { key: b64("foo"), start_revision: 10, prev_kv: true } },
     ]);
-    await compacted.collect("compacted cancel and replay from the compacted revision", { minLines: 4 });
+    const compactedLines = await compacted.collect("compacted cancel and replay from the compacted revision", { minLines: 4 });
+    expect(compactedLines.some((line) => line.includes('"compact_revision":"10"'))).toBe(true);
     expect(newFailures()).toBe("");
   });
 
@@ -172,7 +178,9 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     await put("ek2", "2", { lease: "@lease:E" });
     const watch = stream("/v3/watch", [{ create_request: { ...prefix("ek"), prev_kv: true } }]);
     await watch.collect("created", { minLines: 1 });
-    await watch.collect("expiry DELETE batch", { minLines: 1, maxMs: 6000, quietMs: 500 });
+    const expired = await watch.collect("expiry DELETE batch", { minLines: 1, maxMs: 6000, quietMs: 500 });
+    expect(expired).toHaveLength(1);
+    expect(expired[0]?.match(/"type":"DELETE"/g)).toHaveLength(2);
     await call("/v3/lease/timetolive", { ID: "@lease:E" });
     await call("/v3/kv/range", { key: b64("ek"), range_end: b64("el") });
     expect(newFailures()).toBe("");

@@ -554,6 +554,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
     res.writeHead(200);
     res.flushHeaders();
     let finished = false;
+    let detach = (): void => undefined;
     const finish = (): void => {
       if (finished) return;
       finished = true;
@@ -561,13 +562,25 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
       watcher.remove();
       if (!res.writableEnded) res.end();
     };
-    res.on("close", finish);
-    const detach = watcher.eventChan.onEvent((event) => {
+    // A slow reader: when the socket stops taking data, stop taking events too. They then pile up in
+    // the watcher's 100-event buffer, and past that the store drops the watcher and the response
+    // ends, as etcd's blocked handler goroutine leads to.
+    const deliver = (event: Event): void => {
       if (finished) return;
-      res.write(goJson(event) + "\n");
+      const flushed = res.write(goJson(event) + "\n");
       // Defer the removal: this runs inside the store's notify, which is still walking its watchers.
       if (!stream) queueMicrotask(finish);
-    });
+      else if (!flushed) {
+        detach();
+        res.once("drain", () => {
+          if (finished) return;
+          detach(); // in case the pause happened while onEvent was still handing out buffered events
+          detach = watcher.eventChan.onEvent(deliver);
+        });
+      }
+    };
+    res.on("close", finish);
+    detach = watcher.eventChan.onEvent(deliver);
     watcher.eventChan.onClose(() => queueMicrotask(finish));
   };
 

@@ -140,6 +140,7 @@ export const lesson: Lesson = {
         { name: "v2 (event ring)", api: "v2", values: kept2 },
         { name: "v3 (revisions)", api: "v3", values: kept3 },
       ],
+      inText: false,
     });
     const cap = Math.max(...kept2);
     ctx.measure("v2KeptMax", cap);

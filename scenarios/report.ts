@@ -47,6 +47,8 @@ export interface Chart {
   yLabel: string;
   x: string[];
   series: ChartSeries[];
+  /** False when a table in the text output already shows the same numbers (the HTML still draws it). */
+  inText?: boolean;
 }
 
 export type Block =

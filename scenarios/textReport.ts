@@ -92,9 +92,21 @@ function renderTable(table: Table): string[] {
   return out;
 }
 
-/** A chart as horizontal bars: one line per (x, series), scaled to the largest value. */
+/**
+ * A chart as text. Bars: one line per (x, series), scaled to the largest value. Lines: a grid with
+ * one row per series and one column per x, which keeps long series short.
+ */
 export function renderChartText(chart: Chart): string[] {
   const out: string[] = [`${INDENT}Chart: ${chart.title} (${chart.yLabel} by ${chart.xLabel})`];
+  if (chart.kind === "lines") {
+    const nameWidth = Math.max(chart.xLabel.length, ...chart.series.map((s) => s.name.length));
+    const widths = chart.x.map((x, i) => Math.max(x.length, ...chart.series.map((s) => formatNumber(s.values[i] ?? 0).length)));
+    out.push(`${INDENT}${chart.xLabel.padEnd(nameWidth)}  ${chart.x.map((x, i) => x.padStart(widths[i] ?? 0)).join(" ")}`);
+    for (const series of chart.series) {
+      out.push(`${INDENT}${series.name.padEnd(nameWidth)}  ${series.values.map((v, i) => formatNumber(v).padStart(widths[i] ?? 0)).join(" ")}`);
+    }
+    return out;
+  }
   const max = Math.max(1, ...chart.series.flatMap((s) => s.values));
   const xWidth = Math.max(...chart.x.map((x) => x.length));
   const nameWidth = Math.max(...chart.series.map((s) => s.name.length));
@@ -125,7 +137,7 @@ function renderBlock(block: Block): string[] {
     case "table":
       return ["", ...renderTable(block.table)];
     case "chart":
-      return ["", ...renderChartText(block.chart)];
+      return block.chart.inText === false ? [] : ["", ...renderChartText(block.chart)];
   }
 }
 
@@ -186,6 +198,6 @@ export function renderRunText(run: RunReport): string {
   for (const lesson of run.lessons) out.push("", ...renderLessonText(lesson));
   const claims = run.lessons.flatMap((l) => l.claims);
   const failed = claims.filter((c) => !c.holds).length;
-  out.push("", `${run.lessons.length} lessons, ${claims.length} headline claims, ${claims.length - failed} hold, ${failed} do not.`);
+  out.push("", `${run.lessons.length} ${run.lessons.length === 1 ? "lesson" : "lessons"}, ${claims.length} headline claims, ${claims.length - failed} hold, ${failed} do not.`);
   return out.join("\n") + "\n";
 }

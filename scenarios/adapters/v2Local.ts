@@ -61,33 +61,59 @@ function parameterError(errorCode: number, cause: string): V2Outcome<never> {
   return { ok: false, error: errorBody(new V2Error(errorCode, cause, 0)) };
 }
 
+/**
+ * One long poll. etcd's HTTP handler goroutine copies each event from the watcher's channel to the
+ * socket (`handleKeyWatch` in v2http). It runs between the store's operations, not during one: a
+ * single operation that produces more than 100 events for one watcher (a SYNC sweep expiring 1000
+ * keys) overflows the watcher's buffer, and the store drops the watcher, exactly as in etcd.
+ * `pump()` is that goroutine: the client calls it before every request and before every SYNC.
+ */
 class LocalV2Watch implements V2Watch {
   readonly etcdIndex: number;
+  private readonly received: V2Event[] = [];
   constructor(private readonly watcher: Watcher) {
     this.etcdIndex = watcher.startIndex;
   }
+  /** Moves what the watcher buffered to the client side. */
+  pump(): void {
+    for (const event of this.watcher.eventChan.drain()) this.received.push(toWire(event));
+  }
   async take(): Promise<V2Event[]> {
-    return this.watcher.eventChan.drain().map(toWire);
+    this.pump();
+    return this.received.splice(0, this.received.length);
   }
   done(): boolean {
     return this.watcher.removed || this.watcher.eventChan.closed;
   }
   async close(): Promise<void> {
+    this.pump();
     this.watcher.remove();
   }
 }
 
 export class V2LocalClient implements V2Client {
+  private readonly watches = new Set<LocalV2Watch>();
+
   constructor(
     private readonly store: Store,
     private readonly clock: SimulatedClock,
   ) {}
 
+  /** Lets every open watch's HTTP goroutine catch up (see LocalV2Watch). */
+  pump(): void {
+    for (const watch of this.watches) {
+      watch.pump();
+      if (watch.done()) this.watches.delete(watch);
+    }
+  }
+
   async get(key: string, options: { recursive?: boolean; sorted?: boolean } = {}): Promise<V2Outcome<V2Event>> {
+    this.pump();
     return attempt(() => toWire(this.store.get(key, options.recursive ?? false, options.sorted ?? false, this.clock.now())));
   }
 
   async set(key: string, value: string, options: V2SetOptions = {}): Promise<V2Outcome<V2Event>> {
+    this.pump();
     const now = this.clock.now();
     if (options.refresh === true) {
       if (value !== "") return parameterError(211, "A value was provided on a refresh");
@@ -109,6 +135,7 @@ export class V2LocalClient implements V2Client {
   }
 
   async createInOrder(dir: string, value: string, options: { ttlSeconds?: number } = {}): Promise<V2Outcome<V2Event>> {
+    this.pump();
     const now = this.clock.now();
     const expire = options.ttlSeconds === undefined ? {} : { expireTimeMs: now + options.ttlSeconds * 1000 };
     return attempt(() => toWire(this.store.create(dir, false, value, true, expire, now)));
@@ -118,6 +145,7 @@ export class V2LocalClient implements V2Client {
     key: string,
     options: { dir?: boolean; recursive?: boolean; prevValue?: string; prevIndex?: number } = {},
   ): Promise<V2Outcome<V2Event>> {
+    this.pump();
     const now = this.clock.now();
     return attempt(() =>
       options.prevValue !== undefined || options.prevIndex !== undefined
@@ -127,10 +155,14 @@ export class V2LocalClient implements V2Client {
   }
 
   async watch(key: string, options: { recursive?: boolean; waitIndex?: number; stream?: boolean } = {}): Promise<V2Outcome<V2Watch>> {
-    return attempt(() => new LocalV2Watch(this.store.watch(key, options.recursive ?? false, options.stream ?? false, options.waitIndex ?? 0)));
+    this.pump();
+    const answer = attempt(() => new LocalV2Watch(this.store.watch(key, options.recursive ?? false, options.stream ?? false, options.waitIndex ?? 0)));
+    if (answer.ok) this.watches.add(answer.value);
+    return answer;
   }
 
   async stats(): Promise<V2StoreStats> {
+    this.pump();
     const stats = this.store.stats();
     return {
       watchers: stats.watchers,
@@ -143,8 +175,9 @@ export class V2LocalClient implements V2Client {
 }
 
 /** The SYNC sweep on the simulated clock; returns the handle that stops it. */
-export function startV2Sweep(store: Store, clock: SimulatedClock): () => void {
+export function startV2Sweep(store: Store, clock: SimulatedClock, client: V2LocalClient): () => void {
   return clock.every(V2_SYNC_INTERVAL_MS, () => {
+    client.pump();
     if (store.hasTTLKeys()) store.deleteExpiredKeys(clock.now());
   });
 }

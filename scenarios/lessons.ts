@@ -1,0 +1,14 @@
+/**
+ * The lessons, in chapter order. `npm start` runs them all; `npm start -- 4` picks one.
+ */
+import type { Lesson } from "./lesson.js";
+import { lesson as dataModel } from "./01-data-model.js";
+import { lesson as versions } from "./02-versions.js";
+import { lesson as historyWindow } from "./04-history-window.js";
+import { lesson as casVsTxn } from "./06-cas-vs-txn.js";
+import { lesson as ttlVsLeases } from "./09-ttl-vs-leases.js";
+import { lesson as prefixWatches } from "./11-prefix-watches.js";
+import { lesson as serviceRegistration } from "./15-service-registration.js";
+import { lesson as indexVsRevision } from "./16-index-vs-revision.js";
+
+export const LESSONS: readonly Lesson[] = [dataModel, versions, historyWindow, casVsTxn, ttlVsLeases, prefixWatches, serviceRegistration, indexVsRevision];

@@ -103,18 +103,6 @@ export interface V3Api {
   watch(onResponse: (response: WatchResponse) => void): WatchSession;
 }
 
-/**
- * grpc-gateway v1 `runtime.HTTPStatusFromCode`, as vendored by etcd 3.4. Checked live: 3 → 400,
- * 5 → 404, 8 → 429, 9 → 412 (`lease already exists`), 11 → 400.
- */
-export function httpStatusFromGrpcCode(code: number): number {
-  const table: Readonly<Record<number, number>> = {
-    0: 200, 1: 408, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403,
-    8: 429, 9: 412, 10: 409, 11: 400, 12: 501, 13: 500, 14: 503, 15: 500, 16: 401,
-  };
-  return table[code] ?? 500;
-}
-
 /** Go buffers this many bytes of a response before it must choose chunked framing. */
 const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
 
@@ -256,7 +244,7 @@ function writeJson(res: ServerResponse, status: number, json: string, headers: R
 function writeRpcError(res: ServerResponse, error: RpcError): void {
   res.setHeader("Content-Type", "application/json");
   res.setHeader("Trailer", "Grpc-Trailer-Content-Type");
-  res.writeHead(httpStatusFromGrpcCode(error.code));
+  res.writeHead(error.httpStatus);
   res.write(encodeErrorBody(error.code, error.message));
   res.addTrailers({ "Grpc-Trailer-Content-Type": "application/grpc" });
   res.end();

@@ -2,7 +2,7 @@
  * Server puts per second through v2 HTTP (`PUT /v2/keys/…`) and the v3 JSON gateway
  * (`POST /v3/kv/put`), against a real etcd 3.4 on loopback driven by the same client.
  *
- * Both servers run as their own process (etcdsim via `server/main.ts`, etcd from its binary), on
+ * Both servers run as their own process (etcdsim's `server/main.ts` through `startSim`, etcd from its binary), on
  * free loopback ports, so the client in this process competes with neither. Each trial sends a
  * bounded number of requests with a fixed number in flight (`httpLoad.ts`), and the two servers
  * take turns trial by trial, as the in-process benches do. A real etcd writes its WAL to disk on
@@ -11,9 +11,8 @@
  *
  * Without an etcd binary the row is skipped with "real etcd not installed".
  */
-import { spawn } from "node:child_process";
-import { sleep } from "../shared/clock.js";
-import { etcdAvailable, freePort, startEtcd, waitHealthy, type RealEtcd } from "../test/support/realEtcd.js";
+import { etcdAvailable, startEtcd, type RealEtcd } from "../test/support/realEtcd.js";
+import { startSim } from "../test/support/simServer.js";
 import { median } from "./harness.js";
 import { loadTest, type LoadRequest } from "./httpLoad.js";
 import type { BenchContext } from "./main.js";
@@ -63,37 +62,6 @@ const APIS: readonly Api[] = [
 
 interface RunningServer {
   readonly clientUrl: string;
-  stop(): Promise<void>;
-}
-
-/** Starts etcdsim's server as a child process on a free loopback port (`npm run serve`'s entry). */
-async function startSimServer(): Promise<RunningServer> {
-  const port = await freePort();
-  const clientUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts", `--listen-client-urls=${clientUrl}`], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-2000);
-  });
-  let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.on("exit", () => { exited = true; resolve(); }));
-  const stop = async (): Promise<void> => {
-    if (!exited && child.pid !== undefined) {
-      process.kill(child.pid, "SIGTERM");
-      await Promise.race([exitPromise, sleep(3000)]);
-      if (!exited) process.kill(child.pid, "SIGKILL");
-      await exitPromise;
-    }
-  };
-  try {
-    await waitHealthy(clientUrl, () => exited, 150);
-  } catch (error) {
-    await stop();
-    throw new Error(`etcdsim server did not start: ${(error as Error).message}\n${stderr}`);
-  }
-  return { clientUrl, stop };
 }
 
 /** One trial: puts per second on `server`. */
@@ -114,7 +82,7 @@ export async function run(context: BenchContext): Promise<Row[]> {
   if (!etcdAvailable()) {
     return APIS.map((api) => skippedRow("server", api.measure, "≥ 1×", "real etcd not installed (apt-get install etcd-server)"));
   }
-  const sim = await startSimServer();
+  const sim = await startSim();
   let etcd: RealEtcd | undefined;
   try {
     etcd = await startEtcd();
@@ -147,7 +115,9 @@ export async function run(context: BenchContext): Promise<Row[]> {
         ratio: `${ratio.toFixed(2)}×`,
         target: "≥ 1×",
         verdict: ratio >= 1 ? "pass" : "MISS",
-        note: `${CONCURRENCY} requests in flight, keep-alive, ${REQUESTS_PER_TRIAL} puts per trial, median of ${TRIALS}`,
+        ...(rows.length === 0
+          ? { note: `same client for both: ${CONCURRENCY} requests in flight, keep-alive, ${REQUESTS_PER_TRIAL} puts per trial, median of ${TRIALS}` }
+          : {}),
       });
     }
     return rows;

@@ -138,13 +138,33 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     expect(newFailures()).toBe("");
   });
 
+  it("applies filters, from-key ranges, the empty key and prev_kv on one stream", async () => {
+    const watch = stream("/v3/watch", [
+      { create_request: { key: "" } },
+      { create_request: { key: b64("m"), range_end: "AA==", filters: ["NODELETE"], fragment: true } },
+      { create_request: { key: b64("m"), range_end: b64("n"), filters: ["NOPUT", "NODELETE"] } },
+      { create_request: { key: b64("m1"), prev_kv: true, progress_notify: true, watch_id: "9" } },
+    ]);
+    const created = await watch.collect("created", { minLines: 4 });
+    expect(created).toHaveLength(4);
+    await put("m1", "a");
+    await put("m1", "b");
+    await call("/v3/kv/deleterange", { key: b64("m1") });
+    await call("/v3/kv/put", { key: "AA==", value: b64("nul") });
+    await put("zzz", "z");
+    const events = await watch.collect("filtered events", { minLines: 7 });
+    expect(events).toHaveLength(7);
+    expect(newFailures()).toBe("");
+  });
+
   it("replays history from a start revision, with prev_kv, and cancels watchers behind a compaction", async () => {
     const replay = stream("/v3/watch", [
       { create_request: { key: b64("foo"), start_revision: 2, prev_kv: true } },
       { create_request: { key: "AA==", range_end: "AA==", start_revision: "3" } },
       { create_request: { ...prefix("t/"), start_revision: 1000 } },
     ]);
-    await replay.collect("created and catch-up batches", { minLines: 5 });
+    const replayed = await replay.collect("created and catch-up batches", { minLines: 5 });
+    expect(replayed).toHaveLength(5);
     await put("t/future", "x");
     await replay.collect("live event after catch-up", { minLines: 1 });
     await call("/v3/kv/compaction", { revision: 10 });
@@ -161,7 +181,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     await stream("/v3/watch", "{bad").collect("bad JSON first");
     await stream("/v3/watch", '{"create_request":{"key":"Zm9v","filters":["BAD"]}}').collect("unknown filter name first");
     const later = stream("/v3/watch", '{"create_request":{"key":"Zm9v"}}{bad{"create_request":{"key":"YQ=="}}');
-    await later.collect("bad JSON second", { minLines: 1 });
+    expect(await later.collect("bad JSON second", { minLines: 1 })).toHaveLength(1);
     await stream("/v3/watch", '{"create_request":{"key":"Zm9v"}}{"create_request":{"key":"Zm9!"}}{"create_request":{"key":"YQ=="}}').collect(
       "bad base64 second",
       { minLines: 1 },
@@ -182,6 +202,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     expect(expired).toHaveLength(1);
     expect(expired[0]?.match(/"type":"DELETE"/g)).toHaveLength(2);
     await call("/v3/lease/timetolive", { ID: "@lease:E" });
+    await stream("/v3/lease/keepalive", [{ ID: "@lease:E" }]).collect("keep-alive of the expired lease", { minLines: 1 });
     await call("/v3/kv/range", { key: b64("ek"), range_end: b64("el") });
     expect(newFailures()).toBe("");
     expect(diff.requests).toBeGreaterThanOrEqual(40);

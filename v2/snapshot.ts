@@ -16,7 +16,8 @@
  * identical text. Two additions over etcd, both so that a recovered store answers exactly like the
  * original: children are an ordered list (listing order survives), and `ttlKeys` records the order in
  * which TTL nodes will expire (etcd rebuilds its heap from Go's randomly ordered maps instead).
- * Like etcd, registered watchers are not part of a snapshot.
+ * Like etcd, registered watchers are not part of a snapshot; unlike etcd, neither is their count
+ * (etcd saves whatever `watchers` value its stats last computed), so equal stores save equal text.
  *
  * Invariant: `decodeSnapshot` either returns a fully checked snapshot or throws `SnapshotError`;
  * nothing is half-read. A snapshot file is one header line (format, byte length, SHA-256 of the
@@ -38,6 +39,9 @@ export const SNAPSHOT_FORMAT = "etcdsim/v2store";
 export const SNAPSHOT_FORMAT_VERSION = 1;
 /** Names the file format (header line + body). */
 export const SNAPSHOT_FILE_FORMAT = "etcdsim/v2store-file";
+
+/** Counters a snapshot keeps: all but `watchers`, which counts live watchers, and those are not saved. */
+const STORED_STATS_FIELDS = STATS_FIELDS.filter((field) => field !== "watchers");
 
 /** Why a snapshot text or file was refused. */
 export class SnapshotError extends Error {
@@ -62,6 +66,7 @@ export interface SnapshotParts {
   readonly currentIndex: number;
   readonly root: NodeState;
   readonly history: { readonly capacity: number; readonly startIndex: number; readonly lastIndex: number; readonly events: readonly Event[] };
+  /** The counters; `watchers` is not stored (watchers are not part of a snapshot) and reads back as 0. */
   readonly stats: StatsJSON;
   /** Paths of the nodes with a TTL, in the order they will expire. */
   readonly ttlKeys: readonly string[];
@@ -84,7 +89,7 @@ export function encodeSnapshot(parts: SnapshotParts): string {
         return event.prevNode === undefined ? stored : { ...stored, prevNode: event.prevNode };
       }),
     },
-    stats: parts.stats,
+    stats: Object.fromEntries(STORED_STATS_FIELDS.map((field) => [field, parts.stats[field]])),
     ttlKeys: parts.ttlKeys,
   });
 }
@@ -133,8 +138,8 @@ export function decodeSnapshot(text: string): SnapshotParts {
   }
 
   const statsData = object(top["stats"], "stats");
-  const stats: Record<string, number> = {};
-  for (const field of STATS_FIELDS) stats[field] = index(statsData[field], `stats.${field}`);
+  const stats: Record<string, number> = { watchers: 0 };
+  for (const field of STORED_STATS_FIELDS) stats[field] = index(statsData[field], `stats.${field}`);
 
   const ttlKeys = array(top["ttlKeys"], "ttlKeys").map((item, i) => string(item, `ttlKeys[${i}]`));
   const listed = new Set(ttlKeys);

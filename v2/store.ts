@@ -426,7 +426,7 @@ export class V2Store implements Store, NodeContext {
         throw new SnapshotError("v2 snapshot history bounds do not match its events");
       }
       const counters = new Stats();
-      for (const field of STATS_FIELDS) counters.setValue(field, snapshot.stats[field]);
+      for (const field of STATS_FIELDS) if (field !== "watchers") counters.setValue(field, snapshot.stats[field]);
 
       // Everything is checked and built: switch over in one step.
       this.root = root;

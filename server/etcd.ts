@@ -102,10 +102,11 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   // The cluster identity needs the client URL, which is known only once listening: mount lazily.
   let cluster: ClusterInfo | undefined;
   let v2Handler: Handler | undefined;
+  // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
-    createBaseHandler(),
-    (req, res) => (v2Handler ?? (() => false))(req, res),
-    ...(options.extraHandlers ?? []).map((make) => make({ clock })),
+    createBaseHandler(), //                                        /version, /health
+    (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
+    ...(options.extraHandlers ?? []).map((make) => make({ clock })), // e.g. the v3 JSON gateway (/v3/…)
   ];
   const server = createEtcdHttpServer(handlers);
   const sockets = new Set<Socket>();

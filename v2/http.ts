@@ -22,6 +22,7 @@ import type { Clock } from "../shared/clock.js";
 import type { Event } from "./event.js";
 import { cleanKey } from "./path.js";
 import type { ExpireOptions, Store } from "./store.js";
+import type { Watcher } from "./watcher.js";
 import {
   EcodeIndexNaN,
   EcodeInvalidField,
@@ -330,7 +331,7 @@ export function parseKeyRequest(method: string, urlPath: string, form: FormValue
 }
 
 /** What a request produced: an event to write now, or a watcher to hold the connection for. */
-export type KeyResponse = { readonly event: Event } | { readonly watcher: import("./watcher.js").Watcher };
+export type KeyResponse = { readonly event: Event } | { readonly watcher: Watcher };
 
 /** True for requests that go through raft in etcd (and so move `X-Raft-Index`). */
 function isProposal(request: KeyRequest): boolean {
@@ -545,7 +546,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
    * each event follows as one JSON line. A one-shot watch ends after its event, a stream never does.
    * When the client goes away, or the store drops the watcher, the watcher is removed.
    */
-  const serveWatch = (req: IncomingMessage, res: ServerResponse, watcher: import("./watcher.js").Watcher, stream: boolean): void => {
+  const serveWatch = (req: IncomingMessage, res: ServerResponse, watcher: Watcher, stream: boolean): void => {
     res.setHeader("Content-Type", "application/json");
     res.setHeader("X-Etcd-Index", String(watcher.startIndex));
     res.setHeader("X-Raft-Index", String(raft.index));

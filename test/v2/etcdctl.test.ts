@@ -146,6 +146,8 @@ describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("etcdctl (API 2) agains
     await ctl("-o", "extended", "get", "/ctl/a");
     await ctl("-o", "json", "set", "/ctl/a", "json");
     await ctl("-o", "extended", "set", "/ctl/a", "extended");
+    await ctl("get", "--quorum", "/ctl/a");
+    await ctl("ls", "--sort");
     await ctl("mk", "--in-order", "/ctl/q", "job1");
     await ctl("-o", "json", "mk", "--in-order", "/ctl/q", "job2");
     assertNoMismatch();
@@ -190,6 +192,12 @@ describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("etcdctl (API 2) agains
     }
     const index = await relativeIndexOf("/ctl/w");
     await ctl("watch", "--after-index", `@${index - 1}`, "/ctl/w");
+    assertNoMismatch();
+  });
+
+  it("prints the same for cluster-health and member list", async () => {
+    await ctl("cluster-health");
+    await ctl("member", "list");
     assertNoMismatch();
   });
 

@@ -317,19 +317,24 @@ export class WatchableStore implements KV, Watchable {
     return { synced: this.synced.size, unsynced: this.unsynced.size, victims: this.victimCount };
   }
 
-  /** Asserts every watcher is in at most one place and synced minRevs are in the future. */
+  /**
+   * Asserts every watcher is in at most one place and no unsynced watcher wants a revision that
+   * does not exist yet. (A synced watcher's minRev is left as it was when it synced: live
+   * notification filters by it but never advances it, as in etcd.)
+   */
   checkInvariants(): void {
     const seen = new Set<Watcher>();
     const place = (watcher: Watcher, where: string): void => {
       if (seen.has(watcher)) throw new Error(`watcher ${watcher.id} is in two places (second: ${where})`);
+      if (watcher.canceled) throw new Error(`cancelled watcher ${watcher.id} still in ${where}`);
       seen.add(watcher);
     };
     const curRev = this.store.rev();
-    for (const watcher of this.synced.watchers) {
-      place(watcher, "synced");
-      if (watcher.minRev <= curRev) throw new Error(`synced watcher ${watcher.id} has minRev ${watcher.minRev} ≤ current ${curRev}`);
+    for (const watcher of this.synced.watchers) place(watcher, "synced");
+    for (const watcher of this.unsynced.watchers) {
+      place(watcher, "unsynced");
+      if (watcher.minRev > curRev) throw new Error(`unsynced watcher ${watcher.id} has minRev ${watcher.minRev} > current ${curRev}`);
     }
-    for (const watcher of this.unsynced.watchers) place(watcher, "unsynced");
     for (const batch of this.victims) for (const watcher of batch.keys()) {
       place(watcher, "victims");
       if (!watcher.victim) throw new Error(`watcher ${watcher.id} in victims without the victim flag`);

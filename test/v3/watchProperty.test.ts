@@ -240,7 +240,7 @@ function runScenario(ops: Op[], totals: RunStats): void {
         streams[streamIndex]?.recv({
           create_request: { key: utf8(key), ...(end === undefined ? {} : { range_end: end === "" ? new Uint8Array([0]) : utf8(end) }), start_revision: start, prev_kv: op.prevKv },
         });
-        const created = last.create;
+        const created = last.create as WatchResponse | undefined; // set by the callback during recv()
         if (created === undefined || created.canceled) throw new Error("a valid watch create was refused");
         const id = created.watch_id;
         watchers.push({ stream: streamIndex, id, key, end, startRev: start === 0 ? model.rev + 1 : start, prevKv: op.prevKv, canceledByClient: false });

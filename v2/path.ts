@@ -34,8 +34,15 @@ export function cleanPath(path: string): string {
   return joined === "" ? "." : joined;
 }
 
+/**
+ * An already clean absolute path: one or more "/name" parts, no name "." or "..", no trailing "/".
+ * Most keys arrive clean, so `cleanKey` checks this first and skips the split-and-join.
+ */
+const ALREADY_CLEAN = /^(?:\/(?!\.\.?(?:\/|$))[^/]+)+$/;
+
 /** etcd's `path.Clean(path.Join("/", nodePath))`: the canonical absolute form of a v2 key. */
 export function cleanKey(nodePath: string): string {
+  if (nodePath === "/" || ALREADY_CLEAN.test(nodePath)) return nodePath;
   return cleanPath("/" + nodePath);
 }
 

@@ -2,6 +2,7 @@
  * Small building blocks: Go's path cleaning, the NodeExtern JSON rules (etcd release-3.4
  * `node_extern.go`), the error table (`etcdserver/api/v2error/error.go`) and the Event wire shape.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Event } from "../../v2/event.js";
 import { compareKeysBytewise, formatExpiration, makeNodeExtern, sortNodeExterns, ttlSeconds } from "../../v2/nodeExtern.js";
@@ -21,6 +22,17 @@ describe("cleanKey", () => {
     ["/a/b/../../..", "/"],
   ])("cleans %j to %j as Go's path.Clean(path.Join(\"/\", …)) does", (raw, clean) => {
     expect(cleanKey(raw)).toBe(clean);
+  });
+
+  it("takes its fast path only for paths that are already clean", () => {
+    const part = fc.constantFrom("a", ".", "..", "", "_b", ".x", "..y", "c d");
+    fc.assert(
+      fc.property(fc.array(part), fc.boolean(), fc.boolean(), (parts, leading, trailing) => {
+        const raw = (leading ? "/" : "") + parts.join("/") + (trailing ? "/" : "");
+        expect(cleanKey(raw)).toBe(cleanPath("/" + raw));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("keeps relative paths relative, as path.Clean does", () => {

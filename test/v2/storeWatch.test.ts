@@ -151,6 +151,19 @@ describe("removal of a directory", () => {
     expect(event.node.key).toBe("/dir");
   });
 
+  it("tells stream watchers below the directory once, and a stream watcher on the directory itself twice (as real etcd did)", () => {
+    const store = new V2Store();
+    store.set("/w/a/b", false, "1", {}, NOW);
+    const onLeaf = store.watch("/w/a/b", false, true, 0);
+    const onMiddle = store.watch("/w/a", false, true, 0);
+    const onDir = store.watch("/w", true, true, 0);
+    const onRoot = store.watch("/", true, true, 0);
+    store.set("/_hid/x", false, "1", {}, NOW);
+    const event = store.delete("/w", false, true, NOW);
+    expect([onLeaf, onMiddle, onDir, onRoot].map((w) => w.eventChan.drain().length)).toEqual([1, 1, 2, 1]);
+    expect(event.index).toBe(3);
+  });
+
   it("answers a history watch below the removed directory, and one on a longer name too (quirk: plain string prefix)", () => {
     const store = new V2Store();
     store.set("/dir/a", false, "1", {}, NOW);

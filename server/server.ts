@@ -6,7 +6,8 @@
  * and the v3 JSON gateway (`/v3/…`) on one port. etcdsim does the same: `handlers` is that list, and
  * each handler answers `true` when it took the request. A request walks through:
  *
- *   1. a target Go cannot parse (`/v2/keys/%zz`)        → 400, connection closed (Go's server does this)
+ *   1. a target Go cannot parse (`/v2/keys/%zz`)        → 400, connection closed (Go's server does this);
+ *      `OPTIONS *` → 200 and any other `*` → 400, also answered by Go itself
  *   2. CORS headers on every answer; OPTIONS            → 200, empty (etcd's default `--cors=*`)
  *   3. an unclean path (`//`, `/./`, `/../`)            → 301 to the clean path (Go's ServeMux)
  *   4. handlers[0], handlers[1], … until one says true
@@ -55,7 +56,25 @@ export function answerInternalError(res: ServerResponse, error: unknown): void {
 
 /** Steps 1-5 above for one request. */
 export function route(handlers: readonly Handler[], req: IncomingMessage, res: ServerResponse): void {
-  const target = parseRequestTarget(req.url ?? "/");
+  // A proxy-style absolute target ("GET http://host:2379/v2/keys/a") means its path, as in Go.
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?]*/i.exec(req.url ?? "");
+  if (absolute !== null) req.url = (req.url ?? "").slice(absolute[0].length) || "/";
+  if (req.url === "*") {
+    // Go answers "OPTIONS *" itself, before any handler (no CORS headers); the mux refuses any other "*".
+    if (req.method === "OPTIONS") {
+      res.setHeader("Content-Length", "0");
+      res.writeHead(200);
+      res.end();
+      return;
+    }
+    for (const [name, value] of Object.entries(DEFAULT_CORS_HEADERS)) res.setHeader(name, value);
+    res.setHeader("Connection", "close");
+    res.setHeader("Content-Length", "0");
+    res.writeHead(400);
+    res.end();
+    return;
+  }
+  const target = (req.url ?? "").startsWith("/") ? parseRequestTarget(req.url ?? "/") : undefined;
   if (target === undefined) {
     // Go refuses the request before any handler runs: no CORS headers, connection closed.
     const socket: Socket = req.socket;

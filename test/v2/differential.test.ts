@@ -257,6 +257,9 @@ describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4
     await check(get("/v2/keys/a%2F..%2Fb"));
     await check(get("/v2//keys/a"));
     await check(get("/v2/keys/a/%2e%2e/b%20c%3F%21"));
+    await check(get("http://example.com/v2/keys/a/../dir"));
+    await check({ method: "OPTIONS", path: "*" });
+    await check(get("*"));
     await check(get("/nothing"));
     await check({ method: "HEAD", path: "/nothing" });
     await check(get("/v2/keysx"));

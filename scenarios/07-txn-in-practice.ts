@@ -18,6 +18,7 @@
  * compare-and-swap on one key.
  */
 import type { Lesson } from "./lesson.js";
+import type { Cell } from "./report.js";
 import { must, utf8, v2Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import { formatTxnSimple, parseTxnScript } from "./txnScript.js";
@@ -46,7 +47,7 @@ export const lesson: Lesson = {
     const counterMod = user3.header.revision + 3;
     const userCreate = user3.header.revision;
 
-    const scripts: Array<{ label: string; script: string; v2: () => Promise<string | number> }> = [
+    const scripts: Array<{ label: string; script: string; v2: () => Promise<Cell> }> = [
       {
         label: "all compares hold",
         script: `value("user1") = "alice"\nmod("counter") = "${counterMod}"\ncreate("user1") = "${userCreate}"\nversion("counter") > "2"\n\nput user1 bob\nget counter\n\nget user1\n\n`,

@@ -1,8 +1,8 @@
 /**
- * The v2 store's snapshot format: what `store.save()` writes and `store.recovery()` reads, plus
- * helpers that put a snapshot in a file atomically and read it back safely.
+ * Mirrors etcd release-3.4 `etcdserver/api/v2store/store.go` (`Save`, `Recovery`, `Clone`).
  *
- * Mirrors the role of etcd release-3.4 `Save`/`Recovery` in `etcdserver/api/v2store/store.go`, which
+ * The v2 store's snapshot format, what `store.save()` writes and `store.recovery()` reads, plus
+ * helpers that put a snapshot in a file atomically and read it back safely. etcd's Save and Recovery
  * JSON-encode the whole store (tree, event history, current index, stats) into the `.snap` file.
  * etcdsim keeps the same parts with readable field names, limited to the user tree:
  *

@@ -199,8 +199,8 @@ export class V2Store implements Store, NodeContext {
         if (previous === undefined) throw notFound as V2Error;
         value = previous.value;
       }
-      // The replaced file's view; the node object keeps its fields after it leaves the tree.
-      const prevNode = previous?.reprForGet(false, false, nowMs);
+      // The replaced file's view (a directory is refused below, so only a file can be replaced).
+      const prevNode = previous !== undefined && !previous.isDir() ? previous.repr(false, false, nowMs) : undefined;
       const created = this.internalCreate(key, dir, value, false, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
       const event = new Event(actions.Set, created.node, prevNode, this.currentIndex, refresh);
       if (refresh) this.watcherHub.add(event);

@@ -9,7 +9,8 @@
  *   1. a target Go cannot parse (`/v2/keys/%zz`)        → 400, connection closed (Go's server does this);
  *      `OPTIONS *` → 200 and any other `*` → 400, also answered by Go itself
  *   2. CORS headers on every answer; OPTIONS            → 200, empty (etcd's default `--cors=*`)
- *   3. an unclean path (`//`, `/./`, `/../`)            → 301 to the clean path (Go's ServeMux)
+ *   3. an unclean path (`//`, `/./`, `/../`)            → 301 to the clean path (Go's ServeMux);
+ *      `/v3`                                             → 301 to `/v3/` (a subtree pattern's bare path)
  *   4. handlers[0], handlers[1], … until one says true
  *   5. nobody took it                                    → 404 `404 page not found`
  *
@@ -39,6 +40,13 @@ export const DEFAULT_CORS_HEADERS: Readonly<Record<string, string>> = {
   "Access-Control-Allow-Methods": "POST, GET, OPTIONS, PUT, DELETE",
   "Access-Control-Allow-Origin": "*",
 };
+
+/**
+ * Subtree patterns registered on etcd's client mux without their slash-less twin. Go's ServeMux
+ * redirects the bare path to the pattern: `GET /v3` → 301 `Location: /v3/` (the JSON gateway's mount).
+ * `/v2/keys/` and `/v2/members/` are also registered bare, so they do not redirect.
+ */
+export const SUBTREE_PATTERNS: readonly string[] = ["/v3/"];
 
 /** Answers 500 if nothing was sent yet, otherwise cuts the connection; logs either way. */
 export function answerInternalError(res: ServerResponse, error: unknown): void {
@@ -89,6 +97,10 @@ export function route(handlers: readonly Handler[], req: IncomingMessage, res: S
     return;
   }
   const clean = muxCleanPath(target.path);
+  if (req.method !== "CONNECT" && SUBTREE_PATTERNS.includes(clean + "/")) {
+    writeMovedPermanently(req, res, clean + "/", target.rawQuery);
+    return;
+  }
   if (clean !== target.path && req.method !== "CONNECT") {
     writeMovedPermanently(req, res, clean, target.rawQuery);
     return;

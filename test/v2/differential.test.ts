@@ -260,6 +260,7 @@ describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4
     await check(get("http://example.com/v2/keys/a/../dir"));
     await check({ method: "OPTIONS", path: "*" });
     await check(get("*"));
+    await check(get("/v3?x=1"));
     await check(get("/nothing"));
     await check({ method: "HEAD", path: "/nothing" });
     await check(get("/v2/keysx"));

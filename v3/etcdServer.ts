@@ -318,7 +318,13 @@ export class EtcdServer {
     const revoked: LeaseID[] = [];
     for (const lease of this.lessor.findExpiredLeases(nowMs)) {
       this.leaseRaftRequests++;
-      this.lessor.revoke(lease.ID);
+      try {
+        this.lessor.revoke(lease.ID);
+      } catch (error) {
+        // Revoked meanwhile by a client: etcd logs "failed to revoke" and carries on.
+        if (!(error instanceof LeaseNotFoundError)) throw error;
+        continue;
+      }
       revoked.push(lease.ID);
     }
     return revoked;

@@ -206,8 +206,9 @@ export class Lessor implements LessorApi, LeaseHooks {
       }
       if (nowMs < item.timeMs) break; // the soonest hint is in the future: nothing else is due
       this.leaseHeap.pop();
-      // A renewed lease left this older hint behind; its newer hint is still queued.
-      if (lease.expired(nowMs)) expired.push(lease);
+      // A renewed lease left this older hint behind; its newer hint is still queued. Several
+      // hints of one lease can all be due by now: hand the lease out once.
+      if (lease.expired(nowMs) && !expired.includes(lease)) expired.push(lease);
     }
     return expired;
   }

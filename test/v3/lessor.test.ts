@@ -174,6 +174,17 @@ describe("lessor.findExpiredLeases", () => {
     expect(lessor.findExpiredLeases(clock.now()).map((l) => l.ID)).toEqual([1n]);
   });
 
+  it("hands out a lease once even when several of its expiry hints are due", () => {
+    const { clock, lessor } = setup();
+    lessor.grant(1n, 3);
+    clock.advance(1000);
+    lessor.renew(1n);
+    clock.advance(1000);
+    lessor.renew(1n); // hints at 3 s, 4 s and 5 s
+    clock.advance(10_000);
+    expect(lessor.findExpiredLeases(clock.now()).map((l) => l.ID)).toEqual([1n]);
+  });
+
   it("hands out at most the limit per pass, soonest first, and the rest on the next pass", () => {
     const { clock, lessor } = setup();
     for (let i = 1; i <= 12; i++) lessor.grant(BigInt(i), 2 + (12 - i)); // lease 12 expires first

@@ -70,6 +70,8 @@ export async function waitDelete(client: ConcurrencyClient, key: Uint8Array, rev
 /** Resolves when no key under `prefix` with create revision ≤ `maxCreateRev` is left (etcd: `waitDeletes`). */
 export async function waitDeletes(client: ConcurrencyClient, prefix: string, maxCreateRev: number, signal?: AbortSignal): Promise<ResponseHeader> {
   for (;;) {
+    // Each round starts with a read, which fails once the caller gave up (Go: ctx canceled).
+    if (signal?.aborted === true) throw signal.reason ?? new Error("context canceled");
     const response = await get(client, { ...lastCreate(prefix), max_create_revision: maxCreateRev });
     const last = response.kvs[0];
     if (last === undefined) return response.header;

@@ -224,7 +224,7 @@ export function renderTargetText(report: TargetRunReport): string {
         lines.push("      not shown on real etcd (see the limitations below)");
         continue;
       }
-      const width = 24;
+      const width = Math.min(40, Math.max(12, show(claim.sim?.v2Value).length, show(claim.sim?.v3Value).length) + 2);
       lines.push(`      v2     etcdsim ${show(claim.sim?.v2Value).padEnd(width)} real ${show(claim.real?.v2Value)}`);
       lines.push(`      v3     etcdsim ${show(claim.sim?.v3Value).padEnd(width)} real ${show(claim.real?.v3Value)}`);
       lines.push(`      holds  etcdsim ${show(claim.sim?.holds).padEnd(width)} real ${show(claim.real?.holds)}`);

@@ -5,6 +5,7 @@
  *   npm run conformance -- --target URL --sim URL     uses running servers instead (emptied first!)
  *   npm run conformance -- --area txn --area lease    only some areas ("v2 keys", "v2 watch", "v3 range",
  *                                                     "txn", "compaction", "lease", "watch", "lessons")
+ *   npm run conformance -- --skip lessons            all areas but some
  *   npm run conformance -- --json                     the results as JSON
  *   npm run conformance -- --verbose                  every request and both answers, on stderr
  *
@@ -45,15 +46,16 @@ interface Arguments {
   target?: string;
   sim?: string;
   areas: Area[];
+  skip: Area[];
   json: boolean;
   wipe: boolean;
   verbose: boolean;
 }
 
-const USAGE = "usage: npm run conformance -- [--target URL] [--sim URL] [--area NAME]… [--json] [--wipe] [--verbose]";
+const USAGE = "usage: npm run conformance -- [--target URL] [--sim URL] [--area NAME]… [--skip NAME]… [--json] [--wipe] [--verbose]";
 
 function parse(argv: readonly string[]): Arguments {
-  const args: Arguments = { areas: [], json: false, wipe: false, verbose: false };
+  const args: Arguments = { areas: [], skip: [], json: false, wipe: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => {
@@ -67,12 +69,17 @@ function parse(argv: readonly string[]): Arguments {
       const area = value() as Area;
       if (!AREAS.includes(area)) throw new Error(`unknown area "${area}" (have: ${AREAS.join(", ")})\n${USAGE}`);
       args.areas.push(area);
+    } else if (arg === "--skip") {
+      const area = value() as Area;
+      if (!AREAS.includes(area)) throw new Error(`unknown area "${area}" (have: ${AREAS.join(", ")})\n${USAGE}`);
+      args.skip.push(area);
     } else if (arg === "--json") args.json = true;
     else if (arg === "--wipe") args.wipe = true;
     else if (arg === "--verbose") args.verbose = true;
     else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
   if (args.areas.length === 0) args.areas = [...AREAS];
+  args.areas = args.areas.filter((area) => !args.skip.includes(area));
   return args;
 }
 

@@ -143,6 +143,9 @@ describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4
     await check(get("/v2/keys/sp%20ace"));
     await check(get("/v2/keys/a%2Fb"));
     await check(get("/v2/keys/%3Cx%3E%26"));
+    await check(put("/v2/keys/%C3%A9t%C3%A9/%F0%9F%98%80", "value=%E2%82%AC+%2B"));
+    await check(get("/v2/keys/%C3%A9t%C3%A9?recursive=true"));
+    await check(get("/v2/keys/%C3%A9t%C3%A9/..%2F%C3%A9t%C3%A9"));
     await check(put("/v2/keys/escape", "value=%3Cb%3E%26%E2%80%A8%08%0C%22%5C%0A%09%01%E2%82%AC"));
     // Bodies past Go's 2048-byte buffer are sent chunked, shorter ones with Content-Length.
     await check(put("/v2/keys/big", `value=${"x".repeat(1950)}`));

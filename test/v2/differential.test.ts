@@ -11,7 +11,6 @@
  * A block collects every mismatch and fails with the request and both raw answers printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep } from "../../shared/clock.js";
 import {
   describeDifference,
   formatExchange,
@@ -299,7 +298,7 @@ describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4
     await check(put("/v2/keys/huge", "value=h&ttl=9223372036"));
     await check(post("/v2/keys/ttlqueue", "value=q&ttl=100"));
     // Short TTLs: the expiry sweep runs every 500 ms on both, and each expiry uses an index, so
-    // nothing else is written until both have swept.
+    // nothing else is written until the watches below have seen both servers expire the keys.
     const watches = await openBoth(get("/v2/keys/short?wait=true"));
     await check(put("/v2/keys/short", "value=s&ttl=1"));
     const created = await Promise.all([watches.real.ended, watches.sim.ended]);
@@ -314,7 +313,7 @@ describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4
     record(expiry.raw, expired[0], expired[1]);
     const childExpired = await Promise.all([child.real.ended, child.sim.ended]);
     record(child.raw, childExpired[0], childExpired[1]);
-    await sleep(2500);
+    // Both expire events have arrived, and /zero (ttl 0) expired before /short: nothing is pending.
     await check(get("/v2/keys/short"));
     await check(get("/v2/keys/zero"));
     await check(get("/v2/keys/tdir/a"));

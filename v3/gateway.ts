@@ -30,7 +30,8 @@
  * Bad input changes nothing: a request is fully decoded before the server sees it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { GoJsonError, GoJsonStream } from "./gatewayGoJson.js";
+import { GoJsonStream } from "./gatewayGoJson.js";
+import { GoJsonError } from "./gatewayGoText.js";
 import {
   decodeRequest,
   encodeCompactionResponse,

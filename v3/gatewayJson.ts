@@ -23,7 +23,8 @@
  * tell an empty list or empty bytes from an absent one, so `kvs: []` is omitted exactly like no kvs.
  */
 import { toBase64 } from "../shared/bytes.js";
-import { goBase64Decode, goJsonString, GoJsonError, goQuote, parseGoJson, type GoJsonValue } from "./gatewayGoJson.js";
+import { parseGoJson, type GoJsonValue } from "./gatewayGoJson.js";
+import { goBase64Decode, goJsonString, GoJsonError, goQuote } from "./gatewayGoText.js";
 import type {
   CompactionRequest,
   CompactionResponse,

@@ -28,7 +28,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GoJsonStream } from "./gatewayGoJson.js";
 import { decodeRequest, encodeErrorBody, encodeStreamChunk, type RequestTypes } from "./gatewayJson.js";
-import { GoJsonError } from "./gatewayGoJson.js";
+import { GoJsonError } from "./gatewayGoText.js";
 
 /** gRPC code Unknown: a first-request decode error is a plain Go error, not a gRPC status. */
 const CODE_UNKNOWN = 2;

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { utf8 } from "../../shared/bytes.js";
-import { goBase64Decode, goJsonString, GoJsonStream, parseGoJson } from "../../v3/gatewayGoJson.js";
+import { GoJsonStream, parseGoJson } from "../../v3/gatewayGoJson.js";
+import { goBase64Decode, goJsonString } from "../../v3/gatewayGoText.js";
 import {
   decodeRequest,
   encodeErrorBody,

@@ -150,7 +150,7 @@ export function serveStream<K extends keyof RequestTypes>(
     bodyEnded = true;
     decoder.end();
     guarded(pump);
-    if (!finished || held.length > 0) flush();
+    flush();
   });
   res.on("close", () => {
     reading = false;

@@ -9,6 +9,7 @@ import { lesson as historyWindow } from "./04-history-window.js";
 import { lesson as compaction } from "./05-compaction.js";
 import { lesson as casVsTxn } from "./06-cas-vs-txn.js";
 import { lesson as txnInPractice } from "./07-txn-in-practice.js";
+import { lesson as optimisticVsPessimistic } from "./08-optimistic-vs-pessimistic.js";
 import { lesson as ttlVsLeases } from "./09-ttl-vs-leases.js";
 import { lesson as watchConnections } from "./10-watch-connections.js";
 import { lesson as prefixWatches } from "./11-prefix-watches.js";
@@ -24,6 +25,7 @@ export const LESSONS: readonly Lesson[] = [
   compaction,
   casVsTxn,
   txnInPractice,
+  optimisticVsPessimistic,
   ttlVsLeases,
   watchConnections,
   prefixWatches,

@@ -52,7 +52,14 @@ export interface EtcdOptions {
    * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets
    * the running context so it can share the clock.
    */
-  readonly extraHandlers?: ReadonlyArray<(context: { clock: Clock & Ticker }) => Handler>;
+  readonly extraHandlers?: ReadonlyArray<(context: MountContext) => Handler>;
+}
+
+/** What a mounted API gets: the shared clock, and a way to stop its background work on close. */
+export interface MountContext {
+  readonly clock: Clock & Ticker;
+  /** Registers a function that `close()` calls (e.g. cancelling the API's tickers). */
+  onClose(stop: () => void): void;
 }
 
 export interface RunningEtcd {
@@ -99,14 +106,15 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     if (raft.index - snapshotRaftIndex > snapshotCount) saveSnapshot();
   };
 
-  // The cluster identity needs the client URL, which is known only once listening: mount lazily.
-  let cluster: ClusterInfo | undefined;
+  // The cluster identity needs the client URL, which is known only once listening: mount v2 lazily.
   let v2Handler: Handler | undefined;
+  const closers: Array<() => void> = [];
+  const mountContext: MountContext = { clock, onClose: (stop) => closers.push(stop) };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
     createBaseHandler(), //                                        /version, /health
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
-    ...(options.extraHandlers ?? []).map((make) => make({ clock })), // e.g. the v3 JSON gateway (/v3/…)
+    ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];
   const server = createEtcdHttpServer(handlers);
   const sockets = new Set<Socket>();
@@ -120,7 +128,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   });
   const port = (server.address() as AddressInfo).port;
   const clientUrl = `http://${listenUrl.hostname}:${port}`;
-  cluster = singleMemberCluster({
+  const cluster: ClusterInfo = singleMemberCluster({
     name: options.name ?? "default",
     peerUrls: options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL],
     clientUrls: options.advertiseClientUrls ?? [clientUrl],
@@ -141,6 +149,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     if (closed) return;
     closed = true;
     stopSync();
+    for (const stop of closers) stop();
     saveSnapshot();
     const done = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of sockets) socket.destroy();

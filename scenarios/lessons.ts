@@ -13,6 +13,7 @@ import { lesson as optimisticVsPessimistic } from "./08-optimistic-vs-pessimisti
 import { lesson as ttlVsLeases } from "./09-ttl-vs-leases.js";
 import { lesson as watchConnections } from "./10-watch-connections.js";
 import { lesson as prefixWatches } from "./11-prefix-watches.js";
+import { lesson as watcherMachinery } from "./12-watcher-machinery.js";
 import { lesson as serviceRegistration } from "./15-service-registration.js";
 import { lesson as indexVsRevision } from "./16-index-vs-revision.js";
 import { lesson as locksAreLeases } from "./17-locks-are-leases.js";
@@ -29,6 +30,7 @@ export const LESSONS: readonly Lesson[] = [
   ttlVsLeases,
   watchConnections,
   prefixWatches,
+  watcherMachinery,
   serviceRegistration,
   indexVsRevision,
   locksAreLeases,

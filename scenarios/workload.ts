@@ -283,6 +283,12 @@ export interface V3BackendSize {
   bytes: number;
 }
 
+/** A watch stream whose reader is slow: nothing leaves the server's channel until `read()`. */
+export interface SlowWatchStream extends V3WatchStream {
+  /** The client reads up to `max` responses from the server's channel; returns how many. */
+  read(max?: number): number;
+}
+
 export interface V3Internals {
   /** The steps of a range on one key: index lookup, then backend fetch. */
   traceRange(key: Uint8Array, revision: number): TraceStep[];
@@ -290,6 +296,11 @@ export interface V3Internals {
   watcherGroups(): V3WatcherGroups;
   /** Runs one pass of the watchable store's catch-up loop (etcd runs it every 100 ms). */
   syncWatchersOnce(): number;
+  /**
+   * A watch stream whose client reads only when told (`read(max)` moves up to `max` responses off
+   * the server's 128-slot channel): the slow reader that makes watchers victims.
+   */
+  openSlowStream(): SlowWatchStream;
   compactRevision(): number;
 }
 

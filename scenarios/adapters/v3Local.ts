@@ -17,7 +17,7 @@ import type { ServerWatchStream } from "../../v3/watchServer.js";
 import { KeyIndexGet } from "../../v3/keyIndex.js";
 import { toIndexKey } from "../../v3/treeIndex.js";
 import type { WatchRequest, WatchResponse } from "../../v3/rpc.js";
-import type { TraceStep, V3Client, V3Internals, V3Outcome, V3WatchStream } from "../workload.js";
+import type { SlowWatchStream, TraceStep, V3Client, V3Internals, V3Outcome, V3WatchStream } from "../workload.js";
 
 /** etcd's watchable store syncs unsynced watchers every 100 ms (`syncWatchersLoop`). */
 export const V3_TICK_INTERVAL_MS = 100;
@@ -129,6 +129,23 @@ export function v3LocalInternals(server: EtcdServer): V3Internals {
     },
     compactRevision() {
       return server.kv.compactMainRev;
+    },
+    openSlowStream(): SlowWatchStream {
+      const stream = server.watch(undefined, { autoPump: false });
+      return {
+        async send(request) {
+          stream.recv(request);
+        },
+        async take() {
+          return stream.take();
+        },
+        async close() {
+          stream.close();
+        },
+        read(max = Number.POSITIVE_INFINITY) {
+          return stream.pump(max);
+        },
+      };
     },
   };
 }

@@ -130,9 +130,9 @@ export interface V2StoreOptions {
 export class V2Store implements Store, NodeContext {
   /** The root directory "/" (etcd's `Root`; read-only for writes). */
   private root: Node;
-  /** etcd's `CurrentIndex`. */
+  /** etcd's `CurrentIndex` (exported in Go too). Read it through `index`; only the store writes it. */
   currentIndex = 0;
-  /** Every node with an expiry, ordered by it (etcd's `ttlKeyHeap`). */
+  /** Every node with an expiry, ordered by it (etcd's `ttlKeyHeap`). Public only for the nodes' sake. */
   ttlKeyHeap = new TTLKeyHeap();
   /** Watchers and the event history (etcd's `WatcherHub`). */
   private watcherHub: WatcherHub;

@@ -27,7 +27,7 @@ import { EventType } from "./rpc.js";
 import type { KV, RangeOptions, RangeResult, TxnRead, TxnWrite } from "./kv.js";
 import type { FilterFunc, WatchChannel, WatchID, WatchResponse, Watchable } from "./watcher.js";
 import { CHAN_BUF_LEN, WatchStream } from "./watcher.js";
-import { WATCH_BATCH_MAX_REVS, WatcherGroup, newWatcherBatch, type WatcherBatch } from "./watcherGroup.js";
+import { EventBatch, WATCH_BATCH_MAX_REVS, WatcherGroup, keyString, newWatcherBatch, type WatcherBatch } from "./watcherGroup.js";
 
 /** Unsynced watchers handled per `syncWatchers()` pass (etcd: `maxWatchersPerSync`). */
 export const MAX_WATCHERS_PER_SYNC = 512;
@@ -83,8 +83,7 @@ export class Watcher {
    * (no events to begin with) is always posted.
    */
   send(response: WatchResponse): boolean {
-    const progress = response.events.length === 0;
-    if (this.filters.length > 0 && !progress) {
+    if (this.filters.length > 0 && response.events.length > 0) {
       const events = response.events.filter((event) => !this.filters.some((filter) => filter(event)));
       if (events.length === 0) return true;
       response = { ...response, events };
@@ -184,6 +183,12 @@ export class WatchableStore implements KV, Watchable {
    * victim with minRev = rev + 1. Cost: O(events × (1 + log ranges + matches)).
    */
   notify(rev: number, events: Event[]): void {
+    if (this.synced.size === 0) return;
+    const only = events.length === 1 ? events[0] : undefined;
+    if (only !== undefined) {
+      this.notifyOne(rev, only);
+      return;
+    }
     let victim: WatcherBatch | undefined;
     for (const [watcher, eventBatch] of newWatcherBatch(this.synced, events, this.watchBatchMaxRevs)) {
       if (eventBatch.revs !== 1) throw new Error(`InvariantViolation: ${eventBatch.revs} revisions in one notification`);
@@ -194,6 +199,46 @@ export class WatchableStore implements KV, Watchable {
       this.synced.delete(watcher);
     }
     if (victim !== undefined) this.victims.push(victim);
+  }
+
+  /**
+   * `notify` for a transaction with one event, the common case: every watcher of the key gets
+   * the same one-element events array (responses are read-only), with no batch map in between.
+   */
+  private notifyOne(rev: number, event: Event): void {
+    const key = keyString(event.kv.key);
+    const keyWatchers = this.synced.keyWatchersOf(key);
+    const inRange = this.synced.anyRangeHolds(key);
+    if (keyWatchers === undefined && !inRange) return; // the usual case: nobody watches this key
+    const events = [event];
+    let victims: Watcher[] | undefined;
+    // The hot loop of "1k watchers on one key": no closure, and no filter work for unfiltered watchers.
+    if (keyWatchers !== undefined) {
+      for (const watcher of keyWatchers) {
+        if (rev < watcher.minRev) continue;
+        const response: WatchResponse = { watchID: watcher.id, events, revision: rev, compactRevision: 0 };
+        if (!(watcher.filters.length === 0 ? watcher.ch.trySend(response) : watcher.send(response))) (victims ??= []).push(watcher);
+      }
+    }
+    if (inRange) {
+      this.synced.forEachRangeSetOf(key, (watchers) => {
+        for (const watcher of watchers) {
+          if (rev < watcher.minRev) continue;
+          if (!watcher.send({ watchID: watcher.id, events, revision: rev, compactRevision: 0 })) (victims ??= []).push(watcher);
+        }
+      });
+    }
+    if (victims === undefined) return;
+    const victim: WatcherBatch = new Map();
+    for (const watcher of victims) {
+      const eventBatch = new EventBatch(this.watchBatchMaxRevs);
+      eventBatch.add(event);
+      watcher.minRev = rev + 1;
+      watcher.victim = true;
+      victim.set(watcher, eventBatch);
+      this.synced.delete(watcher);
+    }
+    this.victims.push(victim);
   }
 
   /**
@@ -292,7 +337,7 @@ export class WatchableStore implements KV, Watchable {
   private eventsFromHistory(group: WatcherGroup, minRev: number, maxRev: number): Event[] {
     const events: Event[] = [];
     this.backend.range(minRev, maxRev + 1, (main, _sub, kv) => {
-      if (!group.contains(toBinaryString(kv.key))) return;
+      if (!group.contains(keyString(kv.key))) return;
       if (kv.create_revision === 0) {
         // A tombstone's stored kv holds only the key: patch in the revision so watchers don't skip it.
         events.push({ type: EventType.DELETE, kv: deletedKeyValue(kv.key, main) });

@@ -64,31 +64,46 @@ export interface WatchResponse {
  * non-blocking `select { case ch <- wr: … default: }` does.
  */
 export class WatchChannel {
-  private readonly queue: WatchResponse[] = [];
+  /** A ring buffer: `count` responses starting at `head`. Sending and taking allocate nothing. */
+  private readonly buffer: (WatchResponse | undefined)[];
+  private head = 0;
+  private count = 0;
   /** Called after each accepted response; a reader that wants to be woken sets it. */
   onSend: (() => void) | undefined;
 
-  constructor(readonly capacity: number = CHAN_BUF_LEN) {}
+  constructor(readonly capacity: number = CHAN_BUF_LEN) {
+    this.buffer = new Array<WatchResponse | undefined>(capacity).fill(undefined);
+  }
 
   get length(): number {
-    return this.queue.length;
+    return this.count;
   }
 
   trySend(response: WatchResponse): boolean {
-    if (this.queue.length >= this.capacity) return false;
-    this.queue.push(response);
+    if (this.count >= this.capacity) return false;
+    let tail = this.head + this.count;
+    if (tail >= this.capacity) tail -= this.capacity;
+    this.buffer[tail] = response;
+    this.count++;
     this.onSend?.();
     return true;
   }
 
   /** The oldest response, or undefined when empty. */
   take(): WatchResponse | undefined {
-    return this.queue.shift();
+    if (this.count === 0) return undefined;
+    const response = this.buffer[this.head];
+    this.buffer[this.head] = undefined;
+    this.head = this.head + 1 === this.capacity ? 0 : this.head + 1;
+    this.count--;
+    return response;
   }
 
   /** Every queued response, oldest first. */
   drain(): WatchResponse[] {
-    return this.queue.splice(0, this.queue.length);
+    const out: WatchResponse[] = [];
+    for (let response = this.take(); response !== undefined; response = this.take()) out.push(response);
+    return out;
   }
 }
 

@@ -4,8 +4,9 @@
  *
  * Single-key watchers sit in a Map from key to watcher set. Range watchers sit in an interval
  * tree keyed by their half-open interval [key, end); an empty `end` means "every key ≥ key" and
- * is stored as +∞. A key `k` is looked up as the point [k, k+"\0"), the smallest interval holding
- * exactly k. Watchers on the identical interval share one tree node (one watcher set).
+ * is stored as +∞. A key `k` is looked up as a point: the intervals with low ≤ k < high (etcd
+ * stabs with the point [k, k+"\0"), the smallest interval holding exactly k; same answer).
+ * Watchers on the identical interval share one tree node (one watcher set).
  *
  *   watch "foo"          →  keyWatchers: {"foo": {w1}}
  *   watch ["a", "c")     →  ranges: [a, c) → {w2}
@@ -82,25 +83,76 @@ class KeyInterval {
   }
 }
 
-/** The part of `@flatten-js/interval-tree`'s IntervalTree we use. Search is O(log n + matches). */
+/**
+ * The part of `@flatten-js/interval-tree`'s IntervalTree we use: a red-black tree ordered by
+ * (low, high) whose every node also keeps `max`, the span of its subtree (smallest low, largest
+ * high). Insert and remove are O(log n). Point queries walk the nodes directly (`stab` below).
+ */
 interface IntervalTree<V> {
   readonly size: number;
+  root: TreeNode<V> | null;
+  readonly nil_node: TreeNode<V>;
   insert(key: KeyInterval, value: V): unknown;
   remove(key: KeyInterval, value: V): unknown;
-  search(key: KeyInterval): V[];
-  intersect_any(key: KeyInterval): boolean;
+}
+interface TreeNode<V> {
+  left: TreeNode<V> | null;
+  right: TreeNode<V> | null;
+  item: { key?: KeyInterval; values: V[] };
+  max: KeyInterval | undefined;
 }
 const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree<V>;
+
+/**
+ * Calls `visit` with the value of every interval holding `point` (etcd: `IntervalTree.Stab`).
+ * A subtree whose span does not hold the point is skipped whole, so a key outside every watched
+ * range costs one comparison at the root, and otherwise O(log n + matches) string comparisons,
+ * with no allocation. (The library's `search` does the same walk but allocates a query node and
+ * two arrays per call, which a put pays for every event.)
+ *
+ *   intervals [a,c) [b,+∞) [x,y);  stab("b") → [a,c), [b,+∞);  stab("0") → nothing (root span [a,+∞))
+ */
+function stab<V>(tree: IntervalTree<V>, point: string, visit: (value: V) => void): void {
+  const nil = tree.nil_node;
+  const walk = (node: TreeNode<V> | null): void => {
+    if (node === null || node === nil) return;
+    const span = node.max;
+    if (span === undefined || point < span.low || span.high <= point) return;
+    walk(node.left);
+    const key = node.item.key;
+    if (key !== undefined && key.low <= point && point < key.high) for (const value of node.item.values) visit(value);
+    walk(node.right);
+  };
+  walk(tree.root);
+}
+
+/** True when some interval holds `point`; stops at the first. */
+function stabsAny<V>(tree: IntervalTree<V>, point: string): boolean {
+  const nil = tree.nil_node;
+  const walk = (node: TreeNode<V> | null): boolean => {
+    if (node === null || node === nil) return false;
+    const span = node.max;
+    if (span === undefined || point < span.low || span.high <= point) return false;
+    const key = node.item.key;
+    return (key !== undefined && key.low <= point && point < key.high) || walk(node.left) || walk(node.right);
+  };
+  return walk(tree.root);
+}
+
+/**
+ * Key bytes as a latin1 string (one char per byte), the form the maps and the tree hold. Short
+ * keys go through `String.fromCharCode` directly, which is several times cheaper than a Buffer view.
+ */
+export function keyString(key: Uint8Array): string {
+  if (key.length <= 64) return String.fromCharCode.apply(null, key as unknown as number[]);
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
+}
 
 /** The interval tree key of a range watcher: [key, end), or [key, +∞) for an empty end. */
 function rangeInterval(key: string, end: string): KeyInterval {
   return new KeyInterval(key, end === "" ? AFFINE_INFINITY : end);
 }
 
-/** The point [k, k+"\0"): intersects exactly the intervals that contain k. */
-function pointInterval(key: string): KeyInterval {
-  return new KeyInterval(key, key + "\0");
-}
 
 /**
  * The events one watcher receives in one response (etcd: `eventBatch`). Events are appended in
@@ -226,20 +278,38 @@ export class WatcherGroup {
   }
 
   /** True when some watcher of the group watches `key` (binary string). O(1 + log ranges). */
-  contains(keyString: string): boolean {
-    return this.keyWatchers.has(keyString) || (this.rangeSets.size > 0 && this.ranges.intersect_any(pointInterval(keyString)));
+  contains(key: string): boolean {
+    return this.keyWatchers.has(key) || (this.rangeSets.size > 0 && stabsAny(this.ranges, key));
+  }
+
+  /** The single-key watchers of `key` (a binary string), or undefined. O(1). Do not modify. */
+  keyWatchersOf(key: string): ReadonlySet<Watcher> | undefined {
+    return this.keyWatchers.get(key);
+  }
+
+  /** Calls `visit` with the watcher set of each watched range holding `key` (a binary string). */
+  forEachRangeSetOf(key: string, visit: (watchers: ReadonlySet<Watcher>) => void): void {
+    if (this.rangeSets.size > 0) stab(this.ranges, key, visit);
+  }
+
+  /** True when some range watcher's range holds `key`. */
+  anyRangeHolds(key: string): boolean {
+    return this.rangeSets.size > 0 && stabsAny(this.ranges, key);
   }
 
   /**
    * Calls `visit` once for each watcher of `key` (etcd: `watcherSetByKey`, without building the
    * union: a watcher is in exactly one set, its key's or its interval's, so nothing repeats).
+   * `visit` must not add or delete watchers of this group.
    */
   forEachWatcherOfKey(key: Uint8Array, visit: (watcher: Watcher) => void): void {
-    const keyString = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("latin1");
-    const set = this.keyWatchers.get(keyString);
+    const point = keyString(key);
+    const set = this.keyWatchers.get(point);
     if (set !== undefined) for (const watcher of set) visit(watcher);
     if (this.rangeSets.size === 0) return;
-    for (const rangeSet of this.ranges.search(pointInterval(keyString))) for (const watcher of rangeSet) visit(watcher);
+    stab(this.ranges, point, (rangeSet) => {
+      for (const watcher of rangeSet) visit(watcher);
+    });
   }
 
   /** The watchers of `key` as one set (for tests and lessons). */

@@ -270,18 +270,22 @@ describe("watchableStore victims", () => {
 });
 
 describe("watchableStore performance shape", () => {
-  it("looks at no watcher of an unrelated key during notify", () => {
+  it("finds no watcher for an unrelated key with one map probe and one tree root check", () => {
     const { store } = setup();
     const stream = store.newWatchStream(1_000_000);
     for (let i = 0; i < 10_000; i++) stream.watch(AUTO_WATCH_ID, b(`key${i}`), undefined, 0);
     for (let i = 0; i < 1_000; i++) stream.watch(AUTO_WATCH_ID, b(`r${i}/`), b(`r${i}0`), 0);
-    let visited = 0;
-    const original = store.synced.forEachWatcherOfKey.bind(store.synced);
-    store.synced.forEachWatcherOfKey = (key, visit) => original(key, (w) => (visited++, visit(w)));
+    expect(store.synced.keyWatchersOf("unrelated")).toBeUndefined();
+    expect(store.synced.anyRangeHolds("unrelated")).toBe(false);
+    // Spy on every watcher's send: an unrelated put must reach none of them.
+    let sends = 0;
+    const trySend = stream.ch.trySend.bind(stream.ch); // every watcher here posts into this one channel
+    stream.ch.trySend = (response) => (sends++, trySend(response));
     store.put(b("unrelated"), b("v"), 0n);
-    expect(visited).toBe(0);
+    expect(sends).toBe(0);
     store.put(b("key42"), b("v"), 0n);
     store.put(b("r7/x"), b("v"), 0n);
-    expect(visited).toBe(2);
+    expect(sends).toBe(2);
+    expect(stream.ch.length).toBe(2);
   });
 });

@@ -27,8 +27,11 @@
  *   - revisions are plain numbers packed in flat arrays, `[main0, sub0, main1, sub1, …]`, not objects;
  *   - the last generation (the only one for a key that was never deleted) lives inline in the
  *     keyIndex (`ver`, `createdMain/Sub`, `revs`), and a generation whose only revision is the
- *     key's newest (`modified`) needs no array at all (`revs === null`);
- *   - earlier generations (each ending in a tombstone) are `Generation` objects in `older`.
+ *     one that created it needs no array at all (`revs === null`);
+ *   - earlier generations (each ending in a tombstone) are `Generation` objects in `older`;
+ *   - etcd's `modified` (the newest revision) is not stored: it is the last revision of the last
+ *     non-empty generation, so `modifiedMain/modifiedSub` are computed.
+ * Measured: 146 → 130 bytes per key for 1M keys of 11 bytes, 28 bytes per extra version.
  * `generations()` rebuilds etcd's picture for lessons and tests.
  */
 import { InvariantViolation, RevisionNotFoundError } from "./errors.js";
@@ -105,17 +108,14 @@ export interface GenerationView {
 export class KeyIndex {
   /** The key as a latin1 binary string: one char per byte, so string order is byte order. */
   readonly key: string;
-  /** The newest revision of the key (etcd's `modified`). 0.0 for a fresh keyIndex. */
-  modifiedMain = 0;
-  modifiedSub = 0;
   /** Last generation: its version count; 0 means the generation is empty. */
   ver = 0;
   /** Last generation: the revision that created it (0.0 while empty). */
   createdMain = 0;
   createdSub = 0;
   /**
-   * Last generation: its revisions as flat pairs when it holds two or more; null when it holds
-   * exactly one (which then is `modified`) or none (ver 0).
+   * Last generation: its revisions as flat pairs; null when it holds none (ver 0) or exactly
+   * one that is its created revision (a key put once: the common case, no array needed).
    */
   revs: number[] | null = null;
   /** Earlier generations, oldest first; null when the key was never deleted. */
@@ -130,7 +130,23 @@ export class KeyIndex {
     return this.ver === 0 && this.older === null;
   }
 
-  /** The newest revision as an object. */
+  /** The main of the newest revision of the key (etcd's `modified.main`); 0 for a fresh keyIndex. */
+  get modifiedMain(): number {
+    if (this.ver !== 0) return this.revs === null ? this.createdMain : (this.revs[this.revs.length - 2] as number);
+    if (this.older === null) return 0;
+    const revs = (this.older[this.older.length - 1] as Generation).revs;
+    return revs[revs.length - 2] as number;
+  }
+
+  /** The sub of the newest revision of the key. */
+  get modifiedSub(): number {
+    if (this.ver !== 0) return this.revs === null ? this.createdSub : (this.revs[this.revs.length - 1] as number);
+    if (this.older === null) return 0;
+    const revs = (this.older[this.older.length - 1] as Generation).revs;
+    return revs[revs.length - 1] as number;
+  }
+
+  /** The newest revision as an object (etcd's `modified`). */
   modified(): Revision {
     return { main: this.modifiedMain, sub: this.modifiedSub };
   }
@@ -144,22 +160,20 @@ export class KeyIndex {
    *   {7.0}              put(9.0) → {7.0, 9.0}     (ver 2)
    */
   put(main: number, sub: number): void {
-    if (main < this.modifiedMain || (main === this.modifiedMain && sub <= this.modifiedSub)) {
-      throw new InvariantViolation(
-        `keyIndex.put: revision ${main}.${sub} is not newer than ${this.modifiedMain}.${this.modifiedSub}`,
-      );
+    const modifiedMain = this.modifiedMain;
+    const modifiedSub = this.modifiedSub;
+    if (main < modifiedMain || (main === modifiedMain && sub <= modifiedSub)) {
+      throw new InvariantViolation(`keyIndex.put: revision ${main}.${sub} is not newer than ${modifiedMain}.${modifiedSub}`);
     }
     if (this.ver === 0) {
       this.createdMain = main;
       this.createdSub = sub;
     } else if (this.revs === null) {
-      this.revs = [this.modifiedMain, this.modifiedSub, main, sub];
+      this.revs = [this.createdMain, this.createdSub, main, sub];
     } else {
       this.revs.push(main, sub);
     }
     this.ver++;
-    this.modifiedMain = main;
-    this.modifiedSub = sub;
   }
 
   /**
@@ -173,7 +187,7 @@ export class KeyIndex {
     if (this.isEmpty()) throw new InvariantViolation(`keyIndex.tombstone: unexpected empty keyIndex ${this.key}`);
     if (this.ver === 0) throw new RevisionNotFoundError();
     this.put(main, sub);
-    const revs = this.revs ?? [this.modifiedMain, this.modifiedSub];
+    const revs = this.revs ?? [this.createdMain, this.createdSub];
     const closed = new Generation(this.ver, this.createdMain, this.createdSub, revs);
     if (this.older === null) this.older = [closed];
     else this.older.push(closed);
@@ -197,9 +211,9 @@ export class KeyIndex {
     if (this.ver !== 0) {
       const revs = this.revs;
       if (revs === null) {
-        if (this.modifiedMain <= atRev) {
-          out.modifiedMain = this.modifiedMain;
-          out.modifiedSub = this.modifiedSub;
+        if (this.createdMain <= atRev) {
+          out.modifiedMain = this.createdMain;
+          out.modifiedSub = this.createdSub;
           out.createdMain = this.createdMain;
           out.createdSub = this.createdSub;
           out.ver = this.ver;
@@ -269,13 +283,13 @@ export class KeyIndex {
       // Fast path, same result: a key never deleted has one live generation that always survives.
       const revs = this.revs;
       if (revs === null) {
-        if (this.modifiedMain <= atRev) keep.push(this.modifiedMain, this.modifiedSub);
+        if (this.createdMain <= atRev) keep.push(this.createdMain, this.createdSub);
         return;
       }
       for (let i = revs.length - 2; i >= 0; i -= 2) {
         if ((revs[i] as number) <= atRev) {
           keep.push(revs[i] as number, revs[i + 1] as number);
-          if (i > 0) this.revs = i === revs.length - 2 ? null : revs.slice(i);
+          if (i > 0) this.revs = revs.slice(i); // stays an array: its one revision is not the created one
           return;
         }
       }
@@ -318,12 +332,10 @@ export class KeyIndex {
    */
   restore(createdMain: number, modifiedMain: number, modifiedSub: number, ver: number): void {
     if (!this.isEmpty()) throw new InvariantViolation(`keyIndex.restore: keyIndex ${this.key} is not empty`);
-    this.modifiedMain = modifiedMain;
-    this.modifiedSub = modifiedSub;
     this.createdMain = createdMain;
     this.createdSub = 0;
     this.ver = ver;
-    this.revs = null;
+    this.revs = createdMain === modifiedMain && modifiedSub === 0 ? null : [modifiedMain, modifiedSub];
   }
 
   /** etcd's picture of the generations, oldest first, the last one possibly empty. */
@@ -349,7 +361,10 @@ export class KeyIndex {
     const fail = (why: string): never => {
       throw new InvariantViolation(`keyIndex ${JSON.stringify(this.key)}: ${why} (${this.toString()})`);
     };
-    if (this.revs !== null && (this.ver === 0 || this.revs.length < 4)) fail("inline revs must hold 2+ revisions");
+    if (this.revs !== null && (this.ver === 0 || this.revs.length < 2)) fail("inline revs must hold revisions");
+    if (this.revs !== null && this.revs.length === 2 && this.revs[0] === this.createdMain && this.revs[1] === this.createdSub) {
+      fail("a lone created revision must be inline (revs null)");
+    }
     if (this.older !== null && this.older.length === 0) fail("older must be null or non-empty");
     const generations = this.rawGenerations();
     let previousMain = -1;
@@ -378,7 +393,7 @@ export class KeyIndex {
     if (this.older !== null) {
       for (const g of this.older) generations.push({ ver: g.ver, createdMain: g.createdMain, createdSub: g.createdSub, revs: g.revs });
     }
-    const revs = this.ver === 0 ? [] : (this.revs ?? [this.modifiedMain, this.modifiedSub]);
+    const revs = this.ver === 0 ? [] : (this.revs ?? [this.createdMain, this.createdSub]);
     generations.push({ ver: this.ver, createdMain: this.createdMain, createdSub: this.createdSub, revs });
     return generations;
   }
@@ -389,7 +404,8 @@ export class KeyIndex {
     this.ver = current.ver;
     this.createdMain = current.ver === 0 ? 0 : current.createdMain;
     this.createdSub = current.ver === 0 ? 0 : current.createdSub;
-    this.revs = current.revs.length >= 4 ? current.revs : null;
+    const loneCreated = current.revs.length === 2 && current.revs[0] === current.createdMain && current.revs[1] === current.createdSub;
+    this.revs = current.ver === 0 || loneCreated ? null : current.revs;
     this.older =
       generations.length > 1
         ? generations.slice(0, -1).map((g) => new Generation(g.ver, g.createdMain, g.createdSub, g.revs))

@@ -19,8 +19,7 @@ import { NO_LEASE } from "./rpc.js";
 import type { RangeOptions, RangeResult, TxnRead, TxnWrite } from "./kv.js";
 import type { KVStore } from "./kvstore.js";
 import { CompactedError, FutureRevError, InvariantViolation } from "./errors.js";
-import type { KeyIndex } from "./keyIndex.js";
-import { KeyIndexGet } from "./keyIndex.js";
+import { KeyIndex } from "./keyIndex.js";
 import { toIndexKey } from "./treeIndex.js";
 
 /** The value of a tombstone (and of an empty put): shared, it has no bytes to mutate. */
@@ -56,7 +55,6 @@ export class StoreTxnWrite extends StoreTxnRead implements TxnWrite {
   /** The store's revision when the transaction opened. */
   readonly beginRev: number;
   private readonly changeList: KeyValue[] = [];
-  private readonly scratch = new KeyIndexGet();
   private ended = false;
 
   constructor(store: KVStore) {
@@ -86,19 +84,26 @@ export class StoreTxnWrite extends StoreTxnRead implements TxnWrite {
     const sub = this.changeList.length;
     const indexKey = toIndexKey(key);
     const keyIndex = store.index.keyIndex(indexKey);
+    const out = store.rangeScratch;
     let created = rev;
     let ver = 0;
     let oldLease = NO_LEASE;
     // If the key is live, keep its create revision and continue its version count.
-    if (keyIndex !== undefined && keyIndex.get(rev, this.scratch)) {
-      created = this.scratch.createdMain;
-      ver = this.scratch.ver;
+    if (keyIndex !== undefined && keyIndex.get(rev, out)) {
+      created = out.createdMain;
+      ver = out.ver;
       oldLease = store.leases.getLease(indexKey);
     }
     const kv: KeyValue = { key, create_revision: created, mod_revision: rev, version: ver + 1, value, lease };
     store.backend.put(rev, sub, kv);
-    if (keyIndex !== undefined) keyIndex.put(rev, sub);
-    else store.index.put(indexKey, rev, sub);
+    if (keyIndex !== undefined) {
+      keyIndex.put(rev, sub);
+    } else {
+      // A new key: build its keyIndex here and insert it, one B-tree descent instead of two.
+      const fresh = new KeyIndex(indexKey);
+      fresh.put(rev, sub);
+      store.index.insert(fresh);
+    }
     this.changeList.push(kv);
     if (oldLease !== NO_LEASE) store.leases.detach(oldLease, indexKey);
     if (lease !== NO_LEASE) store.leases.attach(lease, indexKey);
@@ -119,11 +124,11 @@ export class StoreTxnWrite extends StoreTxnRead implements TxnWrite {
   private deleteKeys(key: Uint8Array, end: Uint8Array | undefined): number {
     const store = this.store;
     const readRev = this.changeList.length > 0 ? this.beginRev + 1 : this.beginRev;
-    const out = this.scratch;
+    const out = store.rangeScratch;
     const live: KeyIndex[] = [];
     const keys: Uint8Array[] = [];
     // Collect first, then write: the walk must not see the tombstones it causes.
-    store.index.visit(toIndexKey(key), end === undefined ? undefined : toIndexKey(end), (keyIndex) => {
+    store.index.visit(toIndexKey(key), end === undefined ? undefined : toIndexKey(end), (_key, keyIndex) => {
       if (!keyIndex.get(readRev, out)) return;
       const stored = store.backend.get(out.modifiedMain, out.modifiedSub);
       if (stored === undefined) throw new InvariantViolation(`index points at missing revision ${out.modifiedMain}.${out.modifiedSub}`);
@@ -166,7 +171,7 @@ function rangeKeys(store: KVStore, key: Uint8Array, end: Uint8Array | undefined,
   const out = store.rangeScratch;
   let count = 0;
   // Step 1, the index: which revision of each key is visible at rev. Step 2, the backend: its value.
-  store.index.visit(indexKey, indexEnd, (keyIndex) => {
+  store.index.visit(indexKey, indexEnd, (_key, keyIndex) => {
     if (!keyIndex.get(rev, out)) return;
     count++;
     if (kvs.length >= limit) return;

@@ -43,9 +43,15 @@ const DELETE_PAIR = { delete: true } as const;
  *   toIndexKey(utf8("é")) → "\xc3\xa9"     (two chars: the two UTF-8 bytes)
  */
 export function toIndexKey(bytes: Uint8Array): string {
-  if (bytes.length <= 4096) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  if (latin1Slice !== undefined) return latin1Slice.call(bytes, 0, bytes.length);
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
+
+/**
+ * Node's native latin1 decoder, callable on any Uint8Array without wrapping it in a Buffer: three
+ * times faster than `String.fromCharCode.apply` for short keys, and every put converts one key.
+ */
+const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
 
 /** The inverse of `toIndexKey`. */
 export function fromIndexKey(key: string): Uint8Array {
@@ -83,15 +89,16 @@ export class TreeIndex {
    * Calls `visitor` with every keyIndex in [key, end), in key order, including keys deleted by
    * now (the visitor decides with `keyIndex.get`). O(log keys + keys visited).
    */
-  visit(key: string, end: string | undefined, visitor: (keyIndex: KeyIndex) => void): void {
+  visit(key: string, end: string | undefined, visitor: (key: string, keyIndex: KeyIndex) => void): void {
     if (end === undefined) {
       const keyIndex = this.tree.get(key);
-      if (keyIndex !== undefined) visitor(keyIndex);
+      if (keyIndex !== undefined) visitor(key, keyIndex);
       return;
     }
     const high = end === "" ? AFTER_ALL_KEYS : end;
     if (key >= high) return;
-    this.tree.forRange(key, high, false, (_key, keyIndex) => visitor(keyIndex));
+    // The visitor goes to the B-tree as is (it calls it with key, value): no wrapper per key.
+    this.tree.forRange(key, high, false, visitor);
   }
 
   /**
@@ -104,7 +111,7 @@ export class TreeIndex {
     const keys: string[] = [];
     const revs: number[] = [];
     const out = this.scratch;
-    this.visit(key, end, (keyIndex) => {
+    this.visit(key, end, (_key, keyIndex) => {
       if (keyIndex.get(atRev, out)) {
         keys.push(keyIndex.key);
         revs.push(out.modifiedMain, out.modifiedSub);
@@ -122,7 +129,7 @@ export class TreeIndex {
   countRevisions(key: string, end: string | undefined, atRev: number): number {
     let count = 0;
     const out = this.scratch;
-    this.visit(key, end, (keyIndex) => {
+    this.visit(key, end, (_key, keyIndex) => {
       if (keyIndex.get(atRev, out)) count++;
     });
     return count;
@@ -158,7 +165,7 @@ export class TreeIndex {
    */
   rangeSince(key: string, end: string | undefined, rev: number): number[] {
     const pairs: number[] = [];
-    this.visit(key, end, (keyIndex) => {
+    this.visit(key, end, (_key, keyIndex) => {
       for (const value of keyIndex.since(rev)) pairs.push(value);
     });
     if (end === undefined) return pairs;

@@ -77,10 +77,17 @@ import type {
   WatchResponse,
 } from "./rpc.js";
 
-/** One open Watch stream on the server (etcd: `serverWatchStream`). */
+/**
+ * One open Watch stream on the server (etcd: `serverWatchStream`, see watchServer.ts). Opened
+ * without auto-pumping: event responses wait in the stream's channel (`watchStream.ch`, 128 slots)
+ * until the gateway pumps them, which it does only while the HTTP client keeps reading.
+ */
 export interface WatchSession {
   recv(request: WatchRequest): void;
   close(): void;
+  /** Moves up to `max` event responses from the channel to `onResponse`; returns how many moved. */
+  pump(max?: number): number;
+  readonly watchStream: { readonly ch: { onSend: (() => void) | undefined } };
 }
 
 /**
@@ -100,8 +107,8 @@ export interface V3Api {
   leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
   leaseLeases(): LeaseLeasesResponse;
   status(): StatusResponse;
-  /** Opens a watch stream whose responses go to `onResponse`, in order. */
-  watch(onResponse: (response: WatchResponse) => void): WatchSession;
+  /** Opens a watch stream whose responses go to `onResponse`, in order (events only when pumped). */
+  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
 }
 
 /** Go buffers this many bytes of a response before it must choose chunked framing. */
@@ -203,9 +210,21 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
   });
 }
 
-/** The watch stream: each decoded request goes to the server's stream, each response comes back as a line. */
+/**
+ * The watch stream: each decoded request goes to the server's stream, each response comes back as
+ * a line. Control answers (created, canceled, progress) go out at once; event responses are pumped
+ * out of the channel one at a time while the client keeps reading (etcd's sendLoop blocked on a
+ * full gRPC window), so a client that stops reading fills the channel and makes victims.
+ */
 function openWatch(api: V3Api, sink: StreamSink): StreamSession<WatchRequest> {
-  const session = api.watch((response) => sink.send(encodeWatchResponse(response)));
+  const session = api.watch((response) => sink.send(encodeWatchResponse(response)), { autoPump: false });
+  const pump = (): void => {
+    while (sink.writable() && session.pump(1) > 0) {
+      // one response per turn, re-checking the client's buffer each time
+    }
+  };
+  session.watchStream.ch.onSend = pump;
+  sink.onWritable(pump);
   return {
     recv: (request) => session.recv(request),
     // etcd's recvLoop returns on EOF and the stream stays open for events: nothing to do.

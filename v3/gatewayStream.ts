@@ -46,10 +46,18 @@ export interface StreamSession<Request> {
 /**
  * What a stream may do with its HTTP response: send messages (already-encoded JSON), and finish.
  * `finish()` ends the response, as a gRPC server returning from its handler ends the stream.
+ *
+ * Flow control: `writable()` is false while the client is not taking what was sent (the socket's
+ * buffer is full) and, by the quirk above, until the request body has ended. A sender that can wait
+ * (the watch stream's event channel) stops then and resumes when `onWritable` fires, so a client
+ * that stops reading backs up into etcd's 128-slot channel and its watchers become victims, as
+ * gRPC flow control makes them in etcd.
  */
 export interface StreamSink {
   send(messageJson: string): void;
   finish(): void;
+  writable(): boolean;
+  onWritable(resume: () => void): void;
 }
 
 /**
@@ -70,6 +78,11 @@ export function serveStream<K extends keyof RequestTypes>(
   let finished = false;
   /** Lines produced before the body ended (Go's server holds them; see the quirk above). */
   const held: string[] = [];
+  const resumers: Array<() => void> = [];
+  const resume = (): void => {
+    for (const resumeOne of resumers) guarded(resumeOne);
+  };
+  res.on("drain", resume);
 
   const writeHeaders = (withGrpcMetadata: boolean): void => {
     if (headersWritten) return;
@@ -100,6 +113,10 @@ export function serveStream<K extends keyof RequestTypes>(
     finish() {
       finished = true;
       flush();
+    },
+    writable: () => bodyEnded && !finished && !res.destroyed && !res.writableNeedDrain,
+    onWritable(resumeOne) {
+      resumers.push(resumeOne);
     },
   };
 
@@ -151,6 +168,7 @@ export function serveStream<K extends keyof RequestTypes>(
     decoder.end();
     guarded(pump);
     flush();
+    resume();
   });
   res.on("close", () => {
     reading = false;

@@ -7,6 +7,7 @@
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { utf8 } from "../../shared/bytes.js";
 import { SimulatedClock, sleep } from "../../shared/clock.js";
 import { EtcdServer } from "../../v3/etcdServer.js";
 import { createV3Gateway } from "../../v3/gateway.js";
@@ -140,6 +141,48 @@ describe("createV3Gateway", () => {
     const answer = await post("/v3/lease/keepalive", `{"ID":"${ID}"}{"ID":"${ID}"}`);
     expect(answer.status).toBe(200);
     expect(answer.text.trim().split("\n")).toHaveLength(2);
+  });
+
+  it("backs a client that stops reading up into the 128-slot channel, makes victims, and catches up when it reads again", async () => {
+    const url = new URL(baseUrl);
+    let pending = "";
+    let created = false;
+    const revisions: number[] = [];
+    let paused: { resume(): void } | undefined;
+    const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method: "POST", path: "/v3/watch", agent: false });
+    outgoing.on("error", () => undefined);
+    outgoing.on("response", (message) => {
+      message.on("data", (chunk: Buffer) => {
+        pending += chunk.toString();
+        for (let newline = pending.indexOf("\n"); newline >= 0; newline = pending.indexOf("\n")) {
+          const { result } = JSON.parse(pending.slice(0, newline)) as { result: { created?: boolean; events?: Array<{ kv: { mod_revision: string } }> } };
+          pending = pending.slice(newline + 1);
+          if (result.created === true) created = true;
+          for (const event of result.events ?? []) revisions.push(Number(event.kv.mod_revision));
+        }
+        if (created && paused === undefined) {
+          message.pause();
+          paused = message;
+        }
+      });
+    });
+    outgoing.end(JSON.stringify({ create_request: { key: b64("slow") } }));
+    await until(() => paused !== undefined);
+    // Enough data (24 MB) to fill any loopback socket buffers, then the 128 slots of the channel.
+    const value = new Uint8Array(8 * 1024).fill(0x78);
+    const puts = 3000;
+    for (let i = 0; i < puts; i++) etcd.put({ key: utf8("slow"), value });
+    expect(etcd.watcherGroups().victims).toBe(1);
+    paused?.resume();
+    await until(() => {
+      etcd.syncVictims();
+      etcd.syncWatchers();
+      return revisions.length === puts;
+    }, 10_000);
+    // Every revision arrives once, in order: the victim batch, then the catch-up from history.
+    expect(revisions).toEqual(Array.from({ length: puts }, (_, i) => i + 2));
+    expect(etcd.watcherGroups()).toEqual({ synced: 1, unsynced: 0, victims: 0 });
+    outgoing.destroy();
   });
 
   it("answers a stream whose first request does not decode with 500 and code 2", async () => {

@@ -78,11 +78,16 @@ import { fromBinaryString } from "../shared/bytes.js";
 /** How often the lessor looks for expired leases (etcd: the lessor's `runLoop`, 500 ms). */
 export const LEASE_EXPIRY_CHECK_MS = 500;
 
+/** How long after the clock's reading a request is taken to be handled (1 µs); see leaseTimeToLive. */
+const REQUEST_LATENCY_MS = 0.001;
+
 /** The version the simulated member reports. */
 export const SERVER_VERSION = "3.4.23";
 
 export interface EtcdServerOptions {
   clock: Clock;
+  /** Restart from this backend (its keys, compaction and leases); a fresh one by default. */
+  backend?: Backend;
   member?: MemberIdentity;
   /** Grants below it are raised to it (default 2 s). */
   minLeaseTTLSeconds?: number;
@@ -125,7 +130,7 @@ export class EtcdServer {
   constructor(options: EtcdServerOptions) {
     this.clock = options.clock;
     this.member = options.member ?? DEFAULT_MEMBER;
-    this.backend = new Backend();
+    this.backend = options.backend ?? new Backend();
     const lessorOptions = options.minLeaseTTLSeconds === undefined ? {} : { minLeaseTTLSeconds: options.minLeaseTTLSeconds };
     this.lessor = new Lessor({ clock: this.clock, leaseBucket: this.backend.leaseBucket, ...lessorOptions });
     this.kv = new KVStore({ backend: this.backend, leases: this.lessor, consistentIndex: () => this.raftIndex });
@@ -217,11 +222,14 @@ export class EtcdServer {
     return rpc(() => {
       const lease = this.lessor.lookup(request.ID);
       if (lease === undefined) return { header: this.header(), ID: request.ID, TTL: -1, grantedTTL: 0, keys: [] };
-      const remainingMs = lease.remainingMs(this.clock.now());
+      // A real request always arrives some microseconds after the grant, so etcd reports 299
+      // right after granting 300. The simulated clock stands still during a call, so "now" is
+      // taken as 1 µs past its reading. Go's int64(l.Remaining().Seconds()) then truncates
+      // toward zero: 299.999 s → 299, −0.4 s → 0.
+      const remainingMs = lease.remainingMs(this.clock.now()) - REQUEST_LATENCY_MS;
       return {
         header: this.header(),
         ID: request.ID,
-        // Go: int64(l.Remaining().Seconds()) truncates toward zero (−0.4 s → 0).
         TTL: Math.trunc(remainingMs / 1000) || 0,
         grantedTTL: lease.ttlSeconds,
         keys: request.keys === true ? [...lease.itemSet].map(fromBinaryString) : [],

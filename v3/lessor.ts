@@ -109,6 +109,23 @@ export class Lessor implements LessorApi, LeaseHooks {
     this.clock = options.clock;
     this.leaseBucket = options.leaseBucket;
     this.minLeaseTTLSeconds = options.minLeaseTTLSeconds ?? MIN_LEASE_TTL_SECONDS;
+    this.recover();
+  }
+
+  /**
+   * Rebuilds the leases from the lease bucket, as a restarted member does (etcd: `initAndRecover`).
+   * Every lease gets its full TTL again from now: without checkpoints (off by default in 3.4) a
+   * restart forgets how much time was left. Keys are attached afterwards, by the KV store's restore.
+   */
+  private recover(): void {
+    if (this.leaseBucket === undefined) return;
+    const nowMs = this.clock.now();
+    for (const record of this.leaseBucket.values()) {
+      const lease = new Lease(record.ID, Math.max(record.TTL, this.minLeaseTTLSeconds));
+      lease.refresh(nowMs);
+      this.leaseMap.set(record.ID, lease);
+      this.leaseHeap.push({ id: record.ID, timeMs: lease.expiryMs });
+    }
   }
 
   setRangeDeleter(rangeDeleter: RangeDeleter): void {

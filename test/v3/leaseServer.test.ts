@@ -132,9 +132,11 @@ describe("EtcdServer keep-alive, timeToLive and leases", () => {
     const { ID } = server.leaseGrant({ TTL: 300 });
     put(server, "lk0", ID);
     put(server, "lk1", ID);
-    clock.advance(1);
+    // Right after the grant, as etcd answers (spec §6: 299 right after granting 300).
     const response = server.leaseTimeToLive({ ID, keys: true });
     expect([response.TTL, response.grantedTTL]).toEqual([299, 300]);
+    clock.advance(1_500);
+    expect(server.leaseTimeToLive({ ID }).TTL).toBe(298);
     expect(response.keys.map(fromUtf8).sort()).toEqual(["lk0", "lk1"]);
     expect(server.leaseTimeToLive({ ID }).keys).toEqual([]);
     expect(server.leaseTimeToLive({ ID: 77n })).toMatchObject({ ID: 77n, TTL: -1, grantedTTL: 0 });
@@ -164,5 +166,17 @@ describe("EtcdServer keep-alive, timeToLive and leases", () => {
     expect(server.backend.leaseBucket.get(ID)).toEqual({ ID, TTL: 30, remainingTTL: 0 });
     server.leaseRevoke({ ID });
     expect(server.backend.leaseBucket.has(ID)).toBe(false);
+  });
+
+  it("recovers leases and their keys when restarted from the same backend, each with its full TTL again", () => {
+    const { clock, server } = setup();
+    const { ID } = server.leaseGrant({ TTL: 30 });
+    put(server, "k", ID);
+    clock.advance(20_000);
+    const restarted = new EtcdServer({ clock, backend: server.backend });
+    expect(restarted.leaseTimeToLive({ ID, keys: true })).toMatchObject({ TTL: 29, grantedTTL: 30 });
+    expect(restarted.leaseTimeToLive({ ID, keys: true }).keys.map(fromUtf8)).toEqual(["k"]);
+    restarted.leaseRevoke({ ID });
+    expect(restarted.range({ key: utf8("k") }).kvs).toEqual([]);
   });
 });

@@ -11,11 +11,18 @@
  * The v3 core never reads the clock by itself (see v3/etcdServer.ts `tick`); here a RealClock ticker
  * calls each step, so `npm run serve` behaves like a running etcd. A failing step is logged and the
  * server keeps serving.
+ *
+ * The member identity comes from the same flags as the v2 side's (membership.ts), because in etcd the
+ * v3 header's `cluster_id` is the v2 `X-Etcd-Cluster-Id` written in decimal:
+ *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
 import type { Clock, Ticker } from "../shared/clock.js";
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
+import type { MemberIdentity } from "../v3/member.js";
+import type { EtcdOptions } from "./etcd.js";
+import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
 import type { Handler } from "./server.js";
 
 /** etcd's `syncWatchersLoop` period. */
@@ -23,10 +30,23 @@ export const WATCH_SYNC_INTERVAL_MS = 100;
 /** etcd's `syncVictimsLoop` period. */
 export const VICTIM_RETRY_INTERVAL_MS = 10;
 
+/** The v3 identity of the member the flags describe (etcd: one raft term won at start-up). */
+export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePeerUrls" | "initialClusterToken">): MemberIdentity {
+  const memberId = computeMemberId(options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL], options.initialClusterToken ?? DEFAULT_CLUSTER_TOKEN);
+  return { clusterId: computeClusterId([memberId]), memberId, raftTerm: 2 };
+}
+
+/**
+ * The extra handler `startEtcd` mounts for v3: builds the v3 server for the member `options`
+ * describe, starts its background tickers on the server's clock, and returns the gateway.
+ */
+export function v3Mount(options: EtcdOptions = {}): (context: { clock: Clock & Ticker }) => Handler {
+  return ({ clock }) => createV3Mount(clock, memberIdentityFor(options));
+}
+
 /** Builds the v3 server and its gateway handler, and starts the background tickers on `clock`. */
-export function createV3Mount(context: { clock: Clock & Ticker }): Handler {
-  const { clock } = context;
-  const server = new EtcdServer({ clock });
+export function createV3Mount(clock: Clock & Ticker, member?: MemberIdentity): Handler {
+  const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     clock.every(periodMs, () => {
       try {

@@ -13,17 +13,16 @@
  *   1. `date`, `connection`, `keep-alive` headers are dropped: they belong to the HTTP transport.
  *      `content-length` becomes `<length>` (its presence, i.e. the framing, is still compared): the
  *      normalised IDs below have different digit counts on each side.
- *   2. `cluster_id` and `member_id` become placeholders after checking they are decimal uint64
- *      strings: a real member derives them from a hash of its peer URLs and start time, so every real
- *      etcd prints different ones; the simulator prints the spec's captured identity.
+ *   2. (No normalisation for `cluster_id` and `member_id`: `startPair()` starts the simulator with the
+ *      real etcd's peer URL and cluster token, from which both derive the same IDs, as etcd does.)
  *   3. `raft_term` becomes a placeholder: a single member is at term 2 after its first election, but a
  *      slow start can take an extra election; the simulator always says 2. Revisions are NOT normalised.
  *   4. Lease IDs the server generated (a grant without an ID) become `<lease N>`, N counting the grants
  *      of that side in order: a real etcd derives them from its member ID and start time (spec §6).
  *      Requests name such leases with `@lease:NAME` and each side gets its own ID substituted.
  *   5. `/v3/maintenance/status` fields that describe the real process, not the API (`dbSize`,
- *      `dbSizeInUse`, `raftIndex`, `raftAppliedIndex`, `raftTerm`, `leader` = the member ID) become
- *      placeholders after checking they are decimal strings.
+ *      `dbSizeInUse`, `raftIndex`, `raftAppliedIndex`, `raftTerm`) become placeholders after checking
+ *      they are decimal strings.
  *   6. In a watch stream, event messages for the SAME revision sent to DIFFERENT watchers are put in
  *      watch_id order: etcd hands one revision's events to its synced watchers by ranging over a Go
  *      map, so their relative order is random. Each watcher's own messages keep their order.
@@ -33,6 +32,8 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { sleep } from "../../shared/clock.js";
+import { startEtcd, type RealEtcd } from "./realEtcd.js";
+import { startSim, type SimServer } from "./simServer.js";
 
 /** One raw answer: status, lower-cased headers, trailers, body text. */
 export interface V3Answer {
@@ -119,7 +120,7 @@ interface Normalized {
 }
 
 const TRANSPORT_HEADERS = new Set(["date", "connection", "keep-alive"]);
-const STATUS_FIELDS = ["dbSize", "dbSizeInUse", "raftIndex", "raftAppliedIndex", "raftTerm", "leader"];
+const STATUS_FIELDS = ["dbSize", "dbSizeInUse", "raftIndex", "raftAppliedIndex", "raftTerm"];
 /** Tolerance for remaining TTLs, in seconds. */
 export const TTL_TOLERANCE_SECONDS = 1;
 
@@ -132,8 +133,6 @@ function normalizeText(text: string, side: Side, options: V3RequestOptions, ttls
       return `"${field}":"<${field}>"`;
     });
   };
-  placeholder("cluster_id");
-  placeholder("member_id");
   placeholder("raft_term");
   if (out.includes('"dbSize"')) for (const field of STATUS_FIELDS) placeholder(field);
   side.generated.forEach((id, i) => {
@@ -372,6 +371,21 @@ export class V3Differential {
   /** "N of M equal" for the test log. */
   summary(): string {
     return `${this.equal} of ${this.requests} comparisons equal`;
+  }
+}
+
+/**
+ * Starts a real etcd, then the simulator as the same member (its peer URL, the default cluster
+ * token), so both report the same cluster and member IDs.
+ */
+export async function startPair(): Promise<{ etcd: RealEtcd; sim: SimServer; diff: V3Differential }> {
+  const etcd = await startEtcd();
+  try {
+    const sim = await startSim({ extraArgs: ["--initial-advertise-peer-urls", etcd.peerUrl] });
+    return { etcd, sim, diff: new V3Differential(etcd.clientUrl, sim.clientUrl) };
+  } catch (error) {
+    await etcd.stop();
+    throw error;
   }
 }
 

@@ -1,16 +1,17 @@
 /**
  * Differential test of the v3 JSON gateway's KV API: every request below goes to a real etcd 3.4.23
  * and to the simulator (`npm run serve`, started as a child process), and the answers must be equal
- * after the normalisations listed in `test/support/differentialV3.ts` (member identity, raft term,
- * framing lengths). Revisions, field order, omitted zero fields and error texts are compared exactly.
+ * after the normalisations listed in `test/support/differentialV3.ts` (raft term,
+ * framing lengths). Cluster and member IDs, revisions, field order, omitted zero fields and error
+ * texts are compared exactly: the simulator runs as the same member (same peer URL).
  *
  * Both servers start empty, so revisions line up from 1. The `it`s run in order on the same pair
  * of servers; each checks the comparisons it made.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js";
-import { startSim, type SimServer } from "../support/simServer.js";
-import { b64, V3Differential, type Body, type V3RequestOptions } from "../support/differentialV3.js";
+import { etcdAvailable, type RealEtcd } from "../support/realEtcd.js";
+import type { SimServer } from "../support/simServer.js";
+import { b64, startPair, type Body, type V3Differential, type V3RequestOptions } from "../support/differentialV3.js";
 
 describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real etcd", () => {
   let etcd: RealEtcd;
@@ -19,8 +20,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real e
   let checked = 0;
 
   beforeAll(async () => {
-    [etcd, sim] = await Promise.all([startEtcd(), startSim()]);
-    diff = new V3Differential(etcd.clientUrl, sim.clientUrl);
+    ({ etcd, sim, diff } = await startPair());
   });
   afterAll(async () => {
     if (diff !== undefined) process.stdout.write(`v3 kv differential: ${diff.summary()}\n`);

@@ -1,17 +1,18 @@
 /**
  * Differential test of the v3 JSON gateway's lease and watch APIs: the same requests and streams go
  * to a real etcd 3.4.23 and to the simulator (`npm run serve`), and every answer and every stream
- * line must be equal after the normalisations of `test/support/differentialV3.ts` (member identity,
- * raft term, generated lease IDs, remaining TTLs within 1 s, timetolive key order).
+ * line must be equal after the normalisations of `test/support/differentialV3.ts` (raft term,
+ * generated lease IDs, remaining TTLs within 1 s, timetolive key order, watcher order at one
+ * revision). Cluster and member IDs are compared exactly: the simulator runs as the same member.
  *
  * Streams are opened with a complete body (several JSON requests), as `curl -d` sends them; lines
  * are compared once both sides have been quiet for a moment. Lease expiry runs in real time on both
  * servers (a 2 s lease; both check expiry every 500 ms), so that part waits up to ~5 s.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { etcdAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js";
-import { startSim, type SimServer } from "../support/simServer.js";
-import { b64, V3Differential, type Body, type StreamPair, type V3RequestOptions } from "../support/differentialV3.js";
+import { etcdAvailable, type RealEtcd } from "../support/realEtcd.js";
+import type { SimServer } from "../support/simServer.js";
+import { b64, startPair, type Body, type StreamPair, type V3Differential, type V3RequestOptions } from "../support/differentialV3.js";
 
 describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared with a real etcd", () => {
   let etcd: RealEtcd;
@@ -21,8 +22,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
   const streams: StreamPair[] = [];
 
   beforeAll(async () => {
-    [etcd, sim] = await Promise.all([startEtcd(), startSim()]);
-    diff = new V3Differential(etcd.clientUrl, sim.clientUrl);
+    ({ etcd, sim, diff } = await startPair());
   });
   afterAll(async () => {
     for (const stream of streams) stream.close();

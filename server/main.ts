@@ -12,7 +12,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
-import { createV3Mount } from "./v3Mount.js";
+import { v3Mount } from "./v3Mount.js";
 
 const FLAGS = [
   "listen-client-urls",
@@ -58,7 +58,8 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
 
 /** Starts from command-line flags, prints the ready line and stops on SIGINT/SIGTERM. */
 export async function main(argv: readonly string[]): Promise<RunningEtcd> {
-  const etcd = await startEtcd({ ...parseFlags(argv), extraHandlers: [createV3Mount] });
+  const options = parseFlags(argv);
+  const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
   process.stderr.write(`etcdsim listening on ${etcd.clientUrl}\n`);
   const shutdown = (): void => {
     etcd.close().then(

@@ -67,7 +67,7 @@ function renderLesson(lesson: LessonReport): string {
     }
     parts.push(`</ul>`);
   }
-  if (lesson.limitations.length > 0) parts.push(`<h3>Not shown on this target</h3>${list(lesson.limitations)}`);
+  if (lesson.limitations.length > 0) parts.push(`<h3>Limits of this run</h3>${list(lesson.limitations)}`);
   if (lesson.whatJustHappened.length > 0) parts.push(`<h3>What just happened</h3>${lesson.whatJustHappened.map((t) => `<p>${h(t)}</p>`).join("")}`);
   for (const m of lesson.myths) parts.push(`<div class="myth"><p><b>Myth:</b> ${h(m.myth)}</p><p><b>Fact:</b> ${h(m.fact)}</p></div>`);
   parts.push(`</section>`);

@@ -14,6 +14,8 @@ import { lesson as ttlVsLeases } from "./09-ttl-vs-leases.js";
 import { lesson as watchConnections } from "./10-watch-connections.js";
 import { lesson as prefixWatches } from "./11-prefix-watches.js";
 import { lesson as watcherMachinery } from "./12-watcher-machinery.js";
+import { lesson as persistence } from "./13-persistence.js";
+import { lesson as readsUnderWrites } from "./14-reads-under-writes.js";
 import { lesson as serviceRegistration } from "./15-service-registration.js";
 import { lesson as indexVsRevision } from "./16-index-vs-revision.js";
 import { lesson as locksAreLeases } from "./17-locks-are-leases.js";
@@ -31,6 +33,8 @@ export const LESSONS: readonly Lesson[] = [
   watchConnections,
   prefixWatches,
   watcherMachinery,
+  persistence,
+  readsUnderWrites,
   serviceRegistration,
   indexVsRevision,
   locksAreLeases,

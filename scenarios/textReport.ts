@@ -172,7 +172,7 @@ export function renderLessonText(lesson: LessonReport): string[] {
     }
   }
   if (lesson.limitations.length > 0) {
-    out.push("", "Not shown on this target");
+    out.push("", "Limits of this run");
     for (const text of lesson.limitations) out.push(...wrap(`- ${text}`, TEXT_WIDTH - INDENT.length).map((l) => INDENT + l));
   }
   if (lesson.whatJustHappened.length > 0) {

@@ -266,6 +266,8 @@ export interface V2Internals {
   traceGet(key: string, recursive: boolean): TraceStep[];
   /** Every node in the tree (directories and keys, the root excluded). */
   nodeCount(): number;
+  /** A new, empty store recovered from `snapshot` (etcd's restart from a .snap file): what it holds. */
+  recoverCopy(snapshot: string): { index: number; nodes: number };
 }
 
 /** v3 watcher groups inside the watchable store (`synced`, `unsynced`, `victims`). */
@@ -302,6 +304,11 @@ export interface V3Internals {
    */
   openSlowStream(): SlowWatchStream;
   compactRevision(): number;
+  /**
+   * A restart over the same backend (etcd's mvcc restore): a new store rebuilds its index by
+   * reading every entry of the key bucket. Reports what it rebuilt; the running server is untouched.
+   */
+  restartFromBackend(): { revision: number; keys: number; entriesScanned: number };
 }
 
 // ─────────────────────────────────────────────────────────────────────────────────────────────

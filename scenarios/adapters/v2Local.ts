@@ -19,7 +19,7 @@
  */
 import type { SimulatedClock } from "../../shared/clock.js";
 import type { Event } from "../../v2/event.js";
-import type { Store } from "../../v2/store.js";
+import { V2Store, type Store } from "../../v2/store.js";
 import { V2Error } from "../../v2/v2error.js";
 import type { Watcher } from "../../v2/watcher.js";
 import type {
@@ -211,6 +211,11 @@ export function v2LocalInternals(store: Store, clock: SimulatedClock): V2Interna
     },
     nodeCount() {
       return countNodes(JSON.parse(JSON.stringify(store.get("/", true, false, clock.now()))).node) - 1;
+    },
+    recoverCopy(snapshot) {
+      const copy = new V2Store();
+      copy.recovery(snapshot);
+      return { index: copy.index, nodes: countNodes(JSON.parse(JSON.stringify(copy.get("/", true, false, clock.now()))).node) - 1 };
     },
   };
 }

@@ -15,6 +15,7 @@ import { RpcError } from "../../v3/errors.js";
 import type { EtcdServer } from "../../v3/etcdServer.js";
 import type { ServerWatchStream } from "../../v3/watchServer.js";
 import { KeyIndexGet } from "../../v3/keyIndex.js";
+import { KVStore } from "../../v3/kvstore.js";
 import { toIndexKey } from "../../v3/treeIndex.js";
 import type { WatchRequest, WatchResponse } from "../../v3/rpc.js";
 import type { SlowWatchStream, TraceStep, V3Client, V3Internals, V3Outcome, V3WatchStream } from "../workload.js";
@@ -129,6 +130,10 @@ export function v3LocalInternals(server: EtcdServer): V3Internals {
     },
     compactRevision() {
       return server.kv.compactMainRev;
+    },
+    restartFromBackend() {
+      const restarted = new KVStore({ backend: server.backend });
+      return { revision: restarted.rev(), keys: restarted.index.size, entriesScanned: server.backend.entries };
     },
     openSlowStream(): SlowWatchStream {
       const stream = server.watch(undefined, { autoPump: false });

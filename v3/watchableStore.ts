@@ -1,5 +1,5 @@
 /**
- * Mirrors etcd release-3.4 `mvcc/watchable_store.go` (with `watchable_store_txn.go`): the KV store
+ * Mirrors etcd release-3.4 `mvcc/watchable_store.go`: the KV store
  * plus the watchers, split into two groups by how far they have read.
  *
  *   synced    caught up with the store: the next event they want is the next write. A write's
@@ -23,6 +23,7 @@
  */
 import { toBinaryString } from "../shared/bytes.js";
 import type { Event, KeyValue, LeaseID } from "./rpc.js";
+import { WatchableStoreTxnWrite, deletedKeyValue } from "./watchableStoreTxn.js";
 import { EventType } from "./rpc.js";
 import type { KV, RangeOptions, RangeResult, TxnRead, TxnWrite } from "./kv.js";
 import type { FilterFunc, WatchChannel, WatchID, WatchResponse, Watchable } from "./watcher.js";
@@ -384,57 +385,5 @@ export class WatchableStore implements KV, Watchable {
       place(watcher, "victims");
       if (!watcher.victim) throw new Error(`watcher ${watcher.id} in victims without the victim flag`);
     }
-  }
-}
-
-/** The kv of a DELETE event: the key and the deleting revision, every other field zero. */
-export function deletedKeyValue(key: Uint8Array, modRevision: number): KeyValue {
-  return { key, create_revision: 0, mod_revision: modRevision, version: 0, value: new Uint8Array(), lease: 0n };
-}
-
-/**
- * A write transaction whose `end()` notifies the synced watchers (etcd: `watchableStoreTxnWrite`).
- *
- *   txn: put a; delete b; put c  (rev 7)
- *   end() → events [PUT a@7.0, DELETE b@7, PUT c@7.2] → one response per matching watcher
- */
-class WatchableStoreTxnWrite implements TxnWrite {
-  constructor(
-    private readonly txn: TxnWrite,
-    private readonly store: WatchableStore,
-  ) {}
-
-  firstRev(): number {
-    return this.txn.firstRev();
-  }
-  rev(): number {
-    return this.txn.rev();
-  }
-  range(key: Uint8Array, end: Uint8Array | undefined, options?: RangeOptions): RangeResult {
-    return this.txn.range(key, end, options);
-  }
-  put(key: Uint8Array, value: Uint8Array, lease: LeaseID): number {
-    return this.txn.put(key, value, lease);
-  }
-  deleteRange(key: Uint8Array, end: Uint8Array | undefined): { deleted: number; rev: number } {
-    return this.txn.deleteRange(key, end);
-  }
-  changes(): KeyValue[] {
-    return this.txn.changes();
-  }
-
-  end(): void {
-    const changes = this.txn.changes();
-    if (changes.length === 0) {
-      this.txn.end();
-      return;
-    }
-    const rev = this.txn.rev() + 1;
-    const events: Event[] = changes.map((change) =>
-      change.create_revision === 0 ? { type: EventType.DELETE, kv: deletedKeyValue(change.key, rev) } : { type: EventType.PUT, kv: change },
-    );
-    // etcd ends the txn and notifies under one lock; nothing can run between the two here either.
-    this.txn.end();
-    this.store.notify(rev, events);
   }
 }

@@ -47,6 +47,7 @@ import {
   encodeStatusResponse,
   encodeTxnResponse,
   encodeWatchResponse,
+  NilMessageInListPanic,
   type RequestTypes,
 } from "./gatewayJson.js";
 import { grpcReceiveLimitError } from "./gatewayLimits.js";
@@ -200,6 +201,10 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
     } catch (error) {
       if (error instanceof GoJsonError) {
         writeJson(res, 400, encodeErrorBody(GrpcCode.InvalidArgument, error.message), {});
+        return;
+      }
+      if (error instanceof NilMessageInListPanic) {
+        res.destroy(); // Go's net/http after a handler panic: no answer, connection closed
         return;
       }
       const rpcError = toRpcError(error);

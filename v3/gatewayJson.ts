@@ -219,14 +219,39 @@ function decodeMessage(schema: MessageSchema, value: GoJsonValue): Record<string
     if (spec.repeated) {
       if (raw.kind === "null") continue;
       if (raw.kind !== "array") throw typeError(kindWord(raw), "[]json.RawMessage");
-      out[spec.name] = raw.items.map((item) => decodeSingle(spec.type, item) ?? zeroOf(spec.type));
+      out[spec.name] = raw.items.map((item) => {
+        const decoded = decodeSingle(spec.type, item);
+        // A null inside a list of messages stays a nil pointer, which gRPC cannot marshal.
+        if (decoded === undefined && spec.type.t === "message") throw new NilMessageInListPanic(spec.name);
+        return decoded ?? zeroOf(spec.type);
+      });
       continue;
     }
     const decoded = decodeSingle(spec.type, raw);
+    if (spec.oneof) {
+      // One oneof member at a time: Go sets the group's single field once per member present, in
+      // map order (random); here the last member in field order wins. A null member still sets a
+      // scalar member (to zero) but leaves a message member unset.
+      if (decoded === undefined && spec.type.t === "message") continue;
+      for (const member of schema.fields) if (member.oneof) delete out[member.name];
+      out[spec.name] = decoded ?? zeroOf(spec.type);
+      continue;
+    }
     if (decoded !== undefined) out[spec.name] = decoded;
-    else if (spec.oneof && spec.type.t !== "message") out[spec.name] = zeroOf(spec.type);
   }
   return out;
+}
+
+/**
+ * Not an error answer but a crash: `{"success":[null]}` leaves a nil message in the list, the
+ * gateway panics marshaling it for gRPC, and Go's HTTP server recovers by closing the connection
+ * without a response (curl: "Empty reply from server"). etcd itself never sees the request.
+ */
+export class NilMessageInListPanic extends Error {
+  constructor(field: string) {
+    super(`nil message in ${field}: the gateway panics and closes the connection`);
+    this.name = "NilMessageInListPanic";
+  }
 }
 
 function setZero(out: Record<string, unknown>, spec: FieldSchema): void {

@@ -83,6 +83,9 @@ function rawHeaders(message: IncomingMessage, source: NodeJS.Dict<string | strin
   return out;
 }
 
+/** The body recorded when the connection closed without any answer. */
+export const NO_ANSWER = "<connection closed without an answer>";
+
 /** Sends one request with the path as written and a complete body; resolves with the whole answer. */
 export function sendV3(baseUrl: string, method: string, path: string, body: string | undefined): Promise<V3Answer> {
   const url = new URL(baseUrl);
@@ -90,7 +93,8 @@ export function sendV3(baseUrl: string, method: string, path: string, body: stri
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(body));
     const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method, path, headers, agent: false });
-    outgoing.on("error", reject);
+    // A server that closes the connection without answering (Go after a handler panic) is an answer too.
+    outgoing.on("error", () => resolve({ status: 0, headers: {}, trailers: {}, body: NO_ANSWER }));
     outgoing.on("response", (message) => {
       const chunks: Buffer[] = [];
       message.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -148,6 +148,11 @@ describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real e
     await txn({ success: [{ request_put: { key: b64("d2"), value: b64("1") } }, { request_delete_range: { key: b64("d"), range_end: b64("e") } }] });
     await txn({ success: [{ request_delete_range: { key: b64("d") } }, { request_delete_range: { key: b64("d") } }] });
     await txn({ success: [{}] });
+    await txn({ success: [{ request_range: null }] });
+    await txn({ compare: [{ key: b64("foo"), target: "VALUE", value: null }] });
+    await txn({ success: [null] });
+    await txn({ compare: [null] });
+    await range("foo");
     await txn({ compare: [{ key: "", target: "VERSION" }] });
     await txn({ success: [{ request_range: { key: b64("foo"), revision: 1000 } }] });
     await txn({ success: [{ request_put: { key: b64("foo"), value: b64("v"), lease: 777 } }] });

@@ -62,6 +62,16 @@ describe("decodeRequest", () => {
     expect(txn).toMatchObject({ compare: [{ key: utf8("foo"), target: 3, value: utf8("bar") }], success: [{ request_txn: { compare: [] } }], failure: [] });
   });
 
+  it("keeps one member of a oneof: the last in field order (Go picks in random map order)", () => {
+    const txn = decode("TxnRequest", '{"success":[{"request_put":{"key":"YQ=="},"request_range":{"key":"Zm9v"}}]}');
+    expect(txn).toMatchObject({ success: [{ request_put: { key: utf8("a") } }] });
+    expect((txn as { success: object[] }).success[0]).not.toHaveProperty("request_range");
+  });
+
+  it("refuses a null inside a list of messages as the Go gateway's panic, not as an error answer", () => {
+    expect(decode("TxnRequest", '{"success":[null]}')).toBe("nil message in success: the gateway panics and closes the connection");
+  });
+
   // Each row: body → the error etcd 3.4.23 answered (captured).
   it.each([
     ["{bad", "invalid character 'b' looking for beginning of object key string"],

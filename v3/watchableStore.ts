@@ -207,6 +207,7 @@ export class WatchableStore implements KV, Watchable {
    * the same one-element events array (responses are read-only), with no batch map in between.
    */
   private notifyOne(rev: number, event: Event): void {
+    if (!this.synced.mayWatch(event.kv.key)) return; // the usual case, decided without allocating
     const key = keyString(event.kv.key);
     const keyWatchers = this.synced.keyWatchersOf(key);
     const inRange = this.synced.anyRangeHolds(key);

@@ -140,6 +140,29 @@ function stabsAny<V>(tree: IntervalTree<V>, point: string): boolean {
 }
 
 /**
+ * Compares key bytes with a latin1 string (one char per byte, or U+0100 for +∞) without building
+ * a string: negative, zero or positive, like `compareBytes`.
+ */
+function compareKeyToString(key: Uint8Array, text: string): number {
+  const n = key.length < text.length ? key.length : text.length;
+  for (let i = 0; i < n; i++) {
+    const d = (key[i] as number) - text.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return key.length - text.length;
+}
+
+/**
+ * A key's fingerprint: its length, first byte and last byte, as one number. Two keys with
+ * different fingerprints differ, so a fingerprint no watched key has proves "nobody watches this
+ * key" without building the key's string.
+ */
+function fingerprint(key: Uint8Array): number {
+  const n = key.length;
+  return n === 0 ? 0 : n * 65536 + (key[0] as number) * 256 + (key[n - 1] as number);
+}
+
+/**
  * Key bytes as a latin1 string (one char per byte), the form the maps and the tree hold. Short
  * keys go through `String.fromCharCode` directly, which is several times cheaper than a Buffer view.
  */
@@ -224,6 +247,11 @@ export class WatcherGroup {
   private readonly rangeSets = new Map<string, Set<Watcher>>();
   /** Every watcher of the group (etcd: `watchers`). */
   readonly watchers = new Set<Watcher>();
+  /**
+   * How many single-key watchers have each fingerprint. Go looks up `m[string(key)]` without
+   * allocating; JavaScript must build the string first, so a miss is answered from here instead.
+   */
+  private readonly keyFingerprints = new Map<number, number>();
 
   /** Number of watchers. */
   get size(): number {
@@ -243,6 +271,8 @@ export class WatcherGroup {
       let set = this.keyWatchers.get(watcher.keyString);
       if (set === undefined) this.keyWatchers.set(watcher.keyString, (set = new Set()));
       set.add(watcher);
+      const print = fingerprint(watcher.key);
+      this.keyFingerprints.set(print, (this.keyFingerprints.get(print) ?? 0) + 1);
       return;
     }
     const id = watcher.keyString + "\u0101" + watcher.endString;
@@ -262,6 +292,10 @@ export class WatcherGroup {
       const set = this.keyWatchers.get(watcher.keyString);
       set?.delete(watcher);
       if (set !== undefined && set.size === 0) this.keyWatchers.delete(watcher.keyString);
+      const print = fingerprint(watcher.key);
+      const left = (this.keyFingerprints.get(print) ?? 0) - 1;
+      if (left > 0) this.keyFingerprints.set(print, left);
+      else this.keyFingerprints.delete(print);
       return true;
     }
     const id = watcher.keyString + "\u0101" + watcher.endString;
@@ -280,6 +314,19 @@ export class WatcherGroup {
   /** True when some watcher of the group watches `key` (binary string). O(1 + log ranges). */
   contains(key: string): boolean {
     return this.keyWatchers.has(key) || (this.rangeSets.size > 0 && stabsAny(this.ranges, key));
+  }
+
+  /**
+   * False when no watcher of the group can watch `key`: no single-key watcher has its fingerprint
+   * and it lies outside the span of every watched range. O(key length), allocation-free. True
+   * means "look it up".
+   */
+  mayWatch(key: Uint8Array): boolean {
+    if (this.keyFingerprints.size > 0 && this.keyFingerprints.has(fingerprint(key))) return true;
+    if (this.rangeSets.size === 0) return false;
+    const root = this.ranges.root;
+    const span = root === null || root === this.ranges.nil_node ? undefined : root.max;
+    return span !== undefined && compareKeyToString(key, span.low) >= 0 && compareKeyToString(key, span.high) < 0;
   }
 
   /** The single-key watchers of `key` (a binary string), or undefined. O(1). Do not modify. */

@@ -111,6 +111,7 @@ describe("WatcherGroup", () => {
               .sort((a, b) => a - b);
             expect(ids(group.watcherSetByKey(probe))).toEqual(expected);
             expect(group.contains(Buffer.from(probe).toString("latin1"))).toBe(expected.length > 0);
+            if (expected.length > 0) expect(group.mayWatch(probe)).toBe(true); // the prefilter never hides a watcher
           }
         },
       ),

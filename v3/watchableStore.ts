@@ -23,8 +23,8 @@
  */
 import { toBinaryString } from "../shared/bytes.js";
 import type { Event, KeyValue, LeaseID } from "./rpc.js";
-import { WatchableStoreTxnWrite, deletedKeyValue } from "./watchableStoreTxn.js";
 import { EventType } from "./rpc.js";
+import { WatchableStoreTxnWrite, deletedKeyValue } from "./watchableStoreTxn.js";
 import type { KV, RangeOptions, RangeResult, TxnRead, TxnWrite } from "./kv.js";
 import type { FilterFunc, WatchChannel, WatchID, WatchResponse, Watchable } from "./watcher.js";
 import { CHAN_BUF_LEN, WatchStream } from "./watcher.js";
@@ -211,7 +211,7 @@ export class WatchableStore implements KV, Watchable {
     const key = keyString(event.kv.key);
     const keyWatchers = this.synced.keyWatchersOf(key);
     const inRange = this.synced.anyRangeHolds(key);
-    if (keyWatchers === undefined && !inRange) return; // the usual case: nobody watches this key
+    if (keyWatchers === undefined && !inRange) return; // a near miss: the prefilter could not rule it out
     const events = [event];
     let victims: Watcher[] | undefined;
     // The hot loop of "1k watchers on one key": no closure, and no filter work for unfiltered watchers.

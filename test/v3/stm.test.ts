@@ -10,6 +10,8 @@ import { fromUtf8, utf8 } from "../../shared/bytes.js";
 import type { TxnRequest, TxnResponse } from "../../v3/rpc.js";
 import { CompareResult, CompareTarget } from "../../v3/rpc.js";
 import { EtcdServer } from "../../v3/etcdServer.js";
+import { Applier } from "../../v3/apply.js";
+import { KVStore } from "../../v3/kvstore.js";
 import { Isolation, STMStats, newSTM, type STM } from "../../v3/concurrency/stm.js";
 import { Interleaver } from "../../v3/concurrency/interleaver.js";
 import type { TxnClient } from "../../v3/concurrency/client.js";
@@ -233,6 +235,14 @@ describe("STM behaviours", () => {
     await newSTM(spy, (stm) => stm.put("q", "2"), { prefetch: ["p"], isolation: Isolation.RepeatableReads });
     expect(fromUtf8(spy.requests[0]?.success?.[0]?.request_range?.key ?? new Uint8Array())).toBe("p");
     expect(spy.requests.at(-1)?.compare?.length).toBe(1);
+  });
+
+  it("runs directly on the Applier, a synchronous TxnClient", async () => {
+    const kv = new KVStore();
+    const applier = new Applier({ kv });
+    await newSTM(applier, async (stm) => stm.put("n", String(Number(await stm.get("n")) + 1)));
+    await newSTM(applier, async (stm) => stm.put("n", String(Number(await stm.get("n")) + 1)));
+    expect(fromUtf8(applier.range({ key: utf8("n") }).kvs[0]?.value ?? new Uint8Array())).toBe("2");
   });
 
   it("returns the commit's TxnResponse", async () => {

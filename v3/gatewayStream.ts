@@ -20,10 +20,13 @@
  *   - an empty body                            → the stream is half-closed at once;
  *   - the client disconnects                   → the stream is closed (a watch stream cancels its watchers).
  *
- * Quirk kept from Go's HTTP/1 server: it does not start a response while the request body is still
- * unread, so NOTHING is written until the client has finished sending its body. A client that keeps
- * the body open sees no answer at all; `curl -d '…'` (a complete body) sees everything at once and
- * then live events. The simulator holds its output the same way.
+ * Quirk kept from Go's HTTP/1 server: on a connection it may reuse, it reads the rest of the request
+ * body before it starts a response, so NOTHING is written until the client has finished sending
+ * its body. A keep-alive client that keeps the body open sees no answer at all; `curl -d '…'` (a
+ * complete body) sees everything at once, then live events. When the connection will not be reused
+ * (the client sent `Connection: close`, or `Expect: 100-continue` as `curl -T -` does), Go answers
+ * at once, with `Connection: close`, and the stream is truly two-way: requests written later on the
+ * open body are read and answered as they come. Checked on etcd 3.4.23 with both kinds of client.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GoJsonStream } from "./gatewayGoJson.js";
@@ -74,6 +77,12 @@ export function serveStream<K extends keyof RequestTypes>(
   let session: StreamSession<RequestTypes[K]> | undefined;
   let reading = true;
   let bodyEnded = false;
+  // A connection that will not be reused: Go answers at once (and closes it afterwards).
+  const answersEarly =
+    (req.headers.expect ?? "").toLowerCase() === "100-continue" || /(^|,)\s*close\s*(,|$)/i.test(req.headers.connection ?? "");
+  if (answersEarly) res.setHeader("Connection", "close");
+  /** True once output may go out: the body ended, or the connection will not be reused. */
+  const mayWrite = (): boolean => bodyEnded || answersEarly;
   let headersWritten = false;
   let finished = false;
   /** Lines produced before the body ended (Go's server holds them; see the quirk above). */
@@ -93,7 +102,7 @@ export function serveStream<K extends keyof RequestTypes>(
     res.writeHead(200);
   };
   const flush = (): void => {
-    if (!bodyEnded || res.destroyed) return;
+    if (!mayWrite() || res.destroyed) return;
     if (held.length > 0) {
       writeHeaders(true);
       res.write(held.splice(0, held.length).join(""));
@@ -114,7 +123,7 @@ export function serveStream<K extends keyof RequestTypes>(
       finished = true;
       flush();
     },
-    writable: () => bodyEnded && !finished && !res.destroyed && !res.writableNeedDrain,
+    writable: () => mayWrite() && !finished && !res.destroyed && !res.writableNeedDrain,
     onWritable(resumeOne) {
       resumers.push(resumeOne);
     },

@@ -198,30 +198,41 @@ function bodyText(body: Body): string | undefined {
   return body === undefined || typeof body === "string" ? body : JSON.stringify(body);
 }
 
-/** One stream (`/v3/watch`, `/v3/lease/keepalive`) opened on both sides with the same complete body. */
+/** How a stream's request body is sent. */
+export interface StreamOptions {
+  /** Keep the request body open after the first requests (chunked upload); see `write`. */
+  readonly keepBodyOpen?: boolean;
+  /** Send `Expect: 100-continue`, as `curl -T -` does. */
+  readonly expectContinue?: boolean;
+  /** Ask to keep the connection alive (default: `Connection: close`, what Node sends without an agent). */
+  readonly keepAlive?: boolean;
+}
+
+/**
+ * One stream (`/v3/watch`, `/v3/lease/keepalive`) opened on both sides with the same body: complete
+ * (`Content-Length`, as `curl -d` sends it) unless `keepBodyOpen` is set.
+ */
 export class StreamPair {
   private readonly buffers: [string, string] = ["", ""];
   private readonly heads: [V3Answer | undefined, V3Answer | undefined] = [undefined, undefined];
   private readonly ended: [boolean, boolean] = [false, false];
-  private readonly requests: Array<{ destroy(): void }> = [];
+  private readonly requests: Array<ReturnType<typeof httpRequest>> = [];
   private headsCompared = false;
 
   constructor(
     private readonly owner: V3Differential,
     private readonly path: string,
     private readonly body: string,
+    options: StreamOptions = {},
   ) {
     owner.sides.forEach((side, i) => {
       const url = new URL(side.baseUrl);
       const text = side.instantiate(body);
-      const outgoing = httpRequest({
-        host: url.hostname,
-        port: Number(url.port),
-        method: "POST",
-        path,
-        headers: { "Content-Length": String(Buffer.byteLength(text)) },
-        agent: false,
-      });
+      const headers: Record<string, string> = {};
+      if (options.keepBodyOpen !== true) headers["Content-Length"] = String(Buffer.byteLength(text));
+      if (options.expectContinue === true) headers["Expect"] = "100-continue";
+      if (options.keepAlive === true) headers["Connection"] = "keep-alive";
+      const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method: "POST", path, headers, agent: false });
       outgoing.on("error", () => {
         this.ended[i] = true;
       });
@@ -237,15 +248,27 @@ export class StreamPair {
         message.on("close", end);
         message.on("error", end);
       });
-      outgoing.end(text);
+      if (options.keepBodyOpen === true) outgoing.write(text);
+      else outgoing.end(text);
       this.requests.push(outgoing);
     });
+  }
+
+  /** Sends more requests on a body kept open (on both sides). */
+  write(requests: readonly object[]): void {
+    const text = requests.map((r) => JSON.stringify(r)).join("");
+    this.owner.sides.forEach((side, i) => this.requests[i]?.write(side.instantiate(text)));
+  }
+
+  /** Ends a body kept open (on both sides). */
+  endBody(): void {
+    for (const request of this.requests) request.end();
   }
 
   /**
    * Waits until both sides have been quiet for `quietMs` (or `maxMs` passed), then compares the
    * complete lines each side sent since the last collect, one comparison per line. Returns the real
- * etcd's lines (so a test can check the exchange was not vacuous).
+   * etcd's lines (so a test can check the exchange was not vacuous).
    * `minLines` keeps waiting (up to maxMs) until both sides have at least that many lines.
    */
   async collect(label: string, options: { quietMs?: number; maxMs?: number; minLines?: number } = {}): Promise<string[]> {
@@ -352,10 +375,10 @@ export class V3Differential {
     return [real, sim];
   }
 
-  /** Opens a stream with a complete body (several JSON requests, or raw text). */
-  stream(path: string, requests: readonly object[] | string): StreamPair {
+  /** Opens a stream whose body holds several JSON requests (or raw text); complete unless told otherwise. */
+  stream(path: string, requests: readonly object[] | string, options: StreamOptions = {}): StreamPair {
     const text = typeof requests === "string" ? requests : requests.map((r) => JSON.stringify(r)).join("");
-    return new StreamPair(this, path, text);
+    return new StreamPair(this, path, text, options);
   }
 
   /** Records one comparison. */

@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { etcdAvailable, type RealEtcd } from "../support/realEtcd.js";
 import type { SimServer } from "../support/simServer.js";
-import { b64, startPair, type Body, type StreamPair, type V3Differential, type V3RequestOptions } from "../support/differentialV3.js";
+import { b64, startPair, type Body, type StreamOptions, type StreamPair, type V3Differential, type V3RequestOptions } from "../support/differentialV3.js";
 
 describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared with a real etcd", () => {
   let etcd: RealEtcd;
@@ -38,8 +38,8 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
   const call = (path: string, body: Body, options?: V3RequestOptions): Promise<unknown> => diff.unary(path, body, options);
   const put = (key: string, value: string, extra: object = {}): Promise<unknown> =>
     call("/v3/kv/put", { key: b64(key), value: b64(value), ...extra });
-  const stream = (path: string, requests: readonly object[] | string): StreamPair => {
-    const pair = diff.stream(path, requests);
+  const stream = (path: string, requests: readonly object[] | string, options: StreamOptions = {}): StreamPair => {
+    const pair = diff.stream(path, requests, options);
     streams.push(pair);
     return pair;
   };
@@ -158,22 +158,23 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
   });
 
   it("replays history from a start revision, with prev_kv, and cancels watchers behind a compaction", async () => {
-    const replay = stream("/v3/watch", [
-      { create_request: { key: b64("foo"), start_revision: 2, prev_kv: true } },
-      { create_request: { key: "AA==", range_end: "AA==", start_revision: "3" } },
-      { create_request: { ...prefix("t/"), start_revision: 1000 } },
-    ]);
-    const replayed = await replay.collect("created and catch-up batches", { minLines: 5 });
-    expect(replayed).toHaveLength(5);
+    // One catching-up watcher per stream: in etcd its catch-up may overtake a later watcher's
+    // `created` answer on the same stream (the 100 ms sync loop races the request loop).
+    const fromTwo = stream("/v3/watch", [{ create_request: { key: b64("foo"), start_revision: 2, prev_kv: true } }]);
+    expect(await fromTwo.collect("created and catch-up with prev_kv", { minLines: 2 })).toHaveLength(2);
+    const everything = stream("/v3/watch", [{ create_request: { key: "AA==", range_end: "AA==", start_revision: "3" } }]);
+    expect(await everything.collect("created and catch-up of every key", { minLines: 2 })).toHaveLength(2);
+    const future = stream("/v3/watch", [{ create_request: { ...prefix("t/"), start_revision: 1000 } }]);
+    expect(await future.collect("created for a future start revision", { minLines: 1 })).toHaveLength(1);
     await put("t/future", "x");
-    await replay.collect("live event after catch-up", { minLines: 1 });
+    await everything.collect("live event after catch-up", { minLines: 1 });
+    await future.collect("nothing before the start revision");
     await call("/v3/kv/compaction", { revision: 10 });
-    const compacted = stream("/v3/watch", [
-      { create_request: { key: b64("foo"), start_revision: 5 } },
-      { create_request: { key: b64("foo"), start_revision: 10, prev_kv: true } },
-    ]);
-    const compactedLines = await compacted.collect("compacted cancel and replay from the compacted revision", { minLines: 4 });
-    expect(compactedLines.some((line) => line.includes('"compact_revision":"10"'))).toBe(true);
+    const behind = stream("/v3/watch", [{ create_request: { key: b64("foo"), start_revision: 5 } }]);
+    const canceled = await behind.collect("compacted: cancel with compact_revision", { minLines: 2 });
+    expect(canceled.some((line) => line.includes('"compact_revision":"10"'))).toBe(true);
+    const atCompaction = stream("/v3/watch", [{ create_request: { key: b64("foo"), start_revision: 10, prev_kv: true } }]);
+    expect(await atCompaction.collect("replay from the compacted revision itself", { minLines: 2 })).toHaveLength(2);
     expect(newFailures()).toBe("");
   });
 
@@ -189,6 +190,24 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     await put("foo", "7");
     await later.collect("the open stream still gets events", { minLines: 1 });
     await call("/v3/watch", undefined, { method: "GET" });
+    expect(newFailures()).toBe("");
+  });
+
+  it("answers nothing while a keep-alive client's body is open, and at once when the connection will close", async () => {
+    const held = stream("/v3/watch", [{ create_request: { key: b64("held") } }], { keepBodyOpen: true, keepAlive: true });
+    expect(await held.collect("keep-alive, body open: no answer yet", { quietMs: 600 })).toEqual([]);
+    await put("held", "1");
+    held.endBody();
+    expect(await held.collect("body ended: everything at once", { minLines: 2 })).toHaveLength(2);
+    for (const options of [{ expectContinue: true, keepAlive: true }, {}]) {
+      const label = options.expectContinue === true ? "100-continue" : "Connection: close";
+      const early = stream("/v3/watch", [{ create_request: { key: b64("early") } }], { keepBodyOpen: true, ...options });
+      expect(await early.collect(`${label}: created at once`, { minLines: 1 })).toHaveLength(1);
+      early.write([{ create_request: { key: b64("early2") } }]);
+      expect(await early.collect(`${label}: a request written later on the open body`, { minLines: 1 })).toHaveLength(1);
+      await put("early2", "1");
+      expect(await early.collect(`${label}: events while the body is still open`, { minLines: 1 })).toHaveLength(1);
+    }
     expect(newFailures()).toBe("");
   });
 

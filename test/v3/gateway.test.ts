@@ -41,11 +41,11 @@ async function post(path: string, body: string): Promise<{ status: number; text:
 }
 
 /** A POST whose body is written in pieces; `received` collects the answer as it arrives. */
-function openStream(path: string): { write(text: string): void; end(): void; destroy(): void; received(): string; status(): number | undefined } {
+function openStream(path: string, headers: Record<string, string> = {}): { write(text: string): void; end(): void; destroy(): void; received(): string; status(): number | undefined } {
   const url = new URL(baseUrl);
   let text = "";
   let status: number | undefined;
-  const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method: "POST", path, agent: false });
+  const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method: "POST", path, headers, agent: false });
   outgoing.on("error", () => undefined);
   outgoing.on("response", (message) => {
     status = message.statusCode;
@@ -98,8 +98,8 @@ describe("createV3Gateway", () => {
     watch.destroy();
   });
 
-  it("holds a stream's answer until the request body is complete, as Go's HTTP/1 server does", async () => {
-    const watch = openStream("/v3/watch");
+  it("holds a keep-alive client's stream answer until its request body is complete, as Go's HTTP/1 server does", async () => {
+    const watch = openStream("/v3/watch", { Connection: "keep-alive" });
     watch.write(JSON.stringify({ create_request: { key: b64("k") } }));
     await until(() => etcd.watchersPerStream().length === 1);
     await sleep(50);
@@ -108,6 +108,15 @@ describe("createV3Gateway", () => {
     watch.end();
     await until(() => watch.received().includes('"created":true'));
     expect(watch.status()).toBe(200);
+    watch.destroy();
+  });
+
+  it("answers at once, and keeps reading the open body, when the connection will close", async () => {
+    const watch = openStream("/v3/watch", { Connection: "close" });
+    watch.write(JSON.stringify({ create_request: { key: b64("k") } }));
+    await until(() => watch.received().includes('"created":true'));
+    watch.write(JSON.stringify({ create_request: { key: b64("j") } }));
+    await until(() => watch.received().includes('"watch_id":"1","created":true'));
     watch.destroy();
   });
 

@@ -83,27 +83,25 @@ export class StoreTxnWrite extends StoreTxnRead implements TxnWrite {
     const rev = this.beginRev + 1;
     const sub = this.changeList.length;
     const indexKey = toIndexKey(key);
-    const keyIndex = store.index.keyIndex(indexKey);
     const out = store.rangeScratch;
     let created = rev;
     let ver = 0;
     let oldLease = NO_LEASE;
-    // If the key is live, keep its create revision and continue its version count.
-    if (keyIndex !== undefined && keyIndex.get(rev, out)) {
-      created = out.createdMain;
-      ver = out.ver;
-      oldLease = store.leases.getLease(indexKey);
+    // Insert-if-absent first: a new key costs one B-tree descent instead of get-then-insert
+    // (etcd's treeIndex.Put does the two). An existing key costs the failed insert plus a get.
+    let keyIndex = new KeyIndex(indexKey);
+    if (!store.index.insertIfAbsent(keyIndex)) {
+      keyIndex = store.index.keyIndex(indexKey) as KeyIndex;
+      // The key is indexed; if it is live, keep its create revision and continue its version count.
+      if (keyIndex.get(rev, out)) {
+        created = out.createdMain;
+        ver = out.ver;
+        oldLease = store.leases.getLease(indexKey);
+      }
     }
     const kv: KeyValue = { key, create_revision: created, mod_revision: rev, version: ver + 1, value, lease };
     store.backend.put(rev, sub, kv);
-    if (keyIndex !== undefined) {
-      keyIndex.put(rev, sub);
-    } else {
-      // A new key: build its keyIndex here and insert it, one B-tree descent instead of two.
-      const fresh = new KeyIndex(indexKey);
-      fresh.put(rev, sub);
-      store.index.insert(fresh);
-    }
+    keyIndex.put(rev, sub);
     this.changeList.push(kv);
     if (oldLease !== NO_LEASE) store.leases.detach(oldLease, indexKey);
     if (lease !== NO_LEASE) store.leases.attach(lease, indexKey);

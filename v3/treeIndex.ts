@@ -152,6 +152,15 @@ export class TreeIndex {
     }
   }
 
+  /**
+   * Adds a fresh keyIndex unless the key is already indexed; true if it was added. One B-tree
+   * descent either way (the write path's insert-if-absent). The caller must then put a revision
+   * into it: an empty keyIndex must not stay in the tree.
+   */
+  insertIfAbsent(keyIndex: KeyIndex): boolean {
+    return this.tree.set(keyIndex.key, keyIndex, false);
+  }
+
   /** Records the deletion of a live key at (main, sub). Throws RevisionNotFoundError otherwise. */
   tombstone(key: string, main: number, sub: number): void {
     const keyIndex = this.tree.get(key);

@@ -9,7 +9,11 @@
  *   2. alternates the sides, baseline then subject, for several trials (ABAB…), so drift in CPU
  *      frequency or a neighbour's load lands on both,
  *   3. collects garbage before every timed phase, so one side's garbage is not paid by the other,
- *   4. reports the median of each side and the median of the per-trial ratios.
+ *   4. times each phase in CPU time of this process (`process.cpuUsage()`, user + system, all of its
+ *      threads, so V8's helper threads doing a side's garbage collection count for that side), not
+ *      wall time: on a machine shared with other busy processes, time spent waiting for a core
+ *      belongs to nobody's cost model. On an idle machine the two agree,
+ *   5. reports the median of each side and the median of the per-trial ratios.
  *
  * Only `bench/` and `shared/` read real time. Memory is read from `process.memoryUsage().heapUsed`
  * after a forced full GC (`node --expose-gc`), never estimated.
@@ -23,9 +27,9 @@ export type Phase = () => () => void;
 
 /** The figures of one baseline-versus-subject comparison. */
 export interface PairedResult {
-  /** Median wall time of the baseline's timed closure, in milliseconds. */
+  /** Median CPU time of the baseline's timed closure, in milliseconds. */
   readonly baselineMs: number;
-  /** Median wall time of the subject's timed closure, in milliseconds. */
+  /** Median CPU time of the subject's timed closure, in milliseconds. */
   readonly subjectMs: number;
   /** Median over trials of subjectMs / baselineMs: above 1 means the subject is slower. */
   readonly slowdown: number;
@@ -45,18 +49,16 @@ export function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
 }
 
-/** Wall time of one call to `run`, in milliseconds. */
-export function timeMs(run: () => void): number {
-  const start = process.hrtime.bigint();
+/**
+ * CPU time (user + system, every thread of this process) of one call to `run`, in milliseconds.
+ * Linux accounts it to the nanosecond (getrusage sums the scheduler's per-thread runtime), so it is
+ * as fine-grained as wall time for the phases here (≥ 10 ms), and waiting for a busy core does not count.
+ */
+export function cpuMs(run: () => void): number {
+  const start = process.cpuUsage();
   run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-/** Wall time of one awaited call, in milliseconds. */
-export async function timeMsAsync(run: () => Promise<void>): Promise<number> {
-  const start = process.hrtime.bigint();
-  await run();
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
 }
 
 /**
@@ -86,11 +88,11 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-/** Runs a prepared phase with a collection first, and returns its time in milliseconds. */
+/** Runs a prepared phase with a collection first, and returns its CPU time in milliseconds. */
 function timedPhase(phase: Phase): number {
   const run = phase();
   collectGarbage();
-  return timeMs(run);
+  return cpuMs(run);
 }
 
 /**
@@ -124,20 +126,4 @@ export function pairedTrials(options: PairedOptions, baseline: Phase, subject: P
     slowdown: median(results.map((r) => r.subjectMs / r.baselineMs)),
     trials: results,
   };
-}
-
-/**
- * Repeats `run` until at least `minMs` have passed and `minCalls` calls were made, and returns the
- * mean milliseconds per call. For operations too quick to time one at a time (a single get).
- */
-export function msPerCall(run: () => void, minMs: number, minCalls = 1): number {
-  let calls = 0;
-  const start = nowMs();
-  let elapsed = 0;
-  while (elapsed < minMs || calls < minCalls) {
-    run();
-    calls++;
-    elapsed = nowMs() - start;
-  }
-  return elapsed / calls;
 }

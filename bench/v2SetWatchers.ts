@@ -3,10 +3,12 @@
  *
  * etcd's watcher hub keeps watchers in a map from path to list, and a change to "/key/0001/0234"
  * looks up only "/", "/key", "/key/0001" and "/key/0001/0234" (watcher_hub.go `notify`). So a
- * watcher elsewhere should cost a set nothing: the target is at most 1.2× slower.
+ * watcher elsewhere should cost a set nothing: the target is at most 1.2× slower. The watchers sit
+ * among the written keys (siblings with a "~" suffix), half of them recursive, so they share every
+ * directory the sets write into but none of their paths.
  *
- *   10k stream watchers: /watched/00000 (non-recursive), /watched/00001 (recursive), …
- *   20k sets on /key/…: none of them is under /watched
+ *   20k sets:             /key/0000/0000 … /key/0019/0999, seeded random order
+ *   10k stream watchers:  /key/0000/0000~ (non-recursive), /key/0000/0002~ (recursive), …
  */
 import { V2Store } from "../v2/store.js";
 import type { Watcher } from "../v2/watcher.js";
@@ -14,7 +16,7 @@ import { pairedTrials } from "./harness.js";
 import type { BenchContext } from "./main.js";
 import { slowdownRow, type Row } from "./table.js";
 import { v2Paths } from "./v2Set.js";
-import { BENCH_VALUE_TEXT } from "./workload.js";
+import { BENCH_VALUE_TEXT, benchKeyText } from "./workload.js";
 
 const WATCHERS = 10_000;
 const SETS = 20_000;
@@ -35,7 +37,7 @@ export async function run(context: BenchContext): Promise<Row[]> {
       const store = new V2Store();
       watched.length = 0;
       for (let i = 0; i < WATCHERS; i++) {
-        watched.push(store.watch(`/watched/${i.toString().padStart(5, "0")}`, i % 2 === 1, true, 0));
+        watched.push(store.watch(`/${benchKeyText(2 * i)}~`, i % 2 === 1, true, 0));
       }
       return () => {
         for (const path of paths) store.set(path, false, BENCH_VALUE_TEXT, {}, NOW_MS);

@@ -11,7 +11,7 @@
  */
 import { KVStore } from "../v3/kvstore.js";
 import { NO_LEASE } from "../v3/rpc.js";
-import { collectGarbage, median, timeMs } from "./harness.js";
+import { collectGarbage, cpuMs, median } from "./harness.js";
 import type { BenchContext } from "./main.js";
 import { duration, type Row } from "./table.js";
 import { BENCH_VALUE, shuffledKeys } from "./workload.js";
@@ -30,11 +30,11 @@ export async function run(context: BenchContext): Promise<Row[]> {
     const versions = trial < 0 ? 1 : VERSIONS;
     const filled = new KVStore();
     collectGarbage();
-    const put = timeMs(() => {
+    const put = cpuMs(() => {
       for (let round = 0; round < versions; round++) for (const key of keys) filled.put(key, BENCH_VALUE, NO_LEASE);
     });
     collectGarbage();
-    const compact = timeMs(() => filled.compact(filled.rev()));
+    const compact = cpuMs(() => filled.compact(filled.rev()));
     if (filled.backend.entries !== KEYS) throw new Error(`compaction left ${filled.backend.entries} entries, expected ${KEYS}`);
     if (trial < 0) continue;
     putMs.push(put);

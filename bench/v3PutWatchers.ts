@@ -2,13 +2,16 @@
  * v3 put with 10k watchers on unrelated keys, and with 10k unrelated range watchers, against the
  * same puts with no watchers.
  *
- * All three sides are a watchable store over a fresh MVCC store taking the same 20k puts on
- * "key/…". The watchers sit under "watched/…", so no put matches any of them; what a put pays for
- * them is the lookup etcd's watcherGroup makes for each event (a map probe for key watchers, an
- * interval-tree search for range watchers). Each watcher has its own channel and must stay empty.
+ * All three sides are a watchable store over a fresh MVCC store taking the same 20k puts, on keys
+ * "key/0000/0000" … "key/0019/0999" in seeded random order. The watchers sit between those keys,
+ * interleaved with them (every other key, plus "~"), so they share the written part of the key space
+ * but match no put: no shortcut on the bounds of the watched space can answer for them, and what a
+ * put pays is the lookup etcd's watcherGroup makes for each event (a map probe for key watchers,
+ * an interval-tree stab for range watchers). Each watcher has its own channel, which must stay empty.
  *
- *   key watchers:    "watched/00000", "watched/00001", …
- *   range watchers:  ["watched/00000/", "watched/00000/\xff"), … (10k distinct intervals)
+ *   puts:            "key/0000/0000", "key/0000/0001", …
+ *   key watchers:    "key/0000/0000~", "key/0000/0002~", … (10k)
+ *   range watchers:  ["key/0000/0000~", "key/0000/0000~~"), … (10k distinct intervals, none holds a put key)
  */
 import { utf8 } from "../shared/bytes.js";
 import { KVStore } from "../v3/kvstore.js";
@@ -18,7 +21,7 @@ import { WatchableStore } from "../v3/watchableStore.js";
 import { pairedTrials, type PairedResult } from "./harness.js";
 import type { BenchContext } from "./main.js";
 import { slowdownRow, type Row } from "./table.js";
-import { BENCH_VALUE, shuffledKeys } from "./workload.js";
+import { BENCH_VALUE, benchKeyText, shuffledKeys } from "./workload.js";
 
 const WATCHERS = 10_000;
 const PUTS = 20_000;
@@ -32,11 +35,11 @@ function storeWith(kind: WatcherKind): { store: WatchableStore; channels: WatchC
   const channels: WatchChannel[] = [];
   if (kind === "none") return { store, channels };
   for (let i = 0; i < WATCHERS; i++) {
-    const name = `watched/${i.toString().padStart(5, "0")}`;
+    const name = `${benchKeyText(2 * i)}~`;
     const ch = new WatchChannel();
     channels.push(ch);
     if (kind === "key") store.watch(utf8(name), undefined, 0, i, ch, []);
-    else store.watch(utf8(`${name}/`), utf8(`${name}/\xff`), 0, i, ch, []);
+    else store.watch(utf8(name), utf8(`${name}~`), 0, i, ch, []);
   }
   return { store, channels };
 }

@@ -65,7 +65,7 @@ export async function run(context: BenchContext): Promise<Row[]> {
       }
     },
   );
-  context.log(`B-tree ${result.baselineMs.toFixed(1)} ms, v3 ${result.subjectMs.toFixed(1)} ms for ${RANGES_PER_TRIAL} ranges`);
+  context.log(`B-tree ${result.baselineMs.toFixed(1)} ms, v3 ${result.subjectMs.toFixed(1)} ms for ${RANGES_PER_TRIAL} ranges; trials ${result.trials.map((t) => `${t.baselineMs.toFixed(0)}/${t.subjectMs.toFixed(0)}`).join(" ")}`);
   return [
     throughputRow({
       bench: "v3-range",

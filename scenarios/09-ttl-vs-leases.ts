@@ -61,11 +61,13 @@ export const lesson: Lesson = {
       responses3: number;
     }
     const phases: Phase[] = [];
+    let v3Canceled = false;
     const phase = async (label: string, act: () => Promise<{ requests2: number; requests3: number }>): Promise<Phase> => {
       const c2 = await v2Counter();
       const c3 = await v3Counter();
       const requests = await act();
       const responses = await stream3.take();
+      if (responses.some((r) => r.canceled)) v3Canceled = true;
       const p: Phase = {
         label,
         ...requests,
@@ -134,7 +136,7 @@ export const lesson: Lesson = {
       [
         { label: "keys left after expiry", v2: left2.ok ? String((left2.value.node.nodes ?? []).length) : `Error: ${left2.error.errorCode}`, v3: left3.count },
         { label: "v2 expireCount (stats)", v2: stats.expireCount, v3: "(no such counter)" },
-        { label: "the fleet watcher after the expiry", v2: watchDropped ? "dropped by the server" : "still open", v3: "still open" },
+        { label: "the fleet watcher after the expiry", v2: watchDropped ? "dropped by the server" : "still open", v3: v3Canceled ? "canceled by the server" : "still open" },
       ],
       { labelHeader: "" },
     );

@@ -17,6 +17,11 @@ import { compareOf, deleteOp, must, putOp, rangeOf, utf8 } from "./lessonKit.js"
 import { runIfMain } from "./standalone.js";
 import type { Target } from "./workload.js";
 
+/** Keys written together in one go (ten sets in v2, one txn in v3). */
+export const BATCH = 10;
+/** Keys that expire together (five TTLs in v2, one lease in v3). */
+export const EXPIRING = 5;
+
 interface Row {
   label: string;
   v2: number;
@@ -35,12 +40,12 @@ export const lesson: Lesson = {
   id: 16,
   slug: "index-vs-revision",
   title: "Index vs revision",
-  lesson: "v2's etcd index moves once per event; v3's revision moves once per write transaction that changed something. The same work can cost ten indexes and one revision, or one index and no revision.",
+  lesson: "v2's etcd index moves once per event; v3's revision moves once per write transaction that changed something. The same work can cost many indexes and one revision, or one index and no revision.",
   youWillSee: [
     "each operation done to both stores, with how far each counter moved (measured before and after)",
     "expiries, no-op deletes, refreshes and multi-key writes, where the two counters disagree",
   ],
-  tryChanging: ["the number of keys in the multi-key write", "the number of keys that expire together"],
+  tryChanging: ["BATCH, the number of keys written together", "EXPIRING, the number of keys that expire together"],
   async run(ctx) {
     const target = await ctx.openTarget();
     const { v2, v3 } = target;
@@ -80,12 +85,12 @@ export const lesson: Lesson = {
       const b = must(await v3.txn({ compare: [compareOf("a", "VALUE", "EQUAL", "wrong")], success: [putOp("a", "2")] }), "txn");
       return { v2Note: a.ok ? "swapped" : `error ${a.error.errorCode}`, v3Note: `succeeded=${b.succeeded}` };
     });
-    const many = await measureStep("write 10 keys together", async () => {
-      for (let i = 0; i < 10; i++) must(await v2.set(`/batch/k${i}`, "x"), "set");
-      must(await v3.txn({ success: Array.from({ length: 10 }, (_, i) => putOp(`batch/k${i}`, "x")) }), "txn");
-      return { v2Note: "10 sets (no transactions)", v3Note: "one txn of 10 puts" };
+    const many = await measureStep(`write ${BATCH} keys together`, async () => {
+      for (let i = 0; i < BATCH; i++) must(await v2.set(`/batch/k${i}`, "x"), "set");
+      must(await v3.txn({ success: Array.from({ length: BATCH }, (_, i) => putOp(`batch/k${i}`, "x")) }), "txn");
+      return { v2Note: `${BATCH} sets (no transactions)`, v3Note: `one txn of ${BATCH} puts` };
     });
-    const subtree = await measureStep("delete those 10 keys", async () => {
+    const subtree = await measureStep(`delete those ${BATCH} keys`, async () => {
       must(await v2.delete("/batch", { recursive: true }), "delete dir");
       const b = must(await v3.deleteRange(rangeOf("batch/", { prefix: true })), "delete prefix");
       return { v2Note: "recursive delete of /batch", v3Note: `delete --prefix: ${b.deleted} tombstones` };
@@ -95,24 +100,24 @@ export const lesson: Lesson = {
       return { v2Note: "(no txn)", v3Note: "range + delete of a missing key" };
     });
 
-    // TTLs: five keys with a 5 s TTL in v2; five keys on one 5 s lease in v3.
+    // TTLs: EXPIRING keys with a 5 s TTL in v2; EXPIRING keys on one 5 s lease in v3.
     must(await v2.set("/ttl", "", { dir: true }), "mkdir");
-    for (let i = 0; i < 5; i++) must(await v2.set(`/ttl/k${i}`, "x", { ttlSeconds: 5 }), "ttl set");
+    for (let i = 0; i < EXPIRING; i++) must(await v2.set(`/ttl/k${i}`, "x", { ttlSeconds: 5 }), "ttl set");
     const lease = must(await v3.leaseGrant({ TTL: 5 }), "grant");
-    for (let i = 0; i < 5; i++) must(await v3.put({ key: utf8(`ttl/k${i}`), value: utf8("x"), lease: lease.ID }), "put on lease");
+    for (let i = 0; i < EXPIRING; i++) must(await v3.put({ key: utf8(`ttl/k${i}`), value: utf8("x"), lease: lease.ID }), "put on lease");
     const refresh = await measureStep("keep the TTL keys alive once", async () => {
-      for (let i = 0; i < 5; i++) must(await v2.set(`/ttl/k${i}`, "", { ttlSeconds: 5, refresh: true, prevExist: true }), "refresh");
+      for (let i = 0; i < EXPIRING; i++) must(await v2.set(`/ttl/k${i}`, "", { ttlSeconds: 5, refresh: true, prevExist: true }), "refresh");
       const b = must(await v3.leaseKeepAliveOnce({ ID: lease.ID }), "keep-alive");
-      return { v2Note: "5 refreshes (one per key)", v3Note: `1 keep-alive (TTL ${b.TTL})` };
+      return { v2Note: `${EXPIRING} refreshes (one per key)`, v3Note: `1 keep-alive (TTL ${b.TTL})` };
     });
     await measureStep("grant a lease", async () => {
       must(await v3.leaseGrant({ TTL: 60 }), "grant");
       return { v2Note: "(no leases)", v3Note: "lease grant" };
     });
-    const expiry = await measureStep("let 5 keys expire (wait 7 s)", async () => {
+    const expiry = await measureStep(`let ${EXPIRING} keys expire (wait 7 s)`, async () => {
       await target.advance(7000);
       const left = must(await v3.range(rangeOf("ttl/", { prefix: true })), "range");
-      return { v2Note: "5 expire events", v3Note: `one revoke; ${left.count} keys left` };
+      return { v2Note: `${EXPIRING} expire events`, v3Note: `one revoke; ${left.count} keys left` };
     });
     await measureStep("compact the history", async () => {
       const now = await counters(target);
@@ -131,24 +136,24 @@ export const lesson: Lesson = {
 
     ctx.claim({
       id: "batch-costs",
-      claim: "ten keys written together cost ten v2 indexes and one v3 revision",
+      claim: `${BATCH} keys written together cost ${BATCH} v2 indexes and one v3 revision`,
       v2Value: many.v2,
       v3Value: many.v3,
-      holds: many.v2 === 10 && many.v3 === 1,
+      holds: many.v2 === BATCH && many.v3 === 1,
     });
     ctx.claim({
       id: "expiry-costs",
-      claim: "five keys expiring cost five v2 indexes (one expire event each) and one v3 revision (one revoke transaction)",
+      claim: `${EXPIRING} keys expiring cost ${EXPIRING} v2 indexes (one expire event each) and one v3 revision (one revoke transaction)`,
       v2Value: expiry.v2,
       v3Value: expiry.v3,
-      holds: expiry.v2 === 5 && expiry.v3 === 1,
+      holds: expiry.v2 === EXPIRING && expiry.v3 === 1,
     });
     ctx.claim({
       id: "refresh-costs",
       claim: "keeping keys alive moves v2's index once per key and v3's revision not at all",
       v2Value: refresh.v2,
       v3Value: refresh.v3,
-      holds: refresh.v2 === 5 && refresh.v3 === 0,
+      holds: refresh.v2 === EXPIRING && refresh.v3 === 0,
     });
     ctx.claim({
       id: "no-op-costs-nothing",
@@ -159,12 +164,12 @@ export const lesson: Lesson = {
     });
 
     ctx.whatJustHappened(
-      "v2 gives every event an index of its own: each set, each refresh (which watchers never even see), each expired key. v3 gives a revision to a write transaction that changed something: ten puts in one txn share one revision (with sub-revisions 0–9 inside it), a lease that expires deletes all its keys in one transaction, and keep-alives, lease grants, reads and compactions touch no revision at all.",
+      `v2 gives every event an index of its own: each set, each refresh (which watchers never even see), each expired key. v3 gives a revision to a write transaction that changed something: ${BATCH} puts in one txn share one revision (with sub-revisions 0–${BATCH - 1} inside it), a lease that expires deletes all its keys in one transaction, and keep-alives, lease grants, reads and compactions touch no revision at all.`,
       "So \"index 5000\" in v2 and \"revision 5000\" in v3 do not mean the same amount of work, and neither counts requests: failed compares and no-op deletes leave both alone.",
     );
     ctx.myth(
       "The revision counts writes.",
-      `It counts write transactions that changed something: one txn of ten puts moved it by ${many.v3}, an expiry of five keys by ${expiry.v3}, a keep-alive by ${refresh.v3}.`,
+      `It counts write transactions that changed something: one txn of ${BATCH} puts moved it by ${many.v3}, an expiry of ${EXPIRING} keys by ${expiry.v3}, a keep-alive by ${refresh.v3}.`,
     );
   },
 };

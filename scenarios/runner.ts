@@ -40,6 +40,7 @@ export async function runLesson(lesson: Lesson, options: RunOptions): Promise<Le
   const { context, report, targets } = newLessonContext(lesson, options.seed, options.factory, (done, total) =>
     onProgress?.(lesson, done, total),
   );
+  onProgress?.(lesson, 0, 0);
   try {
     await lesson.run(context);
   } finally {

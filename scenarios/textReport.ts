@@ -63,7 +63,7 @@ function renderTable(table: Table): string[] {
   const budget = TEXT_WIDTH - INDENT.length - 6;
   const longest = (pick: (r: { label: string; v2: string; v3: string }) => string): number =>
     Math.max(...[header, ...rows].map((r) => Math.max(...pick(r).split("\n").map((l) => l.length))));
-  let labelWidth = Math.min(longest((r) => r.label), 30);
+  let labelWidth = Math.min(longest((r) => r.label), 36);
   let v2Width = longest((r) => r.v2);
   let v3Width = longest((r) => r.v3);
   // Share what is left between the two value columns, never more than each needs.

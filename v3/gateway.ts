@@ -30,7 +30,7 @@
  * Bad input changes nothing: a request is fully decoded before the server sees it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { GoJsonStream } from "./gatewayGoJson.js";
+import { GoJsonStream, type StreamItem } from "./gatewayGoJson.js";
 import { GoJsonError } from "./gatewayGoText.js";
 import {
   decodeRequest,
@@ -51,7 +51,7 @@ import {
   type RequestTypes,
 } from "./gatewayJson.js";
 import { grpcReceiveLimitError } from "./gatewayLimits.js";
-import { serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
+import { connectionWillClose, serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
 import { RpcError, toRpcError, GrpcCode } from "./errors.js";
 import type {
   CompactionRequest,
@@ -115,12 +115,12 @@ export interface V3Api {
 /** Go buffers this many bytes of a response before it must choose chunked framing. */
 const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
 
-type Unary = (api: V3Api, body: GoJsonStream) => string;
+/** A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). */
+type Unary = (api: V3Api, item: StreamItem) => string;
 
 /** A unary route: decode the request, call the server, encode the answer. */
 function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K]) => string): Unary {
-  return (api, body) => {
-    const item = body.next();
+  return (api, item) => {
     if (item.kind === "error") throw new GoJsonError(item.message);
     const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
     // Past this point the request has reached gRPC: errors are statuses, sent with trailers.
@@ -189,30 +189,56 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
   };
 }
 
-/** Reads the whole body, then answers once. */
+/**
+ * Decodes the first JSON value of the body as soon as it is complete and runs the request then
+ * (grpc-gateway decodes one value and ignores the rest). The answer goes out at once when the
+ * connection will close, otherwise once the body has ended (Go's server reads the rest of the
+ * body before it answers on a connection it may reuse; see gatewayStream.ts).
+ */
 function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse): void {
   const body = new GoJsonStream();
-  req.on("data", (chunk: Buffer) => body.push(chunk));
-  req.on("end", () => {
-    body.end();
-    let json: string;
-    try {
-      json = route(api, body);
-    } catch (error) {
-      if (error instanceof GoJsonError) {
-        writeJson(res, 400, encodeErrorBody(GrpcCode.InvalidArgument, error.message), {});
-        return;
-      }
-      if (error instanceof NilMessageInListPanic) {
-        res.destroy(); // Go's net/http after a handler panic: no answer, connection closed
-        return;
-      }
-      const rpcError = toRpcError(error);
-      writeRpcError(res, rpcError);
-      return;
+  const early = connectionWillClose(req);
+  let answer: (() => void) | undefined;
+  let bodyEnded = false;
+  const step = (): void => {
+    if (answer === undefined) {
+      const item = body.next();
+      if (item.kind === "more") return;
+      answer = runUnary(api, route, item, res);
     }
-    writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+    if (bodyEnded || early) {
+      const write = answer;
+      answer = () => {};
+      write();
+    }
+  };
+  req.on("data", (chunk: Buffer) => {
+    if (answer !== undefined) return; // the rest of the body is never read
+    body.push(chunk);
+    step();
   });
+  req.on("end", () => {
+    bodyEnded = true;
+    body.end();
+    step();
+  });
+}
+
+/** Runs one decoded request now; returns the function that writes its answer. */
+function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse): () => void {
+  try {
+    const json = route(api, item);
+    return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+  } catch (error) {
+    if (error instanceof GoJsonError) {
+      const json = encodeErrorBody(GrpcCode.InvalidArgument, error.message);
+      return () => writeJson(res, 400, json, {});
+    }
+    // Go's net/http after a handler panic: no answer, connection closed.
+    if (error instanceof NilMessageInListPanic) return () => res.destroy();
+    const rpcError = toRpcError(error);
+    return () => writeRpcError(res, rpcError);
+  }
 }
 
 /**

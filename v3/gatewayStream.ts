@@ -36,6 +36,14 @@ import { GoJsonError } from "./gatewayGoText.js";
 /** gRPC code Unknown: a first-request decode error is a plain Go error, not a gRPC status. */
 const CODE_UNKNOWN = 2;
 
+/**
+ * True when Go's server will close the connection after this exchange (`Connection: close`, or
+ * `Expect: 100-continue`), so it answers without first reading the rest of the request body.
+ */
+export function connectionWillClose(req: IncomingMessage): boolean {
+  return (req.headers.expect ?? "").toLowerCase() === "100-continue" || /(^|,)\s*close\s*(,|$)/i.test(req.headers.connection ?? "");
+}
+
 /** The server half of one stream, as the gateway sees it. */
 export interface StreamSession<Request> {
   /** One decoded request, in arrival order. */
@@ -78,8 +86,7 @@ export function serveStream<K extends keyof RequestTypes>(
   let reading = true;
   let bodyEnded = false;
   // A connection that will not be reused: Go answers at once (and closes it afterwards).
-  const answersEarly =
-    (req.headers.expect ?? "").toLowerCase() === "100-continue" || /(^|,)\s*close\s*(,|$)/i.test(req.headers.connection ?? "");
+  const answersEarly = connectionWillClose(req);
   if (answersEarly) res.setHeader("Connection", "close");
   /** True once output may go out: the body ended, or the connection will not be reused. */
   const mayWrite = (): boolean => bodyEnded || answersEarly;

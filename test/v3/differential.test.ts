@@ -238,6 +238,19 @@ describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real e
     expect(newFailures()).toBe("");
   });
 
+  it("runs a unary request once its JSON value is complete, and answers at once unless the connection is kept alive", async () => {
+    const closing = diff.stream("/v3/kv/put", [{ key: b64("open"), value: b64("1") }], { keepBodyOpen: true });
+    expect(await closing.collect("Connection: close, body open: answered", { minLines: 1 })).toHaveLength(1);
+    const kept = diff.stream("/v3/kv/put", [{ key: b64("open"), value: b64("2") }], { keepBodyOpen: true, keepAlive: true });
+    expect(await kept.collect("keep-alive, body open: not answered yet", { quietMs: 600 })).toEqual([]);
+    await range("open");
+    kept.endBody();
+    expect(await kept.collect("keep-alive, body ended: answered", { minLines: 1 })).toHaveLength(1);
+    closing.close();
+    kept.close();
+    expect(newFailures()).toBe("");
+  });
+
   it("refuses oversized requests at the raft limit and at the gRPC limit", async () => {
     await put("big1", "x".repeat(1_600_000));
     await put("big2", "x".repeat(2_200_000));

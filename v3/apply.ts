@@ -9,7 +9,8 @@
  *                (RpcError)        (RpcError)     (sentinels → RpcError at the boundary)
  *
  * Every public method returns an rpc.ts response or throws an RpcError carrying etcd's gRPC code,
- * exact message and the gateway's HTTP status. A request that fails changes nothing.
+ * exact message and the gateway's HTTP status. A request that fails changes nothing. KeyValues in
+ * responses are the store's own records, shared and not copied: treat them as immutable.
  *
  * Response headers: top-level responses carry the member's identity (member.ts) and a revision —
  * the current one for reads and for writes that changed nothing, the new one otherwise. Inside a

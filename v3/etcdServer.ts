@@ -16,9 +16,12 @@
  *   leaseTimeToLive(r)   remaining TTL (truncated seconds), grantedTTL, keys; unknown → TTL -1
  *   leaseLeases()        IDs, soonest expiry first
  *   status()             the maintenance Status answer
- *   watch(onResponse)    opens a Watch stream (ServerWatchStream: recv(request), close())
+ *   watch(onResponse?, {autoPump?})   opens a Watch stream (ServerWatchStream: recv(request),
+ *                        take(), pump(), close()); autoPump false makes a slow reader
  *   client()             a ConcurrencyClient for STM/Session/Mutex/Election in process
- * Every header carries revision = the current KV revision after the call.
+ *   watcherGroups() watchersPerStream() watchStreamCount   counts for lessons
+ * Every header carries revision = the current KV revision after the call. `new EtcdServer({clock,
+ * backend})` restarts from an existing backend (keys, compaction, leases with a fresh full TTL).
  *
  * ── Time: nothing runs by itself ───────────────────────────────────────────────────────────────
  *   tick(nowMs)             all background work etcd does on timers, due at `nowMs`:
@@ -26,9 +29,9 @@
  *     syncVictims           etcd: every 10 ms while there are victims
  *     syncWatchers          etcd: every 100 ms while there are unsynced watchers
  *     progressNotify        every `progressNotifyIntervalMs` (10 min by default)
- * The server calls `tick()` on a RealClock ticker (every 10 ms suits all of them); a scenario moves
- * its SimulatedClock and calls `tick()`, or calls a single step to stop between a write and its
- * catch-up. Keep-alives are requests: a client must send them.
+ * The server (server/v3Mount.ts) runs each step on its own RealClock period; a scenario moves its
+ * SimulatedClock and calls `tick()`, or calls a single step to stop between a write and its
+ * catch-up. Keep-alives are requests: a client must send them (Session does, on a Ticker).
  *
  *   const server = new EtcdServer({ clock });
  *   const { ID } = server.leaseGrant({ TTL: 5 });

@@ -30,7 +30,7 @@
  *      two servers see the request a few ms apart and truncate to seconds); `sortKeys` sorts the
  *      `keys` of a timetolive answer, which etcd lists in Go map order (spec §6: unspecified).
  */
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest } from "node:http";
 import { sleep } from "../../shared/clock.js";
 import { startEtcd, type RealEtcd } from "./realEtcd.js";
 import { startSim, type SimServer } from "./simServer.js";
@@ -74,8 +74,7 @@ class Side {
   }
 }
 
-function rawHeaders(message: IncomingMessage, source: NodeJS.Dict<string | string[]>): Record<string, string> {
-  void message;
+function rawHeaders(source: NodeJS.Dict<string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(source)) {
     if (value !== undefined) out[name] = Array.isArray(value) ? value.join(", ") : value;
@@ -101,8 +100,8 @@ export function sendV3(baseUrl: string, method: string, path: string, body: stri
       message.on("end", () =>
         resolve({
           status: message.statusCode ?? 0,
-          headers: rawHeaders(message, message.headers),
-          trailers: rawHeaders(message, message.trailers),
+          headers: rawHeaders(message.headers),
+          trailers: rawHeaders(message.trailers),
           body: Buffer.concat(chunks).toString("utf8"),
         }),
       );
@@ -237,7 +236,7 @@ export class StreamPair {
         this.ended[i] = true;
       });
       outgoing.on("response", (message) => {
-        this.heads[i] = { status: message.statusCode ?? 0, headers: rawHeaders(message, message.headers), trailers: {}, body: "" };
+        this.heads[i] = { status: message.statusCode ?? 0, headers: rawHeaders(message.headers), trailers: {}, body: "" };
         message.on("data", (chunk: Buffer) => {
           this.buffers[i] += chunk.toString("utf8");
         });

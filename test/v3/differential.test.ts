@@ -235,6 +235,10 @@ describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real e
     await call("/v3/", {});
     await call("/v3", {});
     await call("/v3/kv/range?key=Zm9v", {});
+    await call("/v3/kv/lease/keepalive", { ID: 5 });
+    await call("/v3/kv/lease/grant", { TTL: 5 });
+    await call("/v3/kv/range", undefined, { method: "HEAD" });
+    await call("/v3beta/watch", undefined, { method: "GET" });
     expect(newFailures()).toBe("");
   });
 

@@ -267,6 +267,20 @@ function watchRequest(request: WatchRequest): RPC.IWatchRequest {
 
 // ---- the client ----------------------------------------------------------------------------------
 
+type Policy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
+
+/**
+ * etcd3 retries failed calls and opens a circuit breaker after three "recoverable" errors in a row
+ * (a cancelled watch stream counts as one). An oracle must do neither: a retried put could apply
+ * twice, and a lesson closing 100 watch streams would find the client refusing every later call. So
+ * every call runs exactly once and its error comes back as etcd sent it (cockatiel's `noop` policy,
+ * written out here because only `execute` is ever called).
+ */
+const NO_FAULT_HANDLING = {
+  execute: <T>(run: (context: { signal: AbortSignal }) => T | Promise<T>): Promise<T> =>
+    Promise.resolve().then(() => run({ signal: new AbortController().signal })),
+} as unknown as Policy;
+
 /**
  * One bidirectional watch stream to a real etcd: many watchers share it, as in `clientv3/watch.go`.
  * Responses queue up in arrival order; `next()` takes the oldest, waiting for one if none has come.
@@ -357,7 +371,7 @@ export class RealEtcdV3Client {
 
   constructor(endpoints: readonly string[], options: Partial<IOptions> = {}) {
     if (endpoints.length === 0) throw new RangeError("at least one etcd endpoint is needed");
-    this.client = new Etcd3({ ...options, hosts: [...endpoints] });
+    this.client = new Etcd3({ faultHandling: { host: () => NO_FAULT_HANDLING, global: NO_FAULT_HANDLING }, ...options, hosts: [...endpoints] });
   }
 
   range(request: RangeRequest): Promise<RangeResponse> {

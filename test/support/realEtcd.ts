@@ -103,6 +103,13 @@ export async function startEtcd(options: StartOptions = {}): Promise<RealEtcd> {
   const exitPromise = new Promise<void>((resolve) => child.on("exit", () => { exited = true; resolve(); }));
   const pid = child.pid;
   if (pid === undefined) throw new Error(`could not start ${ETCD_BINARY}`);
+  // If this process exits without calling stop() (an uncaught error, process.exit), take the etcd
+  // along rather than leave it running on its ports. (A kill by signal still leaves it: stop() is the rule.)
+  const killOnExit = (): void => {
+    if (!exited) process.kill(pid, "SIGKILL");
+  };
+  process.on("exit", killOnExit);
+  child.on("exit", () => process.off("exit", killOnExit));
 
   const stop = async (): Promise<void> => {
     if (!exited) {

@@ -17,7 +17,9 @@
  *                                                 the error never became a gRPC status, so it is Unknown (2);
  *   - a LATER request does not decode          → reading stops silently (the gateway half-closes the
  *                                                 stream); what was sent keeps its answers, a watch stays open;
- *   - an empty body                            → the stream is half-closed at once;
+ *   - an empty body                            → the stream is half-closed at once: a watch then sends
+ *                                                 nothing, not even headers; a keep-alive stream ends
+ *                                                 with an empty 200 (no Grpc-Metadata header);
  *   - the client disconnects                   → the stream is closed (a watch stream cancels its watchers).
  *
  * Quirk kept from Go's HTTP/1 server: on a connection it may reuse, it reads the rest of the request

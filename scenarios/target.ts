@@ -211,9 +211,11 @@ export function renderTargetText(report: TargetRunReport): string {
   for (const lesson of report.lessons) {
     const shown = lesson.claims.filter((c) => c.verdict === "agree" || c.verdict === "disagree");
     const agreeing = shown.filter((c) => c.verdict === "agree").length;
+    const simOnly = lesson.claims.filter((c) => c.verdict === "sim-only").length;
+    const notShown = simOnly === 0 ? "" : ` · ${simOnly} in-process only`;
     const status =
       lesson.status === "ran"
-        ? `ran in ${lesson.realSeconds.toFixed(1)} s · ${agreeing}/${shown.length} claims agree`
+        ? `ran in ${lesson.realSeconds.toFixed(1)} s · ${agreeing}/${shown.length} claims agree${notShown}`
         : lesson.status === "cannot-run"
           ? `cannot run: ${lesson.reason ?? ""}`
           : `FAILED: ${lesson.reason ?? ""}`;
@@ -239,8 +241,10 @@ export function renderTargetText(report: TargetRunReport): string {
     lines.push("");
   }
   const ran = report.lessons.filter((l) => l.status === "ran").length;
+  const simOnly = report.lessons.reduce((sum, l) => sum + l.claims.filter((c) => c.verdict === "sim-only").length, 0);
   lines.push(
-    `${ran}/${report.lessons.length} lessons ran on real etcd · ${report.claimsAgreeing}/${report.claimsCompared} claims agree · ${report.ok ? "OK" : "DISAGREEMENT"}`,
+    `${ran}/${report.lessons.length} lessons ran on real etcd · ${report.claimsAgreeing}/${report.claimsCompared} claims agree` +
+      ` · ${simOnly} claims in-process only · ${report.ok ? "OK" : "DISAGREEMENT"}`,
   );
   return lines.join("\n") + "\n";
 }

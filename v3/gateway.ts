@@ -151,7 +151,8 @@ const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keep
 
 /**
  * The v3 gateway as a server handler: returns true when it took the request (every path under
- * /v3/ and /v3beta/, and /v3 itself), false otherwise.
+ * /v3/ and /v3beta/), false otherwise. The bare `/v3` is the mux's business (server.ts: a 301 to
+ * the `/v3/` subtree), as it is Go's ServeMux's in etcd.
  */
 export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
@@ -162,11 +163,6 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
       path = decodeURIComponent(path);
     } catch {
       return false;
-    }
-    if (path === "/v3") {
-      // Go's ServeMux: a subtree registered as "/v3/" redirects its bare name.
-      writeRedirect(req, res, "/v3/" + (question < 0 ? "" : url.slice(question)));
-      return true;
     }
     // etcd 3.4 serves the v3beta API by rewriting its prefix before routing.
     if (path.startsWith("/v3beta/")) path = "/v3/" + path.slice("/v3beta/".length);
@@ -309,14 +305,4 @@ function writeGoError(res: ServerResponse, status: number, text: string): void {
   res.setHeader("Content-Length", String(body.length));
   res.writeHead(status);
   res.end(body);
-}
-
-/** Go's `http.Redirect(…, 301)`: only GET and HEAD get a Content-Type and (GET) a small HTML body. */
-function writeRedirect(req: IncomingMessage, res: ServerResponse, location: string): void {
-  res.setHeader("Location", location);
-  const body = req.method === "GET" ? `<a href="${location}">Moved Permanently</a>.\n\n` : "";
-  if (req.method === "GET" || req.method === "HEAD") res.setHeader("Content-Type", "text/html; charset=utf-8");
-  res.setHeader("Content-Length", String(Buffer.byteLength(body)));
-  res.writeHead(301);
-  res.end(req.method === "HEAD" ? undefined : body);
 }

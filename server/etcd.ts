@@ -15,12 +15,13 @@
  *   await fetch(`${etcd.clientUrl}/v2/keys/foo`, { method: "PUT", body: new URLSearchParams({ value: "bar" }) });
  *   await etcd.close();
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
 import { createV2Handler, type RaftStatus } from "../v2/http.js";
+import { loadSnapshotFile, saveSnapshotFile } from "../v2/snapshot.js";
 import { V2Store, type Store } from "../v2/store.js";
 import { createBaseHandler } from "./base.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, type ClusterInfo } from "./membership.js";
@@ -89,16 +90,15 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   const store: Store = new V2Store();
   if (options.dataDir !== undefined) {
     mkdirSync(options.dataDir, { recursive: true });
-    if (existsSync(snapshotPath(options.dataDir))) store.recovery(readFileSync(snapshotPath(options.dataDir), "utf8"));
+    // A truncated, corrupted or foreign file throws SnapshotError here and the server does not start.
+    if (existsSync(snapshotPath(options.dataDir))) loadSnapshotFile(snapshotPath(options.dataDir), store);
   }
   const raft: RaftStatus = { index: store.index, term: 2 };
   let snapshotRaftIndex = raft.index;
 
   const saveSnapshot = (): void => {
     if (options.dataDir === undefined) return;
-    const file = snapshotPath(options.dataDir);
-    writeFileSync(file + ".tmp", store.save());
-    renameSync(file + ".tmp", file);
+    saveSnapshotFile(snapshotPath(options.dataDir), store); // temp file, fsync, rename: never half-written
     snapshotRaftIndex = raft.index;
   };
   // etcd snapshots once more than --snapshot-count entries were applied since the last one.

@@ -5,7 +5,7 @@
  * injected clock, snapshots in --data-dir). Behaviour that real etcd can show is compared with it in
  * differential.test.ts; these cover what it cannot show or only shows slowly.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -18,6 +18,7 @@ import { parseFlags } from "../../server/main.js";
 import { computeClusterId, computeMemberId } from "../../server/membership.js";
 import { muxCleanPath } from "../../server/goHttp.js";
 import { expireTimeFromTtl, goJson, parseKeyRequest, parseQuery, type FormValues } from "../../v2/http.js";
+import { readSnapshotFile, SnapshotError } from "../../v2/snapshot.js";
 import { V2Error } from "../../v2/v2error.js";
 import { open, send } from "../support/differential.js";
 import { startSim } from "../support/simServer.js";
@@ -284,14 +285,33 @@ describe("the simulator server", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-snap-"));
     dirs.push(dataDir);
     etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir, snapshotCount: 3 });
-    for (const value of ["1", "2", "3", "4"]) await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: `value=${value}` });
-    expect(JSON.stringify(JSON.parse(readFileSync(join(dataDir, V2_SNAPSHOT_FILE), "utf8")))).toContain('"4"');
+    for (const value of ["1", "2", "3"]) await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: `value=${value}` });
+    expect(existsSync(join(dataDir, V2_SNAPSHOT_FILE))).toBe(false); // 3 proposals are not more than --snapshot-count 3
+    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=4" });
+    expect(JSON.stringify(JSON.parse(readSnapshotFile(join(dataDir, V2_SNAPSHOT_FILE))))).toContain('"4"');
     await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=5" });
     await etcd.close();
     etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir });
     const answer = await send(etcd.clientUrl, { method: "GET", path: "/v2/keys/k" });
     expect(JSON.parse(answer.body)).toMatchObject({ node: { value: "5", modifiedIndex: 5 } });
     expect(answer.headers["x-etcd-index"]).toBe("5");
+  });
+
+  it.each([
+    ["truncated", (text: string) => text.slice(0, text.length - 10)],
+    ["corrupted", (text: string) => text.replace('"value":"kept"', '"value":"kepT"')],
+    ["foreign", () => '{"Root":{"Path":"/"},"CurrentIndex":29}\n'],
+  ])("refuses to start from a %s snapshot in --data-dir and leaves the file as it was", async (_, damage) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-bad-snap-"));
+    dirs.push(dataDir);
+    const file = join(dataDir, V2_SNAPSHOT_FILE);
+    const first = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir });
+    await send(first.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=kept" });
+    await first.close();
+    const damaged = damage(readFileSync(file, "utf8"));
+    writeFileSync(file, damaged);
+    await expect(startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir })).rejects.toThrow(SnapshotError);
+    expect(readFileSync(file, "utf8")).toBe(damaged);
   });
 
   it("keeps keys, indexes and the history across a SIGTERM restart of `npm run serve` with --data-dir", async () => {

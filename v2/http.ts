@@ -14,12 +14,15 @@
  *   PUT  /v2/keys/message  value=Hi&prevValue=Yo   →  store.compareAndSwap(…)  412 {"errorCode":101,…}
  *   GET  /v2/keys/message?wait=true                →  store.watch(…): 200 + headers now, the body later
  *
+ * Go's form parsing, which runs before any of this, is in `httpForm.ts`.
+ *
  * Real etcd keeps user keys under a hidden `/1` directory and trims that prefix from every answer;
  * the simulator's store holds only the user tree, so there is nothing to trim.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../shared/clock.js";
 import type { Event } from "./event.js";
+import { formValue, parseForm, type FormValues } from "./httpForm.js";
 import { cleanKey } from "./path.js";
 import type { ExpireOptions, Store } from "./store.js";
 import type { Watcher } from "./watcher.js";
@@ -39,9 +42,6 @@ export const KEYS_PREFIX = "/v2/keys";
 export const MACHINES_PREFIX = "/v2/machines";
 export const MEMBERS_PREFIX = "/v2/members";
 export const STATS_PREFIX = "/v2/stats";
-
-/** Go's `maxFormSize`: a form body larger than 10 MB is refused. */
-const MAX_FORM_SIZE_BYTES = 10 << 20;
 
 /** Go buffers this many response bytes before it must switch to chunked framing. */
 const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
@@ -102,106 +102,6 @@ export interface KeyRequest {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Go's Request.ParseForm, which etcd calls first
-// ---------------------------------------------------------------------------------------------
-
-/** Parameters by name, every value kept in order (Go's `url.Values`). */
-export type FormValues = ReadonlyMap<string, readonly string[]>;
-
-/**
- * Go's `url.QueryUnescape`: `+` is a space, `%XX` a byte; a bad escape is an error message. The input
- * is a byte string (one char per byte, as Node hands over the request line); the output is UTF-8 text.
- */
-function queryUnescape(text: string): string | { error: string } {
-  const bad = /%(?![0-9A-Fa-f]{2})/.exec(text);
-  if (bad !== null) return { error: `invalid URL escape ${JSON.stringify(text.slice(bad.index, bad.index + 3))}` };
-  const bytes: number[] = [];
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (c === "%") {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (c === "+") bytes.push(0x20);
-    else bytes.push(c.charCodeAt(0) & 0xff); // the text holds raw bytes, one per char (latin1)
-  }
-  return Buffer.from(bytes).toString("utf8");
-}
-
-/**
- * Go's `url.ParseQuery`: pairs split on `&`; a pair holding `;` is an error (Go 1.17+), and so is a bad
- * escape. Parsing goes on after an error, keeping the good pairs; the error reported is the first
- * escape error, or the last semicolon error, exactly as Go keeps them.
- *
- *   "a=1&b=%zz"  →  { a: ["1"] }, error `invalid URL escape "%zz"`
- *   "x=1;y=2"    →  { },          error `invalid semicolon separator in query`
- */
-export function parseQuery(query: string, into: Map<string, string[]>): string | undefined {
-  let error: string | undefined;
-  for (const pair of query.split("&")) {
-    if (pair.includes(";")) {
-      error = "invalid semicolon separator in query";
-      continue;
-    }
-    if (pair === "") continue;
-    const equals = pair.indexOf("=");
-    const key = queryUnescape(equals < 0 ? pair : pair.slice(0, equals));
-    if (typeof key !== "string") {
-      error ??= key.error;
-      continue;
-    }
-    const value = queryUnescape(equals < 0 ? "" : pair.slice(equals + 1));
-    if (typeof value !== "string") {
-      error ??= value.error;
-      continue;
-    }
-    const list = into.get(key);
-    if (list === undefined) into.set(key, [value]);
-    else list.push(value);
-  }
-  return error;
-}
-
-/** Go's `mime.ParseMediaType`, main type only: the lower-cased `type/subtype`, or an error text. */
-function mediaType(contentType: string): string | { error: string } {
-  const main = (contentType.split(";")[0] ?? "").trim().toLowerCase();
-  if (main === "") return { error: "mime: no media type" };
-  if (!/^[^\s/]+\/[^\s/]+$/.test(main)) return { error: "mime: expected slash after first token" };
-  return main;
-}
-
-/**
- * Go's `Request.ParseForm`: for PUT, POST and PATCH an `application/x-www-form-urlencoded` body is
- * read first, then the query string is added after it, so a body value comes first and wins with
- * `FormValue`. GET, HEAD and DELETE bodies are never read (`DELETE` with body `prevValue=x` is a plain
- * delete). The first error found is kept, body errors before query errors.
- */
-export async function parseForm(req: IncomingMessage, rawQuery: string): Promise<{ values: FormValues; error: string | undefined }> {
-  const values = new Map<string, string[]>();
-  let error: string | undefined;
-  const method = req.method ?? "GET";
-  if (method === "POST" || method === "PUT" || method === "PATCH") {
-    const type = mediaType(req.headers["content-type"] ?? "application/octet-stream");
-    if (typeof type !== "string") error = type.error;
-    else if (type === "application/x-www-form-urlencoded") {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of req as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > MAX_FORM_SIZE_BYTES) break;
-        chunks.push(chunk);
-      }
-      if (size > MAX_FORM_SIZE_BYTES) error = "http: POST too large";
-      else error = parseQuery(Buffer.concat(chunks).toString("latin1"), values);
-    }
-  }
-  const queryValues = new Map<string, string[]>();
-  const queryError = parseQuery(rawQuery, queryValues);
-  error ??= queryError;
-  for (const [key, list] of queryValues) values.set(key, [...(values.get(key) ?? []), ...list]);
-  return { values, error };
-}
-
-// ---------------------------------------------------------------------------------------------
 // etcd's parseKeyRequest
 // ---------------------------------------------------------------------------------------------
 
@@ -235,11 +135,6 @@ function getIndex(form: FormValues, name: string): number {
   const parsed = parseGoUint64(first);
   if (parsed === undefined) throw new V2Error(EcodeIndexNaN, `invalid value for "${name}"`, 0);
   return Number(parsed);
-}
-
-/** The first value of a parameter, "" when absent (Go's `FormValue`). */
-function formValue(form: FormValues, name: string): string {
-  return form.get(name)?.[0] ?? "";
 }
 
 /**

@@ -17,7 +17,8 @@ import { startEtcd, V2_SNAPSHOT_FILE, type RunningEtcd } from "../../server/etcd
 import { parseFlags } from "../../server/main.js";
 import { computeClusterId, computeMemberId } from "../../server/membership.js";
 import { muxCleanPath } from "../../server/goHttp.js";
-import { expireTimeFromTtl, goJson, parseKeyRequest, parseQuery, type FormValues } from "../../v2/http.js";
+import { expireTimeFromTtl, goJson, parseKeyRequest } from "../../v2/http.js";
+import { parseQuery, type FormValues } from "../../v2/httpForm.js";
 import { readSnapshotFile, SnapshotError } from "../../v2/snapshot.js";
 import { V2Error } from "../../v2/v2error.js";
 import { open, send } from "../support/differential.js";
@@ -38,26 +39,6 @@ function parseError(method: string, query: string): string {
   }
   return "ok";
 }
-
-describe("parseQuery (Go's url.ParseQuery)", () => {
-  it("keeps every value of a repeated parameter in order, decoding + as a space", () => {
-    const values = new Map<string, string[]>();
-    expect(parseQuery("value=a+b&value=%41&x", values)).toBeUndefined();
-    expect(values.get("value")).toEqual(["a b", "A"]);
-    expect(values.get("x")).toEqual([""]);
-  });
-
-  it("reports the first bad escape but keeps the good pairs", () => {
-    const values = new Map<string, string[]>();
-    expect(parseQuery("a=1&b=%zz&c=%q", values)).toBe('invalid URL escape "%zz"');
-    expect(values.get("a")).toEqual(["1"]);
-    expect(values.has("b")).toBe(false);
-  });
-
-  it("refuses semicolons as separators, as Go 1.17 and later do", () => {
-    expect(parseQuery("x=1;y=2", new Map())).toBe("invalid semicolon separator in query");
-  });
-});
 
 describe("parseKeyRequest (etcd's parameter checks)", () => {
   it.each([

@@ -20,6 +20,7 @@ import {
 } from "../../v3/errors.js";
 import { CLUSTER_ID, MEMBER_ID, RAFT_TERM } from "../../v3/member.js";
 import { MAX_REQUEST_BYTES } from "../../v3/keyChecks.js";
+import { StoreInspector } from "../../v3/inspect.js";
 
 const b = utf8;
 const ZERO = new Uint8Array([0]);
@@ -429,5 +430,18 @@ describe("Applier.compaction", () => {
     expect(failure(() => applier.compaction({ revision: -3 })).message).toBe(RPC_COMPACTED);
     expect(failure(() => applier.compaction({ revision: 7 })).message).toBe(RPC_FUTURE_REV);
     expect(store.rev()).toBe(6);
+  });
+
+  //   k: put 2 … put 6; compact(4, physical)  →  key bucket 4.0 5.0 6.0 (2.0 and 3.0 are gone)
+  it("has removed the compacted history from the backend by the time a physical compaction answers", () => {
+    const { store, applier } = setup();
+    for (let i = 0; i < 5; i++) applier.put({ key: b("k"), value: b(String(i)) });
+    const inspector = new StoreInspector(store);
+    expect(inspector.backendEntries(2, 7).map((entry) => entry.revision.main)).toEqual([2, 3, 4, 5, 6]);
+    applier.compaction({ revision: 4, physical: true });
+    expect(inspector.backendEntries(0, 7).map((entry) => entry.revision.main)).toEqual([4, 5, 6]);
+    expect(inspector.compactedRevision()).toBe(4);
+    expect(fromUtf8(applier.range({ key: b("k"), revision: 4 }).kvs[0]?.value ?? new Uint8Array())).toBe("2");
+    expect(failure(() => applier.range({ key: b("k"), revision: 3 })).message).toBe(RPC_COMPACTED);
   });
 });

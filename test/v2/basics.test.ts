@@ -89,6 +89,47 @@ describe("V2Error", () => {
     expect([100, 101, 102, 104, 105, 107, 108, 110, 300, 401].map((code) => new V2Error(code).statusCode)).toEqual([404, 412, 403, 400, 412, 400, 403, 401, 500, 400]);
   });
 
+  // etcdserver/api/v2error/error.go: every code, its fixed message and its HTTP status (spec §4).
+  it.each([
+    [100, "Key not found", 404],
+    [101, "Compare failed", 412],
+    [102, "Not a file", 403],
+    [103, "Reached the max number of peers in the cluster", 400],
+    [104, "Not a directory", 400],
+    [105, "Key already exists", 412],
+    [106, "The prefix of given key is a keyword in etcd", 400],
+    [107, "Root is read only", 400],
+    [108, "Directory not empty", 403],
+    [109, "Peer address has existed", 400],
+    [110, "The request requires user authentication", 401],
+    [200, "Value is Required in POST form", 400],
+    [201, "PrevValue is Required in POST form", 400],
+    [202, "The given TTL in POST form is not a number", 400],
+    [203, "The given index in POST form is not a number", 400],
+    [204, "Value or TTL is required in POST form", 400],
+    [205, "The given timeout in POST form is not a number", 400],
+    [206, "Name is required in POST form", 400],
+    [207, "Index or value is required", 400],
+    [208, "Index and value cannot both be specified", 400],
+    [209, "Invalid field", 400],
+    [210, "Invalid POST form", 400],
+    [211, "Value provided on refresh", 400],
+    [212, "A TTL must be provided on refresh", 400],
+    [300, "Raft Internal Error", 500],
+    [301, "During Leader Election", 500],
+    [400, "watcher is cleared due to etcd recovery", 400],
+    [401, "The event in requested index is outdated and cleared", 400],
+    [402, "Standby Internal Error", 400],
+    [403, "Invalid active size", 400],
+    [404, "Standby remove delay", 400],
+    [500, "Client Internal Error", 400],
+  ])("answers code %i with etcd's message %j and HTTP %i", (code, message, status) => {
+    const error = new V2Error(code, "/k", 9);
+    expect(error.message).toBe(message);
+    expect(error.statusCode).toBe(status);
+    expect(JSON.stringify(error)).toBe(JSON.stringify({ errorCode: code, message, cause: "/k", index: 9 }));
+  });
+
   it("has etcd's complete code table and refuses unknown codes", () => {
     expect(ERROR_MESSAGES.size).toBe(32);
     expect(ERROR_MESSAGES.get(EcodeEventIndexCleared)).toBe("The event in requested index is outdated and cleared");

@@ -10,8 +10,21 @@ import {
   LeaseTTLTooLargeError,
   RequestTooLargeError,
   RpcCompactedError,
+  RpcDuplicateKeyError,
   RpcEmptyKeyError,
   RpcError,
+  RpcFutureRevError,
+  RpcKeyNotFoundError,
+  RpcLeaseExistError,
+  RpcLeaseNotFoundError,
+  RpcLeaseProvidedError,
+  RpcLeaseTTLTooLargeError,
+  RpcNoSpaceError,
+  RpcRequestTooLargeError,
+  RpcTooManyOpsError,
+  RpcTooManyRequestsError,
+  RpcValueProvidedError,
+  RpcWatchCanceledError,
   httpStatusFromCode,
   toRpcError,
 } from "../../v3/errors.js";
@@ -29,6 +42,28 @@ describe("v3 errors", () => {
     const rpc = toRpcError(sentinel);
     expect([rpc.code, rpc.message, rpc.httpStatus]).toEqual([code, message, http]);
     expect(rpc.cause).toBe(sentinel);
+  });
+
+  // api/v3rpc/rpctypes/error.go, as spec §11 catalogues it: every client-facing error, written out.
+  it.each([
+    [new RpcEmptyKeyError(), 3, "etcdserver: key is not provided"],
+    [new RpcKeyNotFoundError(), 3, "etcdserver: key not found"],
+    [new RpcValueProvidedError(), 3, "etcdserver: value is provided"],
+    [new RpcLeaseProvidedError(), 3, "etcdserver: lease is provided"],
+    [new RpcTooManyOpsError(), 3, "etcdserver: too many operations in txn request"],
+    [new RpcDuplicateKeyError(), 3, "etcdserver: duplicate key given in txn request"],
+    [new RpcRequestTooLargeError(), 3, "etcdserver: request is too large"],
+    [new RpcCompactedError(), 11, "etcdserver: mvcc: required revision has been compacted"],
+    [new RpcFutureRevError(), 11, "etcdserver: mvcc: required revision is a future revision"],
+    [new RpcNoSpaceError(), 8, "etcdserver: mvcc: database space exceeded"],
+    [new RpcLeaseNotFoundError(), 5, "etcdserver: requested lease not found"],
+    [new RpcLeaseExistError(), 9, "etcdserver: lease already exists"],
+    [new RpcLeaseTTLTooLargeError(), 11, "etcdserver: too large lease TTL"],
+    [new RpcWatchCanceledError(), 1, "etcdserver: watch canceled"],
+    [new RpcTooManyRequestsError(), 8, "etcdserver: too many requests"],
+  ])("spells %s as etcd does, with gRPC code %i", (error, code, message) => {
+    expect(error).toBeInstanceOf(RpcError);
+    expect([error.code, error.message]).toEqual([code, message]);
   });
 
   it("keeps the Go sentinel's own text inside the server", () => {

@@ -36,6 +36,7 @@ export const SYNC_INTERVAL_MS = 500;
 /** The v2 snapshot's file name inside --data-dir. */
 export const V2_SNAPSHOT_FILE = "v2store.snap.json";
 
+/** How to start the simulator; every field has etcd's default, so `{}` starts a bare `etcd`. */
 export interface EtcdOptions {
   /** e.g. http://127.0.0.1:2379; port 0 picks a free port. */
   readonly listenClientUrl?: string;
@@ -63,6 +64,7 @@ export interface MountContext {
   onClose(stop: () => void): void;
 }
 
+/** A started simulator; after `close()` it answers nothing and its snapshot is on disk. */
 export interface RunningEtcd {
   /** The URL clients use, e.g. http://127.0.0.1:40123. */
   readonly clientUrl: string;

@@ -16,6 +16,7 @@
  */
 import type { NodeExtern } from "./nodeExtern.js";
 
+/** The `action` names etcd prints; every event carries exactly one of them. */
 export const Get = "get";
 export const Create = "create";
 export const Set = "set";

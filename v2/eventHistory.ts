@@ -21,6 +21,7 @@ import { EcodeEventIndexCleared, V2Error } from "./v2error.js";
  */
 export const EVENT_HISTORY_CAPACITY = 1000;
 
+/** The last `capacity` events; invariant: they hold the indexes startIndex…lastIndex with no gap. */
 export class EventHistory {
   readonly queue: EventQueue;
   /** Index of the oldest kept event (0 while empty). */

@@ -10,6 +10,7 @@
  */
 import type { Event } from "./event.js";
 
+/** etcd's `eventQueue`; invariant: it holds the newest `min(inserted, capacity)` events, oldest at `front`. */
 export class EventQueue {
   /** The slots; `undefined` until first written. */
   readonly events: Array<Event | undefined>;

@@ -38,6 +38,7 @@ import {
   V2Error,
 } from "./v2error.js";
 
+/** The URL prefixes the v2 handler answers; anything else falls through to the next handler. */
 export const KEYS_PREFIX = "/v2/keys";
 export const MACHINES_PREFIX = "/v2/machines";
 export const MEMBERS_PREFIX = "/v2/members";
@@ -65,6 +66,7 @@ export interface RaftStatus {
   term: number;
 }
 
+/** What the v2 handler is built from; it reads time only through `clock`. */
 export interface V2HandlerOptions {
   readonly store: Store;
   readonly clock: Clock;

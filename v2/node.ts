@@ -60,6 +60,7 @@ export const CompareValueNotMatch = 2;
 export const CompareNotMatch = 3;
 export type CompareResult = typeof CompareMatch | typeof CompareIndexNotMatch | typeof CompareValueNotMatch | typeof CompareNotMatch;
 
+/** etcd's `node`; invariant: a node is a directory exactly when `children` is defined, and then its value is "". */
 export class Node {
   /** Absolute, clean path ("/" for the root). */
   readonly path: string;

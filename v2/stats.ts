@@ -38,6 +38,7 @@ export const STATS_FIELDS = [
   "watchers",
 ] as const;
 
+/** One counter's name; `STATS_FIELDS` lists them all in etcd's print order. */
 export type StatsField = (typeof STATS_FIELDS)[number];
 
 /** A plain copy of every counter (the `/v2/stats/store` body). */

@@ -23,6 +23,7 @@ interface Entry {
   readonly seq: number;
 }
 
+/** etcd's `ttlKeyHeap`; invariant: it holds exactly the nodes with a TTL, the soonest to expire on top. */
 export class TTLKeyHeap {
   private readonly array: Entry[] = [];
   /** Node → its slot in `array` (etcd's `keyMap`). */

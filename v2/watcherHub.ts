@@ -18,6 +18,7 @@ import { cleanPath } from "./path.js";
 import { V2Error } from "./v2error.js";
 import { WATCHER_BUFFER_CAPACITY, Watcher } from "./watcher.js";
 
+/** etcd's `watcherHub`; invariant: `count` equals the watchers registered under all paths. */
 export class WatcherHub {
   /** Path → watchers registered exactly there, in registration order. */
   private readonly watchers = new Map<string, Set<Watcher>>();

@@ -47,6 +47,7 @@ import { MAX_REQUEST_BYTES, MAX_TXN_OPS, checkDeleteRequest, checkIntervals, che
 import { NO_LEASE_HOOKS } from "./kvstore.js";
 import { goSort } from "./goSort.js";
 
+/** What an Applier runs on: a KV (the store or a wrapper), plus optional leases, member identity and request limits. */
 export interface ApplierOptions {
   /** The store (or a wrapper of it, such as the watchable store). */
   readonly kv: KV;

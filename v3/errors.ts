@@ -34,6 +34,7 @@ export const GrpcCode = {
   DataLoss: 15,
   Unauthenticated: 16,
 } as const;
+/** One of the gRPC status codes above. */
 export type GrpcCode = (typeof GrpcCode)[keyof typeof GrpcCode];
 
 /**

@@ -86,6 +86,7 @@ const REQUEST_LATENCY_MS = 0.001;
 /** The version the simulated member reports. */
 export const SERVER_VERSION = "3.4.23";
 
+/** What an EtcdServer is built from; it reads time only through `clock`. */
 export interface EtcdServerOptions {
   clock: Clock;
   /** Restart from this backend (its keys, compaction and leases); a fresh one by default. */

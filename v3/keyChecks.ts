@@ -25,16 +25,19 @@ export const MAX_TXN_OPS = 128;
 /** `--max-request-bytes` default: 1.5 MiB, the largest encoded raft request accepted. */
 export const MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 
+/** etcd's `checkRangeRequest`: throws RpcEmptyKeyError for an empty key; checks nothing else. */
 export function checkRangeRequest(r: RangeRequest): void {
   if (r.key.length === 0) throw new RpcEmptyKeyError();
 }
 
+/** etcd's `checkPutRequest`: an empty key, or ignore_value/ignore_lease given with a value/lease, throws. */
 export function checkPutRequest(r: PutRequest): void {
   if (r.key.length === 0) throw new RpcEmptyKeyError();
   if (r.ignore_value === true && (r.value?.length ?? 0) !== 0) throw new RpcValueProvidedError();
   if (r.ignore_lease === true && (r.lease ?? 0n) !== 0n) throw new RpcLeaseProvidedError();
 }
 
+/** etcd's `checkDeleteRequest`: throws RpcEmptyKeyError for an empty key. */
 export function checkDeleteRequest(r: DeleteRangeRequest): void {
   if (r.key.length === 0) throw new RpcEmptyKeyError();
 }
@@ -146,6 +149,7 @@ function intersects(dels: readonly Interval[], key: string): boolean {
  */
 export const RAFT_REQUEST_HEADER_BYTES = 14;
 
+/** The encoded size of the raft request etcd would propose for this request; above MAX_REQUEST_BYTES it is refused. */
 export function raftRequestSize(kind: "put" | "delete" | "txn" | "compaction", request: PutRequest | DeleteRangeRequest | TxnRequest | CompactionRequest): number {
   let size: number;
   switch (kind) {

@@ -34,6 +34,7 @@ export const NO_LEASE_HOOKS: LeaseHooks = {
   detach: () => {},
 };
 
+/** What a KVStore is built from: optionally an existing backend to restore from, and a lease hook. */
 export interface KVStoreOptions {
   /** The lessor's hooks (default NO_LEASE_HOOKS). Can also be set later through `leases`. */
   readonly leases?: LeaseHooks;

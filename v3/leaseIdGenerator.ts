@@ -22,6 +22,7 @@ const SUFFIX_BITS = TS_BITS + COUNTER_BITS;
 const SUFFIX_MASK = (1n << SUFFIX_BITS) - 1n;
 const INT64_MAX = (1n << 63n) - 1n;
 
+/** etcd's `idutil.Generator`; invariant: every ID it hands out is positive and larger than the last. */
 export class LeaseIdGenerator {
   private readonly prefix: bigint;
   private suffix: bigint;

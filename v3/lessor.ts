@@ -83,6 +83,7 @@ export interface LessorApi {
   findExpiredLeases(nowMs: number, limit?: number): Lease[];
 }
 
+/** What a Lessor is built from: the injected clock (read on grant and renew), the minimum TTL, the lease bucket. */
 export interface LessorOptions {
   /** Time source for grants and renewals (a `SimulatedClock` in tests and lessons). */
   clock: Clock;

@@ -17,6 +17,7 @@
 
 /** A lease ID. 0n means "no lease" (`lease.NoLease`). */
 export type LeaseID = bigint;
+/** The lease ID of a key without a lease; never granted. */
 export const NO_LEASE: LeaseID = 0n;
 
 /** mvccpb.KeyValue. A key that does not exist "has" version 0, create 0, mod 0, lease 0. */
@@ -48,11 +49,14 @@ export interface ResponseHeader {
   raft_term: number; // 4 (uint64)
 }
 
+/** RangeRequest.SortOrder; NONE with a sort target other than KEY means ASCEND (range results are in key order already). */
 export const SortOrder = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
 export type SortOrder = (typeof SortOrder)[keyof typeof SortOrder];
+/** RangeRequest.SortTarget: which KeyValue field a range sorts on. */
 export const SortTarget = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
 export type SortTarget = (typeof SortTarget)[keyof typeof SortTarget];
 
+/** etcdserverpb.RangeRequest: no range_end reads one key, "\0" every key from `key` on, otherwise [key, range_end). */
 export interface RangeRequest {
   key: Uint8Array; // 1
   range_end?: Uint8Array; // 2
@@ -68,6 +72,7 @@ export interface RangeRequest {
   min_create_revision?: number; // 12
   max_create_revision?: number; // 13
 }
+/** etcdserverpb.RangeResponse: `count` counts every key in the range, before limit and filters; `more` says the limit cut some off. */
 export interface RangeResponse {
   header: ResponseHeader; // 1
   kvs: KeyValue[]; // 2
@@ -75,6 +80,7 @@ export interface RangeResponse {
   count: number; // 4
 }
 
+/** etcdserverpb.PutRequest: every put spends one revision, even with the same value. */
 export interface PutRequest {
   key: Uint8Array; // 1
   value?: Uint8Array; // 2
@@ -83,16 +89,19 @@ export interface PutRequest {
   ignore_value?: boolean; // 5
   ignore_lease?: boolean; // 6
 }
+/** etcdserverpb.PutResponse: prev_kv only when asked and the key existed. */
 export interface PutResponse {
   header: ResponseHeader; // 1
   prev_kv?: KeyValue; // 2
 }
 
+/** etcdserverpb.DeleteRangeRequest: range_end read as in RangeRequest. */
 export interface DeleteRangeRequest {
   key: Uint8Array; // 1
   range_end?: Uint8Array; // 2
   prev_kv?: boolean; // 3
 }
+/** etcdserverpb.DeleteRangeResponse: deleted = 0 means no revision was spent. */
 export interface DeleteRangeResponse {
   header: ResponseHeader; // 1
   deleted: number; // 2
@@ -114,8 +123,10 @@ export interface ResponseOp {
   response_txn?: TxnResponse; // 4
 }
 
+/** Compare.CompareResult: how the key's field must relate to the given one. */
 export const CompareResult = { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 } as const;
 export type CompareResult = (typeof CompareResult)[keyof typeof CompareResult];
+/** Compare.CompareTarget: which field of the key is compared. */
 export const CompareTarget = { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 } as const;
 export type CompareTarget = (typeof CompareTarget)[keyof typeof CompareTarget];
 
@@ -132,53 +143,65 @@ export interface Compare {
   range_end?: Uint8Array; // 64
 }
 
+/** etcdserverpb.TxnRequest: all compares hold → success ops, otherwise failure ops; at most 128 of each. */
 export interface TxnRequest {
   compare?: Compare[]; // 1
   success?: RequestOp[]; // 2
   failure?: RequestOp[]; // 3
 }
+/** etcdserverpb.TxnResponse: one ResponseOp per op that ran, in order. */
 export interface TxnResponse {
   header: ResponseHeader; // 1
   succeeded: boolean; // 2
   responses: ResponseOp[]; // 3
 }
 
+/** etcdserverpb.CompactionRequest: revision must be above the last compaction and at most the current revision. */
 export interface CompactionRequest {
   revision: number; // 1
   physical?: boolean; // 2
 }
+/** etcdserverpb.CompactionResponse: the header carries the current revision. */
 export interface CompactionResponse {
   header: ResponseHeader; // 1
 }
 
+/** etcdserverpb.LeaseGrantRequest: TTLs below the minimum (2 s) are raised to it. */
 export interface LeaseGrantRequest {
   TTL: number; // 1 (seconds)
   ID?: LeaseID; // 2 (0 = server picks)
 }
+/** etcdserverpb.LeaseGrantResponse: the granted ID and the TTL actually given. */
 export interface LeaseGrantResponse {
   header: ResponseHeader; // 1
   ID: LeaseID; // 2
   TTL: number; // 3
   error: string; // 4
 }
+/** etcdserverpb.LeaseRevokeRequest: revoking deletes every attached key in one revision. */
 export interface LeaseRevokeRequest {
   ID: LeaseID; // 1
 }
+/** etcdserverpb.LeaseRevokeResponse. */
 export interface LeaseRevokeResponse {
   header: ResponseHeader; // 1
 }
+/** etcdserverpb.LeaseKeepAliveRequest: one renewal; a stream carries many. */
 export interface LeaseKeepAliveRequest {
   ID: LeaseID; // 1
 }
+/** etcdserverpb.LeaseKeepAliveResponse: TTL 0 means the lease was not found. */
 export interface LeaseKeepAliveResponse {
   header: ResponseHeader; // 1
   ID: LeaseID; // 2
   TTL: number; // 3 (0 = lease not found)
 }
+/** etcdserverpb.LeaseTimeToLiveRequest: keys=true also lists the attached keys. */
 export interface LeaseTimeToLiveRequest {
   ID: LeaseID; // 1
   keys?: boolean; // 2
 }
+/** etcdserverpb.LeaseTimeToLiveResponse: TTL -1 means the lease was not found. */
 export interface LeaseTimeToLiveResponse {
   header: ResponseHeader; // 1
   ID: LeaseID; // 2
@@ -186,17 +209,21 @@ export interface LeaseTimeToLiveResponse {
   grantedTTL: number; // 4
   keys: Uint8Array[]; // 5
 }
+/** etcdserverpb.LeaseStatus: one entry of a leases list. */
 export interface LeaseStatus {
   ID: LeaseID; // 1
 }
+/** etcdserverpb.LeaseLeasesResponse: every live lease. */
 export interface LeaseLeasesResponse {
   header: ResponseHeader; // 1
   leases: LeaseStatus[]; // 2
 }
 
+/** WatchCreateRequest.FilterType: NOPUT drops PUT events, NODELETE drops DELETE events. */
 export const WatchFilterType = { NOPUT: 0, NODELETE: 1 } as const;
 export type WatchFilterType = (typeof WatchFilterType)[keyof typeof WatchFilterType];
 
+/** etcdserverpb.WatchCreateRequest: start_revision 0 watches from the next revision; range_end read as in RangeRequest. */
 export interface WatchCreateRequest {
   key: Uint8Array; // 1
   range_end?: Uint8Array; // 2
@@ -207,6 +234,7 @@ export interface WatchCreateRequest {
   watch_id?: number; // 7
   fragment?: boolean; // 8
 }
+/** etcdserverpb.WatchCancelRequest. */
 export interface WatchCancelRequest {
   watch_id: number; // 1
 }
@@ -216,6 +244,7 @@ export interface WatchRequest {
   cancel_request?: WatchCancelRequest; // 2
   progress_request?: Record<string, never>; // 3
 }
+/** etcdserverpb.WatchResponse: events of one or more whole revisions, in revision order. */
 export interface WatchResponse {
   header: ResponseHeader; // 1
   watch_id: number; // 2
@@ -227,6 +256,7 @@ export interface WatchResponse {
   events: Event[]; // 11
 }
 
+/** etcdserverpb.StatusResponse, as a single fresh member reports it. */
 export interface StatusResponse {
   header: ResponseHeader; // 1
   version: string; // 2

@@ -43,6 +43,7 @@ export interface KeyBucketReader {
   range(fromMain: number, toMain: number, visitor: (main: number, sub: number, kv: KeyValue) => void): void;
 }
 
+/** What a WatchableStore is built from; the tunables default to etcd's constants. */
 export interface WatchableStoreOptions {
   /** Per-response cap on distinct revisions for catch-up (default 1000). */
   watchBatchMaxRevs?: number;

@@ -20,6 +20,7 @@ import { CompareResult, CompareTarget, EventType } from "../rpc.js";
 import { firstCreate, get, prefixEnd, waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
 
+/** etcd's `ErrElectionNotLeader` and `ErrElectionNoLeader`, word for word. */
 export const ERR_ELECTION_NOT_LEADER = "election: not leader";
 export const ERR_ELECTION_NO_LEADER = "election: no leader";
 
@@ -39,6 +40,7 @@ export class ElectionNoLeaderError extends Error {
   }
 }
 
+/** etcd's `Election`; invariant: the leader is the candidate key with the lowest create revision under the prefix. */
 export class Election {
   /** Key prefix, ending in "/". */
   readonly keyPrefix: string;

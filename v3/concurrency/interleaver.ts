@@ -30,6 +30,7 @@ interface PendingCall {
 /** How many microtask turns a worker may take between two calls before the run is declared stuck. */
 const MAX_SETTLE_TURNS = 10_000;
 
+/** Runs clients one step at a time in an order drawn from a seeded Random; the same seed gives the same trace. */
 export class Interleaver {
   /** "w<worker> txn" for each request the server handled, in order. */
   readonly trace: string[] = [];

@@ -23,6 +23,7 @@ import { CompareResult, CompareTarget } from "../rpc.js";
 import { firstCreate, waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
 
+/** etcd's `Mutex`; invariant: the holder is the waiter whose key has the lowest create revision under the prefix. */
 export class Mutex {
   /** The lock's key prefix, ending in "/" (etcd: `pfx`). */
   readonly pfx: string;

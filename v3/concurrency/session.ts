@@ -23,6 +23,7 @@ import type { ConcurrencyClient } from "./client.js";
 /** Session lease TTL when none is given (etcd: `defaultSessionTTL = 60`). */
 export const DEFAULT_SESSION_TTL_SECONDS = 60;
 
+/** etcd's session options; the default TTL is 60 s. */
 export interface SessionOptions {
   /** The lease TTL in seconds. Default 60. */
   ttlSeconds?: number;
@@ -32,6 +33,7 @@ export interface SessionOptions {
   ticker?: Ticker;
 }
 
+/** etcd's `Session`: one lease (kept alive every TTL/3 when given a ticker); its keys vanish when it is closed or expires. */
 export class Session {
   /** Keep-alive responses received (TTL > 0). */
   keepAlives = 0;

@@ -34,6 +34,7 @@ export const Isolation = {
   /** Reads see the latest committed values; commit never fails. */
   ReadCommitted: 3,
 } as const;
+/** One of the four isolation levels above. */
 export type Isolation = (typeof Isolation)[keyof typeof Isolation];
 
 /** The largest revision Go can name minus one (`math.MaxInt64 - 1`); JS numbers stop at 2^53. */
@@ -51,6 +52,7 @@ export class STMStats {
   aborts = 0;
 }
 
+/** etcd's `stmOptions`: the isolation level (default SerializableSnapshot), prefetch keys, an abort signal, counters. */
 export interface STMOptions {
   /** Default `Isolation.SerializableSnapshot`, as in etcd. */
   isolation?: Isolation;

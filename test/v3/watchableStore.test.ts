@@ -207,6 +207,18 @@ describe("watchableStore.syncWatchers", () => {
     expect(store.synced.size).toBe(1);
   });
 
+  it("catches up at most 1000 revisions per response by default, etcd's watchBatchMaxRevs", () => {
+    const { store } = setup();
+    for (let i = 0; i < 1500; i++) store.put(b("foo"), b(`v${i}`), 0n); // revs 2..1501
+    const stream = store.newWatchStream();
+    stream.watch(AUTO_WATCH_ID, b("foo"), undefined, 1);
+    expect(store.syncWatchers()).toBe(1);
+    expect(store.syncWatchers()).toBe(0);
+    const responses = stream.ch.drain();
+    expect(responses.map((r) => r.events.length)).toEqual([1000, 500]);
+    expect(responses.map((r) => [r.events[0]?.kv.mod_revision, r.events.at(-1)?.kv.mod_revision])).toEqual([[2, 1001], [1002, 1501]]);
+  });
+
   it("cancels a watcher behind the compacted revision with compact_revision (ported from TestWatchCompacted)", () => {
     const { store } = setup();
     for (let i = 0; i < 10; i++) store.put(b("foo"), b(`v${i}`), 0n); // revs 2..11

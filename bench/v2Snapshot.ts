@@ -10,6 +10,7 @@
  *   save      store.save()            vs  JSON.stringify(plain)
  *   recovery  fresh.recovery(text)    vs  JSON.parse(text)
  */
+import stableStringify from "fast-json-stable-stringify";
 import { V2Store } from "../v2/store.js";
 import { pairedTrials } from "./harness.js";
 import type { BenchContext } from "./main.js";
@@ -26,6 +27,11 @@ export async function run(context: BenchContext): Promise<Row[]> {
   const text = store.save();
   const plain: unknown = JSON.parse(text);
   context.log(`snapshot text ${(text.length / 1e6).toFixed(1)} MB`);
+  // What is timed must be the snapshot the format promises: sorted-key JSON that recovers exactly.
+  if (stableStringify(plain) !== text) throw new Error("v2 save() is not sorted-key JSON");
+  const check = new V2Store();
+  check.recovery(text);
+  if (check.save() !== text) throw new Error("v2 recovery(save()) does not save the same text");
   let sink = 0;
 
   const save = pairedTrials(

@@ -45,8 +45,9 @@ export interface WatchSettle {
   /** After an event, keep collecting until nothing new arrives for this long. */
   quietMs: number;
   /**
-   * After a v3 watcher is created, wait this long for its catch-up: a watcher starting in the past
-   * is unsynced, and etcd's sync loop replays its history every 100 ms (v3.md §7).
+   * After creating a v3 watcher with a start_revision, keep collecting until nothing new arrives for
+   * this long: a watcher starting in the past is unsynced, and etcd's sync loop replays its history
+   * every 100 ms (v3.md §7).
    */
   catchUpMs: number;
 }

@@ -272,18 +272,20 @@ class RebasedWatchStream implements V3WatchStream {
     private readonly settle: WatchSettle,
   ) {}
 
+  /** A watcher was asked to start in the past: its history comes by etcd's sync loop, a little later. */
+  private catchUpPending = false;
+
   async send(request: WatchRequest): Promise<void> {
+    if ((request.create_request?.start_revision ?? 0) > 0) this.catchUpPending = true;
     this.stream.send(this.adapter.realWatchRequest(request));
   }
 
   async take(): Promise<WatchResponse[]> {
     if (!(await this.stream.arrival(this.settle.firstMs))) return [];
     const taken = this.stream.drain();
-    for (;;) {
-      const created = taken.some((response) => response.created && !response.canceled);
-      if (!(await this.stream.arrival(created ? this.settle.catchUpMs : this.settle.quietMs))) break;
-      taken.push(...this.stream.drain());
-    }
+    const quietMs = this.catchUpPending ? this.settle.catchUpMs : this.settle.quietMs;
+    this.catchUpPending = false;
+    while (await this.stream.arrival(quietMs)) taken.push(...this.stream.drain());
     // A response whose every event predates the target is dropped whole; created, cancelled and
     // progress responses (which never had events) are kept.
     return taken

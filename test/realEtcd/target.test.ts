@@ -14,7 +14,19 @@ import type { LessonReport } from "../../scenarios/report.js";
 import { etcdAvailable, startCluster, startEtcd, type RealEtcd, type RealEtcdCluster } from "../support/realEtcd.js";
 
 /** Lessons whose real-time waits stay within a few seconds. */
-const QUICK = new Set(["data-model", "versions", "history-window", "cas-vs-txn", "prefix-watches", "index-vs-revision"]);
+const QUICK = new Set([
+  "data-model",
+  "versions",
+  "how-a-get-works",
+  "history-window",
+  "cas-vs-txn",
+  "txn-in-practice",
+  "optimistic-vs-pessimistic",
+  "prefix-watches",
+  "watcher-machinery",
+  "persistence",
+  "index-vs-revision",
+]);
 
 function quickLessons(): Lesson[] {
   return LESSONS.filter((lesson) => QUICK.has(lesson.slug));

@@ -46,6 +46,7 @@ export const lesson: Lesson = {
     // Watchers on the whole fleet, as a load balancer would hold.
     must(await v2.set("/services", "", { dir: true }), "mkdir");
     const watch2 = must(await v2.watch("/services", { recursive: true, stream: true }), "v2 watch");
+    const watchersBefore = (await v2.stats()).watchers;
     const stream3 = await v3.watch();
     await stream3.send({ create_request: { key: utf8("services/"), range_end: utf8("services0") } });
     await stream3.take();
@@ -120,7 +121,8 @@ export const lesson: Lesson = {
     const left3 = must(await v3.range(rangeOf("services/", { prefix: true })), "range");
     const stats = await v2.stats();
     ctx.progress(rounds + 1, rounds + 1);
-    const watchDropped = watch2.done();
+    // The server's own count of registered watchers says whether it dropped the fleet watcher.
+    const watchDropped = stats.watchers < watchersBefore;
     await watch2.close();
     await stream3.close();
 
@@ -181,8 +183,10 @@ export const lesson: Lesson = {
     ctx.claim({
       id: "v2-watcher-overflows",
       claim: "the burst of expire events overflows a v2 stream watcher's 100-event buffer, and the server drops the watcher; the v3 watcher gets every DELETE",
-      v2Value: `${expiry.events2} of ${KEYS} events, ${watchDropped ? "dropped" : "open"}`,
-      v3Value: `${expiry.events3} of ${KEYS} events`,
+      // The exact v2 count is a race in real etcd (its HTTP goroutine drains while the sweep runs):
+      // in process exactly 100 arrive, a real etcd delivered 114 once. The table has the count.
+      v2Value: `${expiry.events2 < KEYS ? "events lost" : "every event"}, watcher ${watchDropped ? "dropped" : "open"}`,
+      v3Value: `${expiry.events3 === KEYS ? "every event" : "events lost"}, watcher open`,
       holds: expiry.events2 < KEYS && watchDropped && expiry.events3 === KEYS,
     });
     ctx.claim({

@@ -82,6 +82,9 @@ export const lesson: Lesson = {
       return answer.ok ? (answer.value.node.nodes ?? []).length : 0;
     };
     const count3 = async (prefix: string): Promise<number> => must(await v3.range(rangeOf(prefix, { prefix: true })), "range").count;
+    // etcd's expiry sweeps run on their own 500 ms schedule; start between two of them, as a
+    // real client does, so a TTL that ends on a sample is not also swept exactly on it.
+    await target.advance(250);
     for (let t = 0; t <= OBSERVE_MS; t += SAMPLE_MS) {
       if (t > 0) await target.advance(SAMPLE_MS);
       await act(t);

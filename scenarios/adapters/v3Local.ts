@@ -85,31 +85,14 @@ export class V3LocalClient implements V3Client {
   }
 }
 
-/** The lessor's expiry loop period (etcd: `lessor.runLoop`, 500 ms). */
-export const LEASE_CHECK_INTERVAL_MS = 500;
-
 /**
- * The server's timers on the simulated clock; returns the handle that stops them.
- *
- *   every 100 ms   syncVictims, syncWatchers      (the watchable store's loops)
- *   every 500 ms   revoke the expired leases       (the lessor's loop → a LeaseRevoke through raft)
- *
- * Workaround: the server's own `tick()` revokes what `Lessor.findExpiredLeases` returns, and that
- * list can hold a lease twice when a keep-alive left an older expiry hint in the heap, so the second
- * revoke throws LeaseNotFoundError. Here each expired lease is revoked once, through the public
- * `leaseRevoke` (what etcd's leader proposes).
+ * The server's timers on the simulated clock (lease expiry every 500 ms, watcher catch-up and
+ * victims, progress notify), run by `EtcdServer.tick` every 100 ms of simulated time. Returns the
+ * handle that stops them.
  */
 export function startV3Ticks(server: EtcdServer, clock: SimulatedClock): () => void {
-  let lastLeaseCheckMs = clock.now();
   return clock.every(V3_TICK_INTERVAL_MS, () => {
-    const now = clock.now();
-    if (now - lastLeaseCheckMs >= LEASE_CHECK_INTERVAL_MS) {
-      lastLeaseCheckMs = now;
-      const expired = new Set(server.lessor.findExpiredLeases(now).map((lease) => lease.ID));
-      for (const id of expired) attempt(() => server.leaseRevoke({ ID: id }));
-    }
-    server.syncVictims();
-    server.syncWatchers();
+    server.tick(clock.now());
   });
 }
 

@@ -105,7 +105,8 @@ export const lesson: Lesson = {
       id: "compaction-shrinks",
       claim: `compacting ${WRITES} revisions of ${KEYS} keys shrinks the v3 backend; v2 has nothing to compact`,
       v2Value: null,
-      v3Value: `${before} → ${after} bytes`,
+      // Byte counts differ between the in-process size model and bbolt's pages; the table has them.
+      v3Value: after < before ? "smaller after compaction" : "not smaller after compaction",
       holds: compacted.ok && after < before,
     });
     ctx.claim({
@@ -179,7 +180,7 @@ export const lesson: Lesson = {
       id: "auto-compaction-bounds-size",
       claim: "without compaction the backend keeps growing hour after hour; with either auto-compaction mode it stops growing once the retention is reached",
       v2Value: null,
-      v3Value: `hour 8 vs hour 2: none ×${growth.toFixed(1)}, revision ×${flatRevision.toFixed(1)}, periodic ×${flatPeriodic.toFixed(1)}`,
+      v3Value: [`none ${growth > 2 ? "grows" : "flat"}`, `revision ${flatRevision < 1.5 ? "bounded" : "grows"}`, `periodic ${flatPeriodic < 1.5 ? "bounded" : "grows"}`].join(", "),
       holds: growth > 2 && flatRevision < 1.5 && flatPeriodic < 1.5 && last(sizes.revision) < last(sizes.none) && last(sizes.periodic) < last(sizes.none),
     });
 

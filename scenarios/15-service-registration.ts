@@ -82,13 +82,13 @@ export const lesson: Lesson = {
       return answer.ok ? (answer.value.node.nodes ?? []).length : 0;
     };
     const count3 = async (prefix: string): Promise<number> => must(await v3.range(rangeOf(prefix, { prefix: true })), "range").count;
-    // etcd's expiry sweeps run on their own 500 ms schedule; start between two of them, as a
-    // real client does, so a TTL that ends on a sample is not also swept exactly on it.
-    await target.advance(250);
+    // Samples are taken halfway between two actions, so that neither the lesson's own requests
+    // nor etcd's 500 ms expiry sweeps (whose phase a real etcd chooses) can move a key across a sample.
     for (let t = 0; t <= OBSERVE_MS; t += SAMPLE_MS) {
-      if (t > 0) await target.advance(SAMPLE_MS);
+      if (t > 0) await target.advance(SAMPLE_MS / 2);
       await act(t);
-      times.push(`${t / 1000}s`);
+      await target.advance(SAMPLE_MS / 2);
+      times.push(`${(t + SAMPLE_MS / 2) / 1000}s`);
       samples["v2 random"]?.push(await count2("/random"));
       samples["v2 ip:port"]?.push(await count2("/ipport"));
       samples["v3 random"]?.push(await count3("random/"));

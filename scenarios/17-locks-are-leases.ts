@@ -87,8 +87,9 @@ export const lesson: Lesson = {
     for (let t = 1000; t <= STALL_MS; t += 1000) {
       await target.advance(1000);
       await sessionB.keepAliveOnce();
-      await settle();
       const aKey = must(await v3.range(rangeOf(mutexA.key())), "range");
+      // B can only finish once A's key is gone; only then give it turns (no idle waiting before).
+      if (aKey.count === 0) await settle();
       if (aKey.count === 0 && aKeyGoneAtMs < 0) aKeyGoneAtMs = t;
       if (bHolds && bHoldsAtMs < 0) bHoldsAtMs = t;
       if (v2FreeAtMs < 0 && watchB2.done()) v2FreeAtMs = t;

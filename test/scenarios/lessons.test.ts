@@ -196,8 +196,8 @@ describe("lesson 14: reads under writes", () => {
 describe("lesson 15: service registration", () => {
   it("shows a ghost for random keys in both APIs and none for ip:port keys", () => {
     const lesson = lessonOf(run, 15);
-    expect(measureOf(lesson, "ghostSecondsV2Random")).toBe(30);
-    expect(measureOf(lesson, "ghostSecondsV3Random")).toBe(30);
+    expect(measureOf(lesson, "ghostSecondsV2Random")).toBe(25);
+    expect(measureOf(lesson, "ghostSecondsV3Random")).toBe(25);
     expect(measureOf(lesson, "ghostSecondsV2IpPort")).toBe(0);
     expect(measureOf(lesson, "ghostSecondsV3IpPort")).toBe(0);
   });

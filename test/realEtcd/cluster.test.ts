@@ -3,6 +3,8 @@
  * runs can point at, started on free loopback ports and stopped by PID.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fromUtf8, utf8 } from "../../shared/bytes.js";
+import { RealEtcdV3Client } from "../../scenarios/adapters/realEtcdGrpc.js";
 import { etcdAvailable, startCluster, type RealEtcdCluster } from "../support/realEtcd.js";
 
 describe.skipIf(!etcdAvailable())("startCluster(3)", () => {
@@ -41,15 +43,20 @@ describe.skipIf(!etcdAvailable())("startCluster(3)", () => {
     expect(read.node.value).toBe("written-on-m0");
   });
 
-  it("makes a v3 write on one member readable on another through the gRPC gateway's JSON twin", async () => {
-    // The gateway is only used here to check replication without a client library; the adapter tests use gRPC.
+  it("makes a v3 write over gRPC on one member readable on another", async () => {
     const [first, second] = cluster.clientUrls as [string, string];
-    const key = Buffer.from("cluster-v3").toString("base64");
-    await fetch(`${first}/v3/kv/put`, { method: "POST", body: JSON.stringify({ key, value: Buffer.from("x").toString("base64") }) });
-    const range = (await (await fetch(`${second}/v3/kv/range`, { method: "POST", body: JSON.stringify({ key }) })).json()) as {
-      kvs?: { value: string }[];
-    };
-    expect(range.kvs?.map((kv) => Buffer.from(kv.value, "base64").toString())).toEqual(["x"]);
+    const writer = new RealEtcdV3Client([first]);
+    const reader = new RealEtcdV3Client([second]);
+    try {
+      const put = await writer.put({ key: utf8("cluster-v3"), value: utf8("x") });
+      const range = await reader.range({ key: utf8("cluster-v3") });
+      expect(range.kvs.map((kv) => [fromUtf8(kv.value), kv.mod_revision])).toEqual([["x", put.header.revision]]);
+      expect(range.header.member_id).not.toBe(put.header.member_id);
+      expect(range.header.cluster_id).toBe(put.header.cluster_id);
+    } finally {
+      writer.close();
+      reader.close();
+    }
   });
 
   it("stops every member by PID, leaving no process behind", async () => {

@@ -108,4 +108,19 @@ export const V2_KEYS_CASES: readonly ConformanceCase[] = [
     name: "a directory with a TTL expires as one unit",
     steps: [put("/v2/keys/td", "dir=true&ttl=1"), put("/v2/keys/td/a", "value=1"), wait(2200), get("/v2/keys/td/a"), get("/v2/keys/td")],
   },
+  {
+    area,
+    name: "a hidden top-level key is readable but not listed at the root",
+    steps: [put("/v2/keys/_top", "value=secret"), put("/v2/keys/visible", "value=1"), get("/v2/keys/?recursive=true&sorted=true"), get("/v2/keys/_top")],
+  },
+  {
+    area,
+    name: "a directory TTL update answers the new index but keeps the stored modifiedIndex (quirk)",
+    steps: [put("/v2/keys/tdir", "dir=true"), put("/v2/keys/tdir", "dir=true&ttl=60&prevExist=true"), get("/v2/keys/tdir")],
+  },
+  {
+    area,
+    name: "update without a value empties the value",
+    steps: [put("/v2/keys/wipe", "value=full"), put("/v2/keys/wipe", "prevExist=true"), get("/v2/keys/wipe")],
+  },
 ];

@@ -56,4 +56,14 @@ export const V2_WATCH_CASES: readonly ConformanceCase[] = [
     name: "an expired TTL key notifies its watcher with expire",
     steps: [put("/v2/keys/ex", "value=x&ttl=1"), openWatch("w", "/v2/keys/ex?wait=true&waitIndex=@2"), read("w", 1, 3500)],
   },
+  {
+    area,
+    name: "a watch with a future waitIndex ignores earlier events",
+    steps: [openWatch("w", "/v2/keys/fut?wait=true&waitIndex=@3"), put("/v2/keys/fut", "value=1"), put("/v2/keys/fut", "value=2"), put("/v2/keys/fut", "value=3"), read("w")],
+  },
+  {
+    area,
+    name: "a stream watcher on a deleted key gets the delete twice (quirk)",
+    steps: [put("/v2/keys/dup", "value=1"), openWatch("w", "/v2/keys/dup?wait=true&stream=true"), del("/v2/keys/dup"), read("w", 2), close("w")],
+  },
 ];

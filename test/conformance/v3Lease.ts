@@ -55,4 +55,9 @@ export const V3_LEASE_CASES: readonly ConformanceCase[] = [
     name: "an expired lease deletes its keys",
     steps: [v3("lease/grant", { TTL: 2, ID: 111 }), v3("kv/put", { key: "ek", value: "1", lease: 111 }), wait(3600), v3("kv/range", { key: "ek" }), v3("lease/timetolive", { ID: 111 })],
   },
+  {
+    area,
+    name: "keep-alive resets the remaining TTL",
+    steps: [v3("lease/grant", { TTL: 10, ID: 112 }), wait(2200), v3("lease/timetolive", { ID: 112 }), v3("lease/keepalive", { ID: 112 }), v3("lease/timetolive", { ID: 112 })],
+  },
 ];

@@ -62,4 +62,18 @@ export const V3_RANGE_CASES: readonly ConformanceCase[] = [
     name: "putting the same value again is a new revision",
     steps: [v3("kv/put", { key: "same", value: "x" }), v3("kv/put", { key: "same", value: "x" }), v3("kv/range", { key: "same" })],
   },
+  {
+    area,
+    name: "keys_only still sorts by value",
+    steps: [...puts(["s1", "c"], ["s2", "a"], ["s3", "b"]), v3("kv/range", { key: "s", range_end: "t", keys_only: true, sort_target: "VALUE" })],
+  },
+  {
+    area,
+    name: "create-revision filters and a descending limit",
+    steps: [
+      ...puts(["f1", "1"], ["f2", "2"], ["f3", "3"], ["f1", "4"]),
+      v3("kv/range", { key: "f", range_end: "g", min_create_revision: "#3", max_create_revision: "#3" }),
+      v3("kv/range", { key: "f", range_end: "g", sort_order: "DESCEND", limit: 2 }),
+    ],
+  },
 ];

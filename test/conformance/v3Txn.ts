@@ -86,4 +86,19 @@ export const V3_TXN_CASES: readonly ConformanceCase[] = [
     name: "a txn with an unknown lease is refused whole",
     steps: [v3("kv/txn", { success: [put("a", "1"), { request_put: { key: "b", value: "1", lease: "12345" } }] }), v3("kv/range", { key: "a" })],
   },
+  {
+    area,
+    name: "a LEASE compare and a txn range at a future revision",
+    steps: [
+      v3("lease/grant", { TTL: 60, ID: 300 }),
+      v3("kv/put", { key: "lk", value: "1", lease: 300 }),
+      v3("kv/txn", { compare: [{ key: "lk", target: "LEASE", result: "EQUAL", lease: 300 }], success: [range("lk")] }),
+      v3("kv/txn", { success: [{ request_range: { key: "lk", revision: "#9" } }] }),
+    ],
+  },
+  {
+    area,
+    name: "a delete in a txn returns prev_kvs and tombstones at the txn revision",
+    steps: [v3("kv/put", { key: "d/a", value: "1" }), v3("kv/put", { key: "d/b", value: "2" }), v3("kv/txn", { success: [{ request_delete_range: { key: "d/", range_end: "d0", prev_kv: true } }, put("z", "1")] })],
+  },
 ];

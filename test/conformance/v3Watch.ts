@@ -66,4 +66,20 @@ export const V3_WATCH_CASES: readonly ConformanceCase[] = [
     name: "cancel, and progress, on one stream",
     steps: [openV3Watch("w", { create_request: { key: "a" } }, { progress_request: {} }, { cancel_request: { watch_id: 0 } }), read("w", 3)],
   },
+  {
+    area,
+    name: "a NODELETE filter with prev_kv, and a delete's prev_kv",
+    steps: [
+      v3("kv/put", { key: "n", value: "1" }),
+      openV3Watch("w", { create_request: { key: "n", filters: ["NODELETE"], prev_kv: true } }, { create_request: { key: "n", prev_kv: true, watch_id: 7 } }),
+      read("w", 2),
+      v3("kv/deleterange", { key: "n" }),
+      read("w"),
+    ],
+  },
+  {
+    area,
+    name: "a watch starting at a future revision waits for it",
+    steps: [openV3Watch("w", { create_request: { key: "fut", start_revision: "#3" } }), read("w"), v3("kv/put", { key: "fut", value: "1" }), v3("kv/put", { key: "fut", value: "2" }), read("w")],
+  },
 ];

@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
   console.log(
     `etcdsim benchmarks: commit ${commitId()}, seed ${args.seed}, node ${process.version}, ` +
-      `${os.cpus().length} × ${cpu}, ${seconds.toFixed(0)} s\n`,
+      `${os.cpus().length} × ${cpu}, load average ${os.loadavg()[0]?.toFixed(1) ?? "?"}, ${seconds.toFixed(0)} s` +
+      "\n(in-process rows compare CPU time of this process, measured in the same run as their baseline)\n",
   );
   console.log(formatTable(rows));
   const seedFlag = args.seed === DEFAULT_SEED ? "" : ` --seed ${args.seed}`;

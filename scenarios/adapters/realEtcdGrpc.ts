@@ -51,7 +51,6 @@ import type {
   WatchResponse,
 } from "../../v3/rpc.js";
 import { EventType } from "../../v3/rpc.js";
-import { sleep } from "../../shared/clock.js";
 
 /** gRPC status names by code, for printing ("OutOfRange (11)"). */
 export const GRPC_CODE_NAMES: Readonly<Record<number, string>> = {
@@ -232,7 +231,8 @@ function event(raw: RPC.IEvent): Event {
   return result;
 }
 
-function watchResponse(raw: RPC.IWatchResponse): WatchResponse {
+/** A watch response as etcd sent it (revisions untouched). */
+export function watchResponse(raw: RPC.IWatchResponse): WatchResponse {
   return {
     header: header(raw.header),
     watch_id: Number(raw.watch_id),
@@ -245,7 +245,8 @@ function watchResponse(raw: RPC.IWatchResponse): WatchResponse {
   };
 }
 
-function watchRequest(request: WatchRequest): RPC.IWatchRequest {
+/** A watch request in etcd3's proto shape. */
+export function watchRequest(request: WatchRequest): RPC.IWatchRequest {
   if (request.create_request !== undefined) {
     const create = request.create_request;
     return {
@@ -282,82 +283,6 @@ const NO_FAULT_HANDLING = {
 } as unknown as Policy;
 
 /**
- * One bidirectional watch stream to a real etcd: many watchers share it, as in `clientv3/watch.go`.
- * Responses queue up in arrival order; `next()` takes the oldest, waiting for one if none has come.
- *
- *   const stream = await client.watch();
- *   stream.send({ create_request: { key: utf8("foo"), start_revision: 1 } });
- *   await stream.next()   // { watch_id: 0, created: true, … }
- *   await stream.next()   // { watch_id: 0, events: [PUT foo …] }
- */
-export class RealWatchStream {
-  private readonly queue: WatchResponse[] = [];
-  private readonly waiting: ((response: WatchResponse | undefined) => void)[] = [];
-  private readonly watching: (() => void)[] = [];
-  private closed = false;
-
-  constructor(private readonly stream: RPC.IDuplexStream<RPC.IWatchRequest, RPC.IWatchResponse>) {
-    stream.on("data", (raw) => this.push(watchResponse(raw)));
-    stream.on("error", () => this.finish()); // a cancelled or dropped stream simply ends
-    stream.on("end", () => this.finish());
-  }
-
-  send(request: WatchRequest): void {
-    this.stream.write(watchRequest(request));
-  }
-
-  /** The next response, or undefined once the stream has ended and nothing is left. */
-  next(): Promise<WatchResponse | undefined> {
-    const response = this.queue.shift();
-    if (response !== undefined || this.closed) return Promise.resolve(response);
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  /**
-   * Resolves true as soon as a response is queued (at once if one already is), false when `ms` pass
-   * first or the stream has ended with nothing queued. Takes nothing from the queue.
-   */
-  arrival(ms: number): Promise<boolean> {
-    if (this.queue.length > 0) return Promise.resolve(true);
-    if (this.closed) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      let settled = false;
-      const done = (): void => {
-        if (settled) return;
-        settled = true;
-        resolve(this.queue.length > 0);
-      };
-      this.watching.push(done);
-      void sleep(ms).then(done);
-    });
-  }
-
-  /** Every response that has arrived and not yet been taken, without waiting. */
-  drain(): WatchResponse[] {
-    return this.queue.splice(0, this.queue.length);
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.stream.cancel();
-    this.finish();
-  }
-
-  private push(response: WatchResponse): void {
-    const waiter = this.waiting.shift();
-    if (waiter !== undefined) waiter(response);
-    else this.queue.push(response);
-    for (const watcher of this.watching.splice(0)) watcher();
-  }
-
-  private finish(): void {
-    this.closed = true;
-    for (const waiter of this.waiting.splice(0)) waiter(undefined);
-    for (const watcher of this.watching.splice(0)) watcher();
-  }
-}
-
-/**
  * A v3 client for a real etcd, speaking gRPC. Every method sends one RPC and returns etcd's answer as
  * the `v3/rpc.ts` type of the same name, or throws `RealEtcdV3Error`.
  *
@@ -367,7 +292,7 @@ export class RealWatchStream {
  */
 export class RealEtcdV3Client {
   private readonly client: Etcd3;
-  private readonly streams = new Set<RealWatchStream>();
+  private readonly streams = new Set<RPC.IDuplexStream<RPC.IWatchRequest, RPC.IWatchResponse>>();
 
   constructor(endpoints: readonly string[], options: Partial<IOptions> = {}) {
     if (endpoints.length === 0) throw new RangeError("at least one etcd endpoint is needed");
@@ -457,15 +382,19 @@ export class RealEtcdV3Client {
     });
   }
 
-  /** Opens one watch stream (one gRPC call); close it, or `close()` the client, when done. */
-  async watch(): Promise<RealWatchStream> {
-    const stream = new RealWatchStream(await call(() => this.client.watchClient.watch()));
+  /**
+   * Opens one raw Watch stream (one gRPC call). `realEtcdWatchStream.ts` wraps it; the stream is
+   * cancelled when the client closes, if it has not been already.
+   */
+  async openWatchStream(): Promise<RPC.IDuplexStream<RPC.IWatchRequest, RPC.IWatchResponse>> {
+    const stream = await call(() => this.client.watchClient.watch());
     this.streams.add(stream);
+    stream.on("end", () => this.streams.delete(stream));
     return stream;
   }
 
   close(): void {
-    for (const stream of this.streams) stream.close();
+    for (const stream of this.streams) stream.cancel();
     this.streams.clear();
     this.client.close();
   }

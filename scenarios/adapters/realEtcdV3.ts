@@ -42,7 +42,8 @@ import type {
 } from "../../v3/rpc.js";
 import { CompareTarget } from "../../v3/rpc.js";
 import type { V3Client, V3Outcome, V3WatchStream } from "../workload.js";
-import { RealEtcdV3Client, RealEtcdV3Error, type RealWatchStream } from "./realEtcdGrpc.js";
+import { RealEtcdV3Client, RealEtcdV3Error } from "./realEtcdGrpc.js";
+import { openWatch, type RealWatchStream } from "./realEtcdWatchStream.js";
 import { DEFAULT_WATCH_SETTLE, type WatchSettle } from "./realEtcdV2.js";
 
 export interface RealEtcdV3Options {
@@ -139,7 +140,7 @@ export class RealEtcdV3Adapter implements V3Client {
   }
 
   async watch(): Promise<V3WatchStream> {
-    const stream = new RebasedWatchStream(await this.client.watch(), this, this.settle);
+    const stream = new RebasedWatchStream(await openWatch(this.client), this, this.settle);
     this.streams.add(stream);
     return stream;
   }

@@ -7,8 +7,8 @@
  * among the written keys (siblings with a "~" suffix), half of them recursive, so they share every
  * directory the sets write into but none of their paths.
  *
- *   20k sets:             /key/0000/0000 … /key/0019/0999, seeded random order
- *   10k stream watchers:  /key/0000/0000~ (non-recursive), /key/0000/0002~ (recursive), …
+ *   50k sets:             /key/0000/0000 … /key/0049/0999, seeded random order
+ *   10k stream watchers:  /key/0000/0000~ (non-recursive), /key/0000/0005~ (recursive), …
  */
 import { V2Store } from "../v2/store.js";
 import type { Watcher } from "../v2/watcher.js";
@@ -19,7 +19,9 @@ import { v2Paths } from "./v2Set.js";
 import { BENCH_VALUE_TEXT, benchKeyText } from "./workload.js";
 
 const WATCHERS = 10_000;
-const SETS = 20_000;
+const SETS = 50_000;
+/** Watcher i sits next to set path STRIDE × i, so the watchers spread over all the written directories. */
+const STRIDE = SETS / WATCHERS;
 const NOW_MS = 0;
 
 export async function run(context: BenchContext): Promise<Row[]> {
@@ -37,7 +39,7 @@ export async function run(context: BenchContext): Promise<Row[]> {
       const store = new V2Store();
       watched.length = 0;
       for (let i = 0; i < WATCHERS; i++) {
-        watched.push(store.watch(`/${benchKeyText(2 * i)}~`, i % 2 === 1, true, 0));
+        watched.push(store.watch(`/${benchKeyText(STRIDE * i)}~`, i % 2 === 1, true, 0));
       }
       return () => {
         for (const path of paths) store.set(path, false, BENCH_VALUE_TEXT, {}, NOW_MS);

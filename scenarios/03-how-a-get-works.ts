@@ -99,7 +99,7 @@ export const lesson: Lesson = {
       const b = v3i.traceRange(utf8(key), 0).filter((s) => s.layer !== "request").length;
       v2Steps.push(a);
       v3Steps.push(b);
-      depthRows.push({ label: key, v2: `${a} children-map lookups`, v3: `${b} steps: index lookup, keyIndex.get, backend read` });
+      depthRows.push({ label: key, v2: `${a} children-map ${a === 1 ? "lookup" : "lookups"}`, v3: `${b} steps: index lookup, keyIndex.get, backend read` });
     }
     ctx.table(depthRows, { labelHeader: "key" });
     ctx.measure("v2LookupsAtDepth5", v2Steps[4] ?? 0);

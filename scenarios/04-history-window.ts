@@ -104,7 +104,7 @@ export const lesson: Lesson = {
         ctx.table(
           [
             { label: "writes so far", v2: `index ${first2} … ${last2}`, v3: `revision ${first3} … ${last3}` },
-            { label: "resume from the first write", v2: v2Cell(resume2, () => "watch started"), v3: `${resume3.events} events replayed in ${resume3.responses} responses` },
+            { label: "resume from the first write", v2: v2Cell(resume2, () => "watch started"), v3: `${resume3.events} events replayed in ${resume3.responses} ${resume3.responses === 1 ? "response" : "responses"}` },
           ],
           { labelHeader: "" },
         );

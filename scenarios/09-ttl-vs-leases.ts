@@ -82,7 +82,7 @@ export const lesson: Lesson = {
       return p;
     };
 
-    ctx.step(`Register ${KEYS} instances`, `v2: PUT /services/i-NNNN ttl=${TTL_SECONDS} for each. v3: one LeaseGrant(${TTL_SECONDS}), then a put per key with that lease.`);
+    ctx.step(`Register ${KEYS} instances`, `v2: PUT /services/i-NNNN ttl=${TTL_SECONDS} for each. v3: one LeaseGrant(${TTL_SECONDS}), then a put per key with that lease. A watcher on the whole fleet, as a load balancer would hold (v2: a recursive stream watch on /services; v3: a watch on the prefix services/), counts the events each store delivers.`);
     let leaseId = 0n;
     await phase("register", async () => {
       for (let i = 0; i < KEYS; i++) must(await v2.set(`/services/${name(i)}`, "10.0.0.1:8080", { ttlSeconds: TTL_SECONDS }), "set");
@@ -130,7 +130,7 @@ export const lesson: Lesson = {
       phases.flatMap((p) => [
         { label: `${p.label}: requests sent`, v2: p.requests2, v3: p.requests3 },
         { label: `${p.label}: index / revision advance`, v2: p.counter2, v3: p.counter3 },
-        { label: `${p.label}: watch events`, v2: p.events2, v3: `${p.events3} in ${p.responses3} responses` },
+        { label: `${p.label}: events received`, v2: p.events2, v3: `${p.events3} in ${p.responses3} ${p.responses3 === 1 ? "response" : "responses"}` },
       ]),
       { labelHeader: "phase", title: "Counted per phase" },
     );
@@ -152,8 +152,8 @@ export const lesson: Lesson = {
       series: [
         { name: "v2 writes (index advance)", api: "v2", values: phases.map((p) => p.counter2) },
         { name: "v3 revisions", api: "v3", values: phases.map((p) => p.counter3) },
-        { name: "v2 watch events", api: "v2", values: phases.map((p) => p.events2) },
-        { name: "v3 watch events", api: "v3", values: phases.map((p) => p.events3) },
+        { name: "v2 events received", api: "v2", values: phases.map((p) => p.events2) },
+        { name: "v3 events received", api: "v3", values: phases.map((p) => p.events3) },
       ],
     });
     ctx.measure("aliveRequestsV2", alive.requests2);
@@ -199,7 +199,7 @@ export const lesson: Lesson = {
 
     ctx.whatJustHappened(
       `In v2 a TTL belongs to a key, so liveness is paid per key: ${alive.requests2} refresh writes in ${ALIVE_MS / 1000} s, each using an index (and a slot in the 1000-event history, pushing real changes out of it) though no watcher is told. When the fleet died, the SYNC sweep removed the keys one by one: ${expiry.counter2} indexes and ${stats.expireCount} expire events, produced in one burst. The fleet watcher's buffer holds 100 events; it received ${expiry.events2} and was then dropped by the server, so a load balancer relying on it would never hear about the rest.`,
-      `In v3 a lease is its own object and keys merely point at it: ${alive.requests3} keep-alives, no revisions. When the lease expired, the lessor revoked it as one transaction: one revision, ${expiry.events3} DELETE events delivered to the watcher in ${expiry.responses3} response(s).`,
+      `In v3 a lease is its own object and keys merely point at it: ${alive.requests3} keep-alives, no revisions. When the lease expired, the lessor revoked it as one transaction: one revision, ${expiry.events3} DELETE events delivered to the watcher in ${expiry.responses3} ${expiry.responses3 === 1 ? "response" : "responses"}.`,
     );
     ctx.myth(
       "A lease is just v3's name for a TTL.",

@@ -33,6 +33,30 @@ export function wrap(text: string, width: number): string[] {
   return lines;
 }
 
+/**
+ * `text` wrapped so that every line, prefix included, fits `TEXT_WIDTH`: the first line starts with
+ * `first`, the others with `rest` (a hanging indent).
+ *
+ *   hang("✓ a long claim …", "   ", "     ") → ["   ✓ a long claim that …", "     … goes on here"]
+ */
+export function hang(text: string, first: string, rest: string): string[] {
+  const lines: string[] = [];
+  const prefix = (): string => (lines.length === 0 ? first : rest);
+  for (const paragraph of text.split("\n")) {
+    let line = "";
+    for (const word of paragraph.split(" ")) {
+      if (line === "") line = word;
+      else if (prefix().length + line.length + 1 + word.length <= TEXT_WIDTH) line += " " + word;
+      else {
+        lines.push(prefix() + line);
+        line = word;
+      }
+    }
+    lines.push(prefix() + line);
+  }
+  return lines;
+}
+
 /** Hard-wraps a cell that has no spaces to break at (long error text, JSON). */
 function wrapCell(text: string, width: number): string[] {
   const out: string[] = [];
@@ -168,12 +192,12 @@ export function renderLessonText(lesson: LessonReport): string[] {
     for (const claim of lesson.claims) {
       const mark = claim.holds ? "✓" : "✗ DOES NOT HOLD:";
       const values = `[v2: ${claim.v2Value === null ? "—" : cellText(claim.v2Value)} · v3: ${claim.v3Value === null ? "—" : cellText(claim.v3Value)}]`;
-      out.push(...wrap(`${mark} ${claim.claim} ${values}`, TEXT_WIDTH - INDENT.length).map((l, i) => INDENT + (i === 0 ? "" : "  ") + l));
+      out.push(...hang(`${mark} ${claim.claim} ${values}`, INDENT, INDENT + "  "));
     }
   }
   if (lesson.limitations.length > 0) {
     out.push("", "Limits of this run");
-    for (const text of lesson.limitations) out.push(...wrap(`- ${text}`, TEXT_WIDTH - INDENT.length).map((l) => INDENT + l));
+    for (const text of lesson.limitations) out.push(...hang(`- ${text}`, INDENT, INDENT + "  "));
   }
   if (lesson.whatJustHappened.length > 0) {
     out.push("", "What just happened");
@@ -182,8 +206,8 @@ export function renderLessonText(lesson: LessonReport): string[] {
   if (lesson.myths.length > 0) {
     out.push("", "Myth vs fact");
     for (const myth of lesson.myths) {
-      out.push(...wrap(`Myth: ${myth.myth}`, TEXT_WIDTH - INDENT.length).map((l, i) => INDENT + (i === 0 ? "" : "      ") + l));
-      out.push(...wrap(`Fact: ${myth.fact}`, TEXT_WIDTH - INDENT.length).map((l, i) => INDENT + (i === 0 ? "" : "      ") + l));
+      out.push(...hang(`Myth: ${myth.myth}`, INDENT, INDENT + "      "));
+      out.push(...hang(`Fact: ${myth.fact}`, INDENT, INDENT + "      "));
     }
   }
   return out;

@@ -39,15 +39,15 @@ function coloursOf(chart: Chart): string[] {
 }
 
 /** Legend entries laid out left to right, wrapping into rows that fit the width. */
-function legendLayout(chart: Chart): Array<{ x: number; row: number }> {
+function legendLayout(chart: Chart, left: number): Array<{ x: number; row: number }> {
   const out: Array<{ x: number; row: number }> = [];
-  let x = MARGIN.left;
+  let x = left;
   let row = 0;
   for (const series of chart.series) {
     const width = 34 + series.name.length * CHAR_PX;
-    if (x + width > WIDTH - 8 && x > MARGIN.left) {
+    if (x + width > WIDTH - 8 && x > left) {
       row += 1;
-      x = MARGIN.left;
+      x = left;
     }
     out.push({ x, row });
     x += width;
@@ -136,17 +136,20 @@ function marker(api: Chart["series"][number]["api"], cx: number, cy: number, col
 }
 
 export function renderChartSvg(chart: Chart): string {
-  const legend = legendLayout(chart);
+  const { step, top } = yAxis(chart.series.flatMap((s) => s.values));
+  // Wide enough for the longest tick label and, left of it, the rotated y label.
+  const longestTick = Math.max(...[0, step, top].map((v) => fmt(v).length));
+  const left = Math.max(MARGIN.left, Math.ceil(30 + longestTick * CHAR_PX));
+  const legend = legendLayout(chart, left);
   const colours = coloursOf(chart);
   const legendRows = Math.max(1, ...legend.map((l) => l.row + 1));
   const marginTop = 36 + legendRows * LEGEND_ROW_PX;
   const marginRight = MARGIN_RIGHT[chart.kind];
-  const plotW = WIDTH - MARGIN.left - marginRight;
+  const plotW = WIDTH - left - marginRight;
   const plotH = HEIGHT - marginTop - MARGIN.bottom;
-  const { step, top } = yAxis(chart.series.flatMap((s) => s.values));
   const y = (v: number): number => marginTop + plotH - (v / top) * plotH;
   const { at, note } = xPositions(chart);
-  const px = (i: number): number => MARGIN.left + plotW * (at[i] ?? 0);
+  const px = (i: number): number => left + plotW * (at[i] ?? 0);
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img" aria-label="${escapeXml(chart.title)}" font-family="system-ui, sans-serif">`,
@@ -155,13 +158,13 @@ export function renderChartSvg(chart: Chart): string {
   // Y axis: gridlines at every multiple of the step.
   for (let v = 0; v <= top + 1e-9; v += step) {
     const py = y(v).toFixed(1);
-    parts.push(`<line x1="${MARGIN.left}" x2="${WIDTH - marginRight}" y1="${py}" y2="${py}" stroke="${v === 0 ? "#9ca3af" : "#e5e7eb"}"/>`);
-    parts.push(`<text x="${MARGIN.left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" font-size="11">${fmt(v)}</text>`);
+    parts.push(`<line x1="${left}" x2="${WIDTH - marginRight}" y1="${py}" y2="${py}" stroke="${v === 0 ? "#9ca3af" : "#e5e7eb"}"/>`);
+    parts.push(`<text x="${left - 6}" y="${py}" text-anchor="end" dominant-baseline="middle" font-size="11">${fmt(v)}</text>`);
   }
   parts.push(
     `<text x="14" y="${marginTop + plotH / 2}" transform="rotate(-90 14 ${marginTop + plotH / 2})" text-anchor="middle" font-size="11">${escapeXml(chart.yLabel)}</text>`,
   );
-  parts.push(`<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle" font-size="11">${escapeXml(chart.xLabel + note)}</text>`);
+  parts.push(`<text x="${left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle" font-size="11">${escapeXml(chart.xLabel + note)}</text>`);
   chart.x.forEach((label, i) => {
     parts.push(`<text x="${px(i).toFixed(1)}" y="${marginTop + plotH + 16}" text-anchor="middle" font-size="11">${escapeXml(label)}</text>`);
   });
@@ -170,7 +173,7 @@ export function renderChartSvg(chart: Chart): string {
     const barW = (groupW * 0.8) / Math.max(1, chart.series.length);
     chart.series.forEach((series, j) => {
       series.values.forEach((value, i) => {
-        const x = MARGIN.left + groupW * i + groupW * 0.1 + barW * j;
+        const x = left + groupW * i + groupW * 0.1 + barW * j;
         const py = y(value);
         parts.push(
           `<rect x="${x.toFixed(1)}" y="${py.toFixed(1)}" width="${barW.toFixed(1)}" height="${(marginTop + plotH - py).toFixed(1)}" fill="${colours[j]}"><title>${escapeXml(`${series.name} at ${chart.x[i] ?? ""}: ${value}`)}</title></rect>`,
@@ -213,7 +216,7 @@ export function renderChartSvg(chart: Chart): string {
   }
   // Legend under the title, wrapped into rows: a square for bars, the line's own stroke for lines.
   chart.series.forEach((series, j) => {
-    const place = legend[j] ?? { x: MARGIN.left, row: 0 };
+    const place = legend[j] ?? { x: left, row: 0 };
     const ly = 30 + place.row * LEGEND_ROW_PX;
     const colour = colours[j] ?? "#000";
     if (chart.kind === "bars") parts.push(`<rect x="${place.x}" y="${ly}" width="10" height="10" fill="${colour}"/>`);

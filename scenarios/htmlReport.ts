@@ -24,6 +24,7 @@ code { font-family: ui-monospace, monospace; font-size: .9em; }
 figcaption { font-size: 13px; color: #4b5563; max-width: 640px; }
 svg { max-width: 100%; height: auto; }
 .claims li.holds::marker { content: "✓ "; color: #15803d; } .claims li.fails::marker { content: "✗ "; color: #b91c1c; }
+p.holds { color: #15803d; font-weight: bold; } p.fails { color: #b91c1c; font-weight: bold; }
 .myth { background: #fef9c3; padding: .5em .8em; border-radius: 6px; margin: .5em 0; }
 figure { margin: 1em 0; } nav ol { columns: 2; }
 `;
@@ -101,6 +102,14 @@ function renderLesson(lesson: LessonReport): string {
   return parts.join("\n");
 }
 
+/** The run's verdict, as the text report's last line gives it: lessons, claims, how many hold. */
+function summary(run: RunReport): string {
+  const claims = run.lessons.flatMap((l) => l.claims);
+  const failed = claims.filter((c) => !c.holds).length;
+  const lessons = `${run.lessons.length} ${run.lessons.length === 1 ? "lesson" : "lessons"}`;
+  return `<p class="${failed === 0 ? "holds" : "fails"}">${lessons}, ${claims.length} headline claims: ${claims.length - failed} hold, ${failed} do not.</p>`;
+}
+
 export function renderRunHtml(run: RunReport): string {
   const nav = run.lessons.map((l) => `<li><a href="#lesson-${l.id}">${prose(l.title)}</a></li>`).join("");
   return [
@@ -108,6 +117,7 @@ export function renderRunHtml(run: RunReport): string {
     `<html lang="en"><head><meta charset="utf-8"><title>etcdsim lessons · seed ${run.seed}</title><style>${STYLE}</style></head><body>`,
     `<h1>etcd v2 vs v3, side by side</h1>`,
     `<p>Seed ${run.seed} · target ${h(run.target)} · reproduce with <code>npm start -- --seed ${run.seed} --html report.html</code></p>`,
+    summary(run),
     `<nav><ol>${nav}</ol></nav>`,
     ...run.lessons.map(renderLesson),
     `</body></html>`,

@@ -34,7 +34,7 @@ export const lesson: Lesson = {
 
     ctx.step(
       "v2: one event, the lists of every parent path",
-      "Six watchers, registered at different paths. Then one write to /foo/bar/baz.",
+      "Six v2 watchers, registered at different paths, and three v3 watchers on one stream. Then one write to /foo/bar/baz (foo/bar/baz in v3).",
     );
     const specs: Array<{ label: string; path: string; recursive: boolean }> = [
       { label: "/ recursive", path: "/", recursive: true },
@@ -59,7 +59,7 @@ export const lesson: Lesson = {
     for (const watch of watches) got.push((await watch.take()).length > 0);
     ctx.table(
       specs.map((spec, i) => ({ label: spec.label, v2: got[i] ? "notified" : "not notified", v3: "" })).concat([
-        { label: "v3: prefix foo/, key foo/bar/baz, key foo", v2: "", v3: `${v3Got.length} responses: watch ids ${v3Got.map((r) => r.watch_id).join(", ")}` },
+        { label: "v3, one stream: id 0 prefix foo/, id 1 key foo/bar/baz, id 2 key foo", v2: "", v3: `${v3Got.length} responses, to watch ids ${v3Got.map((r) => r.watch_id).join(", ")}` },
       ]),
       { labelHeader: "watcher" },
     );

@@ -76,7 +76,7 @@ export const lesson: Lesson = {
     };
     await measureStep("put a new key", () => both((w) => w.put("/a", "1"), (n, w) => `put /a → ${w.counterName} ${n}`));
     await measureStep("put the same value again", () => both((w) => w.put("/a", "1"), (n, w) => `put /a → ${w.counterName} ${n}`));
-    await measureStep("read a key", () => both((w) => w.get("/a"), (e) => `get /a → ${e?.value ?? "(none)"}`));
+    await measureStep("read a key", () => both((w) => w.get("/a"), (e) => `get /a → ${e === undefined ? "(none)" : `"${e.value}"`}`));
     const missing = await measureStep("delete a key that does not exist", () => both((w) => w.delete("/nope"), (n) => `deleted ${n}`));
     await measureStep("a compare that fails", () => both((w) => w.compareAndSwap("/a", "wrong", "2"), (swapped) => `swapped: ${swapped}`));
     const many = await measureStep(`write ${BATCH} keys together`, async () => {
@@ -120,7 +120,7 @@ export const lesson: Lesson = {
     });
 
     ctx.table(
-      rows.map((r) => ({ label: r.label, v2: `+${r.v2}  ${r.v2Note}`, v3: `+${r.v3}  ${r.v3Note}` })),
+      rows.map((r) => ({ label: r.label, v2: `+${r.v2} · ${r.v2Note}`, v3: `+${r.v3} · ${r.v3Note}` })),
       { labelHeader: "operation", title: "How far each counter moved" },
     );
     for (const row of rows) {

@@ -5,7 +5,7 @@
  */
 import type { Block, Cell, Chart, LessonReport, RunReport } from "./report.js";
 import { coincidingSeries, escapeXml, renderChartSvg } from "./svgChart.js";
-import { cellText } from "./textReport.js";
+import { cellText, reproduceCommand } from "./textReport.js";
 
 const STYLE = `
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #1f2937; }
@@ -116,7 +116,7 @@ export function renderRunHtml(run: RunReport): string {
     `<!DOCTYPE html>`,
     `<html lang="en"><head><meta charset="utf-8"><title>etcdsim lessons · seed ${run.seed}</title><style>${STYLE}</style></head><body>`,
     `<h1>etcd v2 vs v3, side by side</h1>`,
-    `<p>Seed ${run.seed} · target ${h(run.target)} · reproduce with <code>npm start -- --seed ${run.seed} --html report.html</code></p>`,
+    `<p>Seed ${run.seed} · target ${h(run.target)} · reproduce with <code>${h(reproduceCommand(run))} --html report.html</code></p>`,
     summary(run),
     `<nav><ol>${nav}</ol></nav>`,
     ...run.lessons.map(renderLesson),

@@ -213,11 +213,22 @@ export function renderLessonText(lesson: LessonReport): string[] {
   return out;
 }
 
+/**
+ * The command that prints this run again: with the lesson's number when one lesson ran (as
+ * `npx tsx scenarios/04-history-window.ts` does), since the plain command would run all of them.
+ *
+ *   one lesson, seed 1 → "npm start -- 4 --seed 1"
+ */
+export function reproduceCommand(run: RunReport): string {
+  const only = run.lessons.length === 1 && run.lessons[0] !== undefined ? `${run.lessons[0].id} ` : "";
+  return `npm start -- ${only}--seed ${run.seed}`;
+}
+
 /** The whole run as text, ending with a newline. */
 export function renderRunText(run: RunReport): string {
   const out: string[] = [
     `etcdsim lessons · seed ${run.seed} · target ${run.target}`,
-    `Reproduce with: npm start -- --seed ${run.seed}`,
+    `Reproduce with: ${reproduceCommand(run)}`,
   ];
   for (const lesson of run.lessons) out.push("", ...renderLessonText(lesson));
   const claims = run.lessons.flatMap((l) => l.claims);

@@ -136,7 +136,8 @@ export async function main(
   try {
     args = parseArguments(argv);
     if (args.list) {
-      stdout(lessons.map((l) => `${String(l.id).padStart(2)}  ${l.slug.padEnd(24)} ${l.title}`).join("\n") + "\n");
+      const slugWidth = Math.max(...lessons.map((l) => l.slug.length)) + 1;
+      stdout(lessons.map((l) => `${String(l.id).padStart(2)}  ${l.slug.padEnd(slugWidth)} ${l.title}`).join("\n") + "\n");
       return 0;
     }
     const chosen = selectLessons(lessons, args.selectors);
@@ -154,7 +155,10 @@ export async function main(
       await factory.close?.();
     }
     stdout(args.json ? JSON.stringify(report, jsonReplacer, 2) + "\n" : renderRunText(report));
-    if (args.html !== undefined) writeFileSync(args.html, renderRunHtml(report));
+    if (args.html !== undefined) {
+      writeFileSync(args.html, renderRunHtml(report));
+      process.stderr.write(`wrote ${args.html}\n`);
+    }
     return report.lessons.every((l) => l.claims.every((c) => c.holds)) ? 0 : 1;
   } catch (error) {
     if (error instanceof UsageError) {

@@ -32,6 +32,8 @@
  *      and Go prints nanoseconds where the simulator's clock has milliseconds.
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
+import { startEtcd, type RealEtcd } from "./realEtcd.js";
+import { startSim, type SimServer } from "./simServer.js";
 
 /** One raw HTTP request. `path` includes the query string and is sent exactly as written. */
 export interface RawRequest {
@@ -181,6 +183,38 @@ export interface Baseline {
   readonly etcdIndexBase: number;
   /** The client URL this server advertises (normalisation 5). */
   readonly clientUrl: string;
+}
+
+/** A real etcd and etcdsim's server side by side, each with its baseline taken before any write. */
+export interface V2Pair {
+  readonly real: RealEtcd;
+  readonly sim: SimServer;
+  readonly realBase: Baseline;
+  readonly simBase: Baseline;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a real etcd and etcdsim's server (with the real member's peer URL, so both derive the same
+ * member and cluster IDs), and reads each one's v2 index before the first write.
+ */
+export async function startV2Pair(): Promise<V2Pair> {
+  const real = await startEtcd();
+  const sim = await startSim({ extraArgs: ["--initial-advertise-peer-urls", real.peerUrl] });
+  const baseline = async (clientUrl: string): Promise<Baseline> => {
+    const root = await send(clientUrl, { method: "GET", path: "/v2/keys/" });
+    return { etcdIndexBase: Number(root.headers["x-etcd-index"]), clientUrl };
+  };
+  return {
+    real,
+    sim,
+    realBase: await baseline(real.clientUrl),
+    simBase: await baseline(sim.clientUrl),
+    stop: async () => {
+      await sim.stop();
+      await real.stop();
+    },
+  };
 }
 
 /** Replaces `@N` with raw index N + base and `@@N` with the 20-digit in-order name of N + base. */

@@ -18,17 +18,20 @@ import {
   normalize,
   open,
   send,
+  startV2Pair,
   type Baseline,
   type OpenRequest,
   type RawAnswer,
   type RawRequest,
+  type V2Pair,
 } from "../support/differential.js";
-import { etcdAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js";
-import { startSim, type SimServer } from "../support/simServer.js";
+import { etcdAvailable, type RealEtcd } from "../support/realEtcd.js";
+import type { SimServer } from "../support/simServer.js";
 
 const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 
 describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4", () => {
+  let pair: V2Pair;
   let real: RealEtcd;
   let sim: SimServer;
   let realBase: Baseline;
@@ -38,18 +41,13 @@ describe.skipIf(!etcdAvailable())("the v2 HTTP API compared with a real etcd 3.4
   let mismatches: string[] = [];
 
   beforeAll(async () => {
-    real = await startEtcd();
-    sim = await startSim({ extraArgs: ["--initial-advertise-peer-urls", real.peerUrl] });
-    const realRoot = await send(real.clientUrl, { method: "GET", path: "/v2/keys/" });
-    const simRoot = await send(sim.clientUrl, { method: "GET", path: "/v2/keys/" });
-    realBase = { etcdIndexBase: Number(realRoot.headers["x-etcd-index"]), clientUrl: real.clientUrl };
-    simBase = { etcdIndexBase: Number(simRoot.headers["x-etcd-index"]), clientUrl: sim.clientUrl };
+    pair = await startV2Pair();
+    ({ real, sim, realBase, simBase } = pair);
   }, 90_000);
 
   afterAll(async () => {
     process.stdout.write(`v2 differential: ${equal} of ${compared} requests answered identically\n`);
-    await sim?.stop();
-    await real?.stop();
+    await pair?.stop();
   });
 
   /** Records one comparison of two answers to `raw` (`shapeOnly`: compare body digits-blind). */

@@ -9,9 +9,9 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep } from "../../shared/clock.js";
-import { instantiate, send, type Baseline } from "../support/differential.js";
-import { ETCDCTL_BINARY, etcdAvailable, etcdctlAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js";
-import { startSim, type SimServer } from "../support/simServer.js";
+import { instantiate, send, startV2Pair, type Baseline, type V2Pair } from "../support/differential.js";
+import { ETCDCTL_BINARY, etcdAvailable, etcdctlAvailable, type RealEtcd } from "../support/realEtcd.js";
+import type { SimServer } from "../support/simServer.js";
 
 interface CtlResult {
   stdout: string;
@@ -65,6 +65,7 @@ export function normalizeCtlOutput(text: string, baseline: Baseline, endpoint: s
 }
 
 describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("etcdctl (API 2) against the simulator and a real etcd 3.4", () => {
+  let pair: V2Pair;
   let real: RealEtcd;
   let sim: SimServer;
   let realBase: Baseline;
@@ -73,18 +74,13 @@ describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("etcdctl (API 2) agains
   let mismatches: string[] = [];
 
   beforeAll(async () => {
-    real = await startEtcd();
-    sim = await startSim({ extraArgs: ["--initial-advertise-peer-urls", real.peerUrl] });
-    const realRoot = await send(real.clientUrl, { method: "GET", path: "/v2/keys/" });
-    const simRoot = await send(sim.clientUrl, { method: "GET", path: "/v2/keys/" });
-    realBase = { etcdIndexBase: Number(realRoot.headers["x-etcd-index"]), clientUrl: real.clientUrl };
-    simBase = { etcdIndexBase: Number(simRoot.headers["x-etcd-index"]), clientUrl: sim.clientUrl };
+    pair = await startV2Pair();
+    ({ real, sim, realBase, simBase } = pair);
   }, 90_000);
 
   afterAll(async () => {
     process.stdout.write(`etcdctl v2: ${commands.length} commands compared\n`);
-    await sim?.stop();
-    await real?.stop();
+    await pair?.stop();
   });
 
   function compare(args: readonly string[], a: CtlResult, b: CtlResult): void {

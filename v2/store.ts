@@ -186,19 +186,10 @@ export class V2Store implements Store, NodeContext {
   set(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
     return this.run("setsSuccess", "setsFail", () => {
       const key = cleanKey(nodePath);
-      let previous: Node | undefined;
-      let notFound: V2Error | undefined;
-      try {
-        previous = this.internalGet(key);
-      } catch (error) {
-        if (!(error instanceof V2Error) || error.errorCode !== EcodeKeyNotFound) throw error;
-        notFound = error;
-      }
+      // A missing key is the usual case for a set: find it without building (and throwing) a 100.
+      const previous = this.internalFind(key);
       const refresh = expireOpts.refresh === true;
-      if (refresh) {
-        if (previous === undefined) throw notFound as V2Error;
-        value = previous.value;
-      }
+      if (refresh) value = (previous ?? this.internalGet(key)).value; // missing: internalGet throws etcd's 100
       // The replaced file's view (a directory is refused below, so only a file can be replaced).
       const prevNode = previous !== undefined && !previous.isDir() ? previous.repr(false, false, nowMs) : undefined;
       const created = this.internalCreate(key, dir, value, false, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
@@ -510,6 +501,21 @@ export class V2Store implements Store, NodeContext {
       if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
       const child = current.children.get(name);
       if (child === undefined) throw new V2Error(EcodeKeyNotFound, joinPath(current.path, name), this.currentIndex);
+      current = child;
+    }
+    return current;
+  }
+
+  /**
+   * `internalGet` answering undefined where it would throw 100; still 104 at a file in the way.
+   * For callers to whom a missing key is normal (set), since building an Error costs microseconds.
+   */
+  private internalFind(key: string): Node | undefined {
+    let current = this.root;
+    for (const name of components(key)) {
+      if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
+      const child = current.children.get(name);
+      if (child === undefined) return undefined;
       current = child;
     }
     return current;

@@ -72,26 +72,52 @@ export interface SnapshotParts {
   readonly ttlKeys: readonly string[];
 }
 
-/** Encodes a store's parts as deterministic JSON text. */
+/**
+ * Encodes a store's parts as deterministic JSON text: exactly what `fast-json-stable-stringify`
+ * writes for them, keys sorted at every level. The tree, nearly all of the text, is written by
+ * `encodeNodeState`, which knows a node's six fields and so skips the generic per-object key sort
+ * (which made a 100k-node save 15× slower than JSON.stringify). The rest goes through stableStringify.
+ */
 export function encodeSnapshot(parts: SnapshotParts): string {
-  return stableStringify({
-    format: SNAPSHOT_FORMAT,
-    formatVersion: SNAPSHOT_FORMAT_VERSION,
-    version: parts.version,
-    currentIndex: parts.currentIndex,
-    root: parts.root,
-    history: {
-      capacity: parts.history.capacity,
-      startIndex: parts.history.startIndex,
-      lastIndex: parts.history.lastIndex,
-      events: parts.history.events.map((event): EventSnapshot => {
-        const stored = { action: event.action, node: event.node, etcdIndex: event.etcdIndex, refresh: event.refresh };
-        return event.prevNode === undefined ? stored : { ...stored, prevNode: event.prevNode };
-      }),
-    },
-    stats: Object.fromEntries(STORED_STATS_FIELDS.map((field) => [field, parts.stats[field]])),
-    ttlKeys: parts.ttlKeys,
+  const history = stableStringify({
+    capacity: parts.history.capacity,
+    startIndex: parts.history.startIndex,
+    lastIndex: parts.history.lastIndex,
+    events: parts.history.events.map((event): EventSnapshot => {
+      const stored = { action: event.action, node: event.node, etcdIndex: event.etcdIndex, refresh: event.refresh };
+      return event.prevNode === undefined ? stored : { ...stored, prevNode: event.prevNode };
+    }),
   });
+  const stats = stableStringify(Object.fromEntries(STORED_STATS_FIELDS.map((field) => [field, parts.stats[field]])));
+  // The top-level keys in sorted order, as stableStringify puts them.
+  return (
+    `{"currentIndex":${encodeNumber(parts.currentIndex)},"format":${JSON.stringify(SNAPSHOT_FORMAT)},` +
+    `"formatVersion":${encodeNumber(SNAPSHOT_FORMAT_VERSION)},"history":${history},"root":${encodeNodeState(parts.root)},` +
+    `"stats":${stats},"ttlKeys":${stableStringify(parts.ttlKeys)},"version":${encodeNumber(parts.version)}}`
+  );
+}
+
+/** A number as stableStringify writes one. */
+function encodeNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : "null";
+}
+
+/**
+ * A NodeState subtree as stableStringify writes it, keys in sorted order. O(nodes).
+ *
+ *   {"children":null,"createdIndex":2,"expireTimeMs":0,"modifiedIndex":5,"path":"/a/b","value":"x"}
+ */
+function encodeNodeState(state: NodeState): string {
+  let children = "null";
+  if (state.children !== null) {
+    const encoded: string[] = [];
+    for (const child of state.children) encoded.push(encodeNodeState(child));
+    children = `[${encoded.join(",")}]`;
+  }
+  return (
+    `{"children":${children},"createdIndex":${encodeNumber(state.createdIndex)},"expireTimeMs":${encodeNumber(state.expireTimeMs)},` +
+    `"modifiedIndex":${encodeNumber(state.modifiedIndex)},"path":${JSON.stringify(state.path)},"value":${JSON.stringify(state.value)}}`
+  );
 }
 
 /**

@@ -56,7 +56,13 @@ export function splitPath(path: string): [dir: string, name: string] {
   return [path.slice(0, slash + 1), path.slice(slash + 1)];
 }
 
-/** Go's `path.Join(parent, name)` for an already clean parent and a single name. */
+/**
+ * Go's `path.Join(parent, name)` for an already clean parent and a single name. The plain join is
+ * usually clean already ("/a" + "b" → "/a/b"), and cleaning a clean path returns it unchanged, so
+ * the split-and-join runs only when the check fails.
+ */
 export function joinPath(parent: string, name: string): string {
+  const joined = parent === "/" ? "/" + name : parent + "/" + name;
+  if (ALREADY_CLEAN.test(joined)) return joined;
   return cleanPath(parent + "/" + name);
 }

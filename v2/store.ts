@@ -641,7 +641,10 @@ export class V2Store implements Store, NodeContext {
 
 /** The names along a clean path: "/a/b" → ["a", "b"], "/" → []. */
 function components(key: string): string[] {
-  return key === "/" || key === "" ? [] : key.slice(key.startsWith("/") ? 1 : 0).replace(/\/$/, "").split("/");
+  if (key === "/" || key === "") return [];
+  const start = key.charCodeAt(0) === 0x2f ? 1 : 0; // a leading "/"
+  const end = key.charCodeAt(key.length - 1) === 0x2f ? key.length - 1 : key.length; // one trailing "/"
+  return key.slice(start, end).split("/");
 }
 
 /** etcd's `getCompareFailCause`: "[prevValue != value]", "[prevIndex != modifiedIndex]", or both. */

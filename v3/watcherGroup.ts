@@ -113,30 +113,35 @@ const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree
  *   intervals [a,c) [b,+∞) [x,y);  stab("b") → [a,c), [b,+∞);  stab("0") → nothing (root span [a,+∞))
  */
 function stab<V>(tree: IntervalTree<V>, point: string, visit: (value: V) => void): void {
-  const nil = tree.nil_node;
-  const walk = (node: TreeNode<V> | null): void => {
-    if (node === null || node === nil) return;
-    const span = node.max;
-    if (span === undefined || point < span.low || span.high <= point) return;
-    walk(node.left);
-    const key = node.item.key;
-    if (key !== undefined && key.low <= point && point < key.high) for (const value of node.item.values) visit(value);
-    walk(node.right);
-  };
-  walk(tree.root);
+  stabBelow(tree.root, tree.nil_node, point, visit);
+}
+
+/**
+ * `stab` for the subtree under `node`. Plain recursive functions, not closures made per call: tsx
+ * (esbuild keepNames) wraps every closure creation in a `__name` call, which a put would pay per event.
+ */
+function stabBelow<V>(node: TreeNode<V> | null, nil: TreeNode<V>, point: string, visit: (value: V) => void): void {
+  if (node === null || node === nil) return;
+  const span = node.max;
+  if (span === undefined || point < span.low || span.high <= point) return;
+  stabBelow(node.left, nil, point, visit);
+  const key = node.item.key;
+  if (key !== undefined && key.low <= point && point < key.high) for (const value of node.item.values) visit(value);
+  stabBelow(node.right, nil, point, visit);
 }
 
 /** True when some interval holds `point`; stops at the first. */
 function stabsAny<V>(tree: IntervalTree<V>, point: string): boolean {
-  const nil = tree.nil_node;
-  const walk = (node: TreeNode<V> | null): boolean => {
-    if (node === null || node === nil) return false;
-    const span = node.max;
-    if (span === undefined || point < span.low || span.high <= point) return false;
-    const key = node.item.key;
-    return (key !== undefined && key.low <= point && point < key.high) || walk(node.left) || walk(node.right);
-  };
-  return walk(tree.root);
+  return stabsAnyBelow(tree.root, tree.nil_node, point);
+}
+
+/** `stabsAny` for the subtree under `node` (see `stabBelow` on why it is not a closure). */
+function stabsAnyBelow<V>(node: TreeNode<V> | null, nil: TreeNode<V>, point: string): boolean {
+  if (node === null || node === nil) return false;
+  const span = node.max;
+  if (span === undefined || point < span.low || span.high <= point) return false;
+  const key = node.item.key;
+  return (key !== undefined && key.low <= point && point < key.high) || stabsAnyBelow(node.left, nil, point) || stabsAnyBelow(node.right, nil, point);
 }
 
 /**

@@ -7,6 +7,7 @@
  *
  *   benchKeyText(1234)   →  "key/0001/0234"     (prefix 1, item 234)
  *   benchPrefixText(1)   →  "key/0001/"
+ *   unrelatedKeyText(1234) → "key/0001/02a4"  (never written, sorts among the written keys)
  *   shuffledIndexes(5, new Random(42))  →  e.g. [3, 0, 4, 1, 2], the same for seed 42 on every machine
  */
 import { Random } from "../shared/random.js";
@@ -25,6 +26,19 @@ function pad4(n: number): string {
 /** The text of key number `n`: "key/<prefix>/<item>", 13 bytes. */
 export function benchKeyText(n: number): string {
   return `key/${pad4(Math.floor(n / KEYS_PER_PREFIX))}/${pad4(n % KEYS_PER_PREFIX)}`;
+}
+
+/**
+ * A key shaped exactly like key `n` (same length, same first and last byte, same prefix) that no
+ * bench ever writes: the item's third digit becomes "a". It sorts between the written keys, so a
+ * watcher on it is unrelated to every write yet shares the written part of the key space, and no
+ * cheap test on a key's length, ends or bounds can tell the two apart.
+ *
+ *   unrelatedKeyText(1234)  →  "key/0001/02a4"     (between key/0001/0299 and key/0001/0300)
+ */
+export function unrelatedKeyText(n: number): string {
+  const text = benchKeyText(n);
+  return `${text.slice(0, 11)}a${text.slice(12)}`;
 }
 
 /** The prefix shared by keys `p * 1000` … `p * 1000 + 999`. */

@@ -98,19 +98,22 @@ async function main(): Promise<void> {
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const cpu = os.cpus()[0]?.model ?? "unknown CPU";
-  console.log(
-    `etcdsim benchmarks: commit ${commitId()}, seed ${args.seed}, node ${process.version}, ` +
-      `${os.cpus().length} × ${cpu}, load average ${os.loadavg()[0]?.toFixed(1) ?? "?"}, ${seconds.toFixed(0)} s` +
-      "\n(in-process rows compare CPU time of this process, measured in the same run as their baseline)\n",
-  );
-  console.log(formatTable(rows));
   const seedFlag = args.seed === DEFAULT_SEED ? "" : ` --seed ${args.seed}`;
-  console.log("\nReproduce:");
-  if (selected.length === BENCHES.length) console.log(`  npm run bench${args.seed === DEFAULT_SEED ? "" : ` --${seedFlag}`}`);
-  for (const b of selected) console.log(`  npm run bench -- ${b.name}${seedFlag}`);
-  console.log(
+  const lines = [
+    `etcdsim benchmarks: commit ${commitId()}, seed ${args.seed}, node ${process.version}, ` +
+      `${os.cpus().length} × ${cpu}, load average ${os.loadavg()[0]?.toFixed(1) ?? "?"}, ${seconds.toFixed(0)} s`,
+    "(in-process rows compare CPU time of this process, measured in the same run as their baseline)",
+    "",
+    formatTable(rows),
+    "",
+    "Reproduce:",
+    ...(selected.length === BENCHES.length ? [`  npm run bench${args.seed === DEFAULT_SEED ? "" : ` --${seedFlag}`}`] : []),
+    ...selected.map((b) => `  npm run bench -- ${b.name}${seedFlag}`),
     "  node --expose-gc --cpu-prof --cpu-prof-dir=<outside the repo> --import tsx bench/main.ts <bench>   (profile one bench)",
-  );
+  ];
+  // Exit once the table is written: the launchers' stop() leave idle timers (a 5 s give-up race)
+  // that would otherwise hold the process open for half a minute after the work is done.
+  process.stdout.write(`${lines.join("\n")}\n`, () => process.exit(0));
 }
 
 await main();

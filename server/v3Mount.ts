@@ -16,12 +16,11 @@
  * v3 header's `cluster_id` is the v2 `X-Etcd-Cluster-Id` written in decimal:
  *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
-import type { Clock, Ticker } from "../shared/clock.js";
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import type { MemberIdentity } from "../v3/member.js";
-import type { EtcdOptions } from "./etcd.js";
+import type { EtcdOptions, MountContext } from "./etcd.js";
 import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
 import type { Handler } from "./server.js";
 
@@ -40,21 +39,26 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
  * The extra handler `startEtcd` mounts for v3: builds the v3 server for the member `options`
  * describe, starts its background tickers on the server's clock, and returns the gateway.
  */
-export function v3Mount(options: EtcdOptions = {}): (context: { clock: Clock & Ticker }) => Handler {
-  return ({ clock }) => createV3Mount(clock, memberIdentityFor(options));
+export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => Handler {
+  return (context) => createV3Mount(context, memberIdentityFor(options));
 }
 
-/** Builds the v3 server and its gateway handler, and starts the background tickers on `clock`. */
-export function createV3Mount(clock: Clock & Ticker, member?: MemberIdentity): Handler {
+/**
+ * Builds the v3 server and its gateway handler, and starts the background tickers on the context's
+ * clock; each ticker is cancelled when the server closes.
+ */
+export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
+  const { clock } = context;
   const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
   const every = (periodMs: number, name: string, step: () => unknown): void => {
-    clock.every(periodMs, () => {
+    const cancel = clock.every(periodMs, () => {
       try {
         step();
       } catch (error) {
         process.stderr.write(`etcdsim: v3 ${name} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       }
     });
+    context.onClose(cancel);
   };
   every(LEASE_EXPIRY_CHECK_MS, "lease expiry", () => server.revokeExpiredLeases(clock.now()));
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());

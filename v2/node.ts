@@ -182,10 +182,12 @@ export class Node {
     return this.children.get(name);
   }
 
-  /** Attaches `child` under its name: 104 when this is a file, 105 when the name is taken. */
-  add(child: Node): void {
+  /**
+   * Attaches `child` under its name: 104 when this is a file, 105 when the name is taken. A caller
+   * that already holds the name passes it (etcdsim's shortcut; etcd always splits the path).
+   */
+  add(child: Node, name: string = child.name): void {
     if (this.children === undefined) throw new V2Error(EcodeNotDir, "", this.context.currentIndex);
-    const name = child.name;
     if (this.children.has(name)) throw new V2Error(EcodeNodeExist, "", this.context.currentIndex);
     this.children.set(name, child);
     child.parent = this;

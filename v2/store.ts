@@ -23,7 +23,7 @@ import { Event } from "./event.js";
 import { EVENT_HISTORY_CAPACITY, EventHistory } from "./eventHistory.js";
 import { CompareIndexNotMatch, CompareMatch, CompareValueNotMatch, Node, PERMANENT, type CompareResult, type NodeContext, type NodeState } from "./node.js";
 import { makeNodeExtern, type NodeExtern } from "./nodeExtern.js";
-import { cleanKey, joinPath, splitPath } from "./path.js";
+import { cleanKey, joinPath } from "./path.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from "./snapshot.js";
 import { STATS_FIELDS, Stats, type StatsField, type StatsJSON } from "./stats.js";
 import { TTLKeyHeap } from "./ttlKeyHeap.js";
@@ -184,21 +184,53 @@ export class V2Store implements Store, NodeContext {
    *   set("/message", false, "World")  →  node created/modified 2, prevNode the "Hello" node
    */
   set(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
-    return this.run("setsSuccess", "setsFail", () => {
-      const key = cleanKey(nodePath);
-      // A missing key is the usual case for a set: find it without building (and throwing) a 100.
-      const previous = this.internalFind(key);
-      const refresh = expireOpts.refresh === true;
-      if (refresh) value = (previous ?? this.internalGet(key)).value; // missing: internalGet throws etcd's 100
-      // The replaced file's view (a directory is refused below, so only a file can be replaced).
-      const prevNode = previous !== undefined && !previous.isDir() ? previous.repr(false, false, nowMs) : undefined;
-      const created = this.internalCreate(key, dir, value, false, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
-      const event = new Event(actions.Set, created.node, prevNode, this.currentIndex, refresh);
-      if (refresh) this.watcherHub.add(event);
-      else this.watcherHub.notify(event);
+    // etcdsim spells `run` out here, without its two closures per call (set is the hot path); the
+    // counting is the same: setsSuccess after a success, setsFail after a V2Error.
+    this.enterGuard();
+    try {
+      const event = this.internalSet(nodePath, dir, value, expireOpts, nowMs);
+      this.counters.inc("setsSuccess");
       return event;
-    });
+    } catch (error) {
+      this.countFailure("setsSuccess", "setsFail", error);
+      throw error;
+    } finally {
+      this.busy = false;
+    }
   }
+
+  /**
+   * The body of `set`. etcd looks the key up with `internalGet` and then walks the path again inside
+   * `internalCreate`; etcdsim walks it once: the walk stops at the deepest existing node, which is
+   * either the key itself (the node to replace) or the directory under which the missing ones are
+   * created. Same checks in the same order (104, then 100 for a refresh, 107, 102), same result.
+   */
+  private internalSet(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
+    const key = cleanKey(nodePath);
+    const names = components(key);
+    let current = this.root;
+    let depth = 0;
+    for (; depth < names.length; depth++) {
+      if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
+      const child = current.children.get(names[depth] as string);
+      if (child === undefined) break; // a missing key is the usual case for a set: no 100 is built
+      current = child;
+    }
+    const previous = depth === names.length ? current : undefined;
+    const refresh = expireOpts.refresh === true;
+    if (refresh) value = (previous ?? this.internalGet(key)).value; // missing: internalGet throws etcd's 100
+    // The replaced file's view (a directory is refused below, so only a file can be replaced).
+    const prevNode = previous !== undefined && !previous.isDir() ? previous.repr(false, false, nowMs) : undefined;
+    if (key === "/") throw new V2Error(EcodeRootROnly, "/", this.currentIndex);
+    // An existing key's parent exists; otherwise `current` is the deepest existing directory.
+    const parent = previous?.parent ?? this.createDirs(current, names, depth, names.length - 1, this.currentIndex + 1);
+    const created = this.createIn(parent, key, names[names.length - 1] as string, dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+    const event = new Event(actions.Set, created.node, prevNode, this.currentIndex, refresh);
+    if (refresh) this.watcherHub.add(event);
+    else this.watcherHub.notify(event);
+    return event;
+  }
+
 
   /**
    * Creates a node that must not exist yet (105 otherwise). With `unique` (POST), the new node is a
@@ -507,22 +539,7 @@ export class V2Store implements Store, NodeContext {
   }
 
   /**
-   * `internalGet` answering undefined where it would throw 100; still 104 at a file in the way.
-   * For callers to whom a missing key is normal (set), since building an Error costs microseconds.
-   */
-  private internalFind(key: string): Node | undefined {
-    let current = this.root;
-    for (const name of components(key)) {
-      if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
-      const child = current.children.get(name);
-      if (child === undefined) return undefined;
-      current = child;
-    }
-    return current;
-  }
-
-  /**
-   * etcd's `internalCreate`, shared by set (replace = true) and create. Walks to the parent, making
+   * etcd's `internalCreate`, used by create (set walks once itself, see `internalSet`). Walks to the parent, making
    * missing directories on the way, and adds the new node with the next index.
    *
    * It changes nothing when it fails: a 104 can only come from an existing file, which lies above any
@@ -535,10 +552,21 @@ export class V2Store implements Store, NodeContext {
     if (unique) nodePath += "/" + String(nextIndex).padStart(20, "0");
     const key = cleanKey(nodePath);
     if (key === "/") throw new V2Error(EcodeRootROnly, "/", currIndex);
-    if (expireTimeMs < MIN_EXPIRE_TIME_MS) expireTimeMs = PERMANENT;
 
-    const [dirName, nodeName] = splitPath(key);
-    const parent = this.walkCreatingDirs(dirName, nextIndex);
+    const names = components(key);
+    const parent = this.createDirs(this.root, names, 0, names.length - 1, nextIndex);
+    return this.createIn(parent, key, names[names.length - 1] as string, dir, value, replace, expireTimeMs, nowMs);
+  }
+
+  /**
+   * The second half of etcd's `internalCreate`: adds the node `key` (named `nodeName`) under the
+   * existing directory `parent` with the next index. 105 when it exists and `replace` is false, 102
+   * when it is a directory; a file it replaces is removed first.
+   */
+  private createIn(parent: Node, key: string, nodeName: string, dir: boolean, value: string, replace: boolean, expireTimeMs: number, nowMs: number): { node: NodeExtern } {
+    const currIndex = this.currentIndex;
+    const nextIndex = currIndex + 1;
+    if (expireTimeMs < MIN_EXPIRE_TIME_MS) expireTimeMs = PERMANENT;
 
     const existing = parent.children?.get(nodeName);
     let previous: Node | undefined;
@@ -550,7 +578,7 @@ export class V2Store implements Store, NodeContext {
     previous?.remove(false, false);
 
     const node = dir ? Node.newDir(this, key, nextIndex, parent, expireTimeMs) : Node.newKV(this, key, value, nextIndex, parent, expireTimeMs);
-    parent.add(node);
+    parent.add(node, nodeName);
     let expiration: string | undefined;
     let ttl: number | undefined;
     if (!node.isPermanent()) {
@@ -564,16 +592,23 @@ export class V2Store implements Store, NodeContext {
   }
 
   /**
-   * etcd's `walk(dirName, checkDir)`: returns the directory at `dirName`, creating missing ones
-   * (permanent, created at `createdIndex`). A file in the way answers 104 with the file's path.
+   * etcd's `walk(dirName, checkDir)`, started part way: from the directory `from`, which holds the
+   * names before `names[start]`, walks `names[start]` … `names[end - 1]` and returns the directory
+   * there, creating missing ones (permanent, created at `createdIndex`). A file in the way answers
+   * 104 with the file's path.
+   *
+   *   createDirs(root, ["a", "b", "k"], 0, 2, 7)  →  the directory /a/b (made at index 7 if missing)
    */
-  private walkCreatingDirs(dirName: string, createdIndex: number): Node {
-    let current = this.root;
-    for (const name of components(dirName)) {
+  private createDirs(from: Node, names: readonly string[], start: number, end: number, createdIndex: number): Node {
+    let current = from;
+    for (let i = start; i < end; i++) {
+      const name = names[i] as string;
       const child = current.children?.get(name);
       if (child === undefined) {
-        const created = Node.newDir(this, joinPath(current.path, name), createdIndex, current, PERMANENT);
-        current.add(created);
+        // The names come from a clean key (none empty, "." or ".."), so plain concatenation is
+        // already clean: etcd's path.Join would change nothing here.
+        const created = Node.newDir(this, current.path === "/" ? "/" + name : current.path + "/" + name, createdIndex, current, PERMANENT);
+        current.add(created, name);
         current = created;
       } else if (child.isDir()) {
         current = child;
@@ -617,25 +652,35 @@ export class V2Store implements Store, NodeContext {
         this.counters.inc(success);
         return result;
       } catch (error) {
-        if (error instanceof V2Error) {
-          // Quirk: a create that fails with 104 inside the walk also counts setsFail (etcd's internalCreate does).
-          if (success === "createSuccess" && error.errorCode === EcodeNotDir) this.counters.inc("setsFail");
-          this.counters.inc(this.countedAsSuccess.has(error) ? success : fail);
-        }
+        this.countFailure(success, fail, error);
         throw error;
       }
     });
   }
 
+  /** The failure half of `run`: counts a V2Error (a quirk may count it as a success); other errors count nothing. */
+  private countFailure(success: StatsField, fail: StatsField, error: unknown): void {
+    if (error instanceof V2Error) {
+      // Quirk: a create that fails with 104 inside the walk also counts setsFail (etcd's internalCreate does).
+      if (success === "createSuccess" && error.errorCode === EcodeNotDir) this.counters.inc("setsFail");
+      this.counters.inc(this.countedAsSuccess.has(error) ? success : fail);
+    }
+  }
+
   /** Refuses a call made while another is running (a watch listener calling back into the store). */
   private guarded<T>(operation: () => T): T {
-    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
-    this.busy = true;
+    this.enterGuard();
     try {
       return operation();
     } finally {
       this.busy = false;
     }
+  }
+
+  /** The entry half of `guarded`: throws when a call is running, else marks the store busy (the caller clears it). */
+  private enterGuard(): void {
+    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
+    this.busy = true;
   }
 }
 

@@ -83,6 +83,9 @@ export class WatcherHub {
    */
   notify(event: Event): void {
     this.eventHistory.addEvent(event);
+    // etcdsim's shortcut: with no watcher registered anywhere, no prefix can have one, so the walk
+    // over the key's prefixes is skipped (etcd walks them regardless; nobody is told either way).
+    if (this.count === 0) return;
     const key = event.node.key ?? "/";
     this.notifyWatchers(event, "/", false);
     // Each "/" after the first character ends a proper prefix; the key itself comes last.

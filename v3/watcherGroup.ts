@@ -6,7 +6,9 @@
  * tree keyed by their half-open interval [key, end); an empty `end` means "every key ≥ key" and
  * is stored as +∞. A key `k` is looked up as a point: the intervals with low ≤ k < high (etcd
  * stabs with the point [k, k+"\0"), the smallest interval holding exactly k; same answer).
- * Watchers on the identical interval share one tree node (one watcher set).
+ * Watchers on the identical interval share one tree node (one watcher set). Beside the tree,
+ * etcdsim (not etcd) caches the union of all watched intervals as a sorted array (`RangeUnion`),
+ * so a key no range holds, the usual case for a put, is turned away without walking the tree.
  *
  *   watch "foo"          →  keyWatchers: {"foo": {w1}}
  *   watch ["a", "c")     →  ranges: [a, c) → {w2}
@@ -144,6 +146,78 @@ function stabsAnyBelow<V>(node: TreeNode<V> | null, nil: TreeNode<V>, point: str
   return (key !== undefined && key.low <= point && point < key.high) || stabsAnyBelow(node.left, nil, point) || stabsAnyBelow(node.right, nil, point);
 }
 
+/** Calls `visit` with every interval of the tree in (low, high) order: an in-order walk. */
+function forEachInterval<V>(node: TreeNode<V> | null, nil: TreeNode<V>, visit: (interval: KeyInterval) => void): void {
+  if (node === null || node === nil) return;
+  forEachInterval(node.left, nil, visit);
+  if (node.item.key !== undefined) visit(node.item.key);
+  forEachInterval(node.right, nil, visit);
+}
+
+/**
+ * etcdsim's cache, not etcd's: the union of every watched range as disjoint intervals sorted by
+ * low, in two flat arrays (`lows[i]`, `highs[i]` bound interval i). "Does any range hold this
+ * key?" is then one binary search with no tree walk; the tree is stabbed only on a yes, to find
+ * which watchers. A put among many interleaved range watchers almost always gets a no.
+ *
+ * Invariant: a key k lies in some watched interval ⟺ for the last i with lows[i] ≤ k, k < highs[i].
+ * Intervals that overlap or touch are merged, so the highs are increasing too.
+ *
+ *   watched [a,c) [b,e) [e,f) [x,+∞)  →  lows [a, x], highs [f, +∞)
+ *   "d" → last low ≤ "d" is "a", "d" < "f": yes      "g" → "a", "g" ≥ "f": no      "0" → none: no
+ *
+ * Rebuilt lazily: add and delete only mark it stale when the set of intervals changes, and the
+ * next query rebuilds it by one in-order walk of the tree, O(ranges).
+ */
+class RangeUnion {
+  private lows: string[] = [];
+  private highs: string[] = [];
+  stale = false;
+
+  rebuild<V>(tree: IntervalTree<V>): void {
+    const lows: string[] = [];
+    const highs: string[] = [];
+    forEachInterval(tree.root, tree.nil_node, (interval) => {
+      const last = highs.length - 1;
+      if (last >= 0 && interval.low <= (highs[last] as string)) {
+        if (interval.high > (highs[last] as string)) highs[last] = interval.high;
+        return;
+      }
+      lows.push(interval.low);
+      highs.push(interval.high);
+    });
+    this.lows = lows;
+    this.highs = highs;
+    this.stale = false;
+  }
+
+  /** True when some interval holds `point` (a binary string). O(log intervals). */
+  holds(point: string): boolean {
+    const lows = this.lows;
+    let lo = 0;
+    let hi = lows.length; // the answer index is the last with lows[i] ≤ point: search [lo, hi)
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((lows[mid] as string) <= point) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && point < (this.highs[lo - 1] as string);
+  }
+
+  /** `holds` for key bytes, without building the key's string. */
+  holdsKey(key: Uint8Array): boolean {
+    const lows = this.lows;
+    let lo = 0;
+    let hi = lows.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareKeyToString(key, lows[mid] as string) >= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && compareKeyToString(key, this.highs[lo - 1] as string) < 0;
+  }
+}
+
 /**
  * Compares key bytes with a latin1 string (one char per byte, or U+0100 for +∞) without building
  * a string: negative, zero or positive, like `compareBytes`.
@@ -257,6 +331,8 @@ export class WatcherGroup {
    * allocating; JavaScript must build the string first, so a miss is answered from here instead.
    */
   private readonly keyFingerprints = new Map<number, number>();
+  /** The union of the tree's intervals, for a tree-free "no range holds this key" (etcdsim's cache). */
+  private readonly rangeUnion = new RangeUnion();
 
   /** Number of watchers. */
   get size(): number {
@@ -286,6 +362,7 @@ export class WatcherGroup {
       set = new Set();
       this.rangeSets.set(id, set);
       this.ranges.insert(rangeInterval(watcher.keyString, watcher.endString), set);
+      this.rangeUnion.stale = true;
     }
     set.add(watcher);
   }
@@ -312,26 +389,31 @@ export class WatcherGroup {
       if (this.ranges.remove(rangeInterval(watcher.keyString, watcher.endString), set) === undefined) {
         throw new Error("InvariantViolation: could not remove watcher interval from the tree");
       }
+      this.rangeUnion.stale = true;
     }
     return true;
   }
 
   /** True when some watcher of the group watches `key` (binary string). O(1 + log ranges). */
   contains(key: string): boolean {
-    return this.keyWatchers.has(key) || (this.rangeSets.size > 0 && stabsAny(this.ranges, key));
+    return this.keyWatchers.has(key) || this.anyRangeHolds(key);
   }
 
   /**
    * False when no watcher of the group can watch `key`: no single-key watcher has its fingerprint
-   * and it lies outside the span of every watched range. O(key length), allocation-free. True
-   * means "look it up".
+   * and no watched range holds it (a binary search of the range union cache). O(key length ×
+   * log ranges), allocation-free. True means "look it up".
    */
   mayWatch(key: Uint8Array): boolean {
     if (this.keyFingerprints.size > 0 && this.keyFingerprints.has(fingerprint(key))) return true;
     if (this.rangeSets.size === 0) return false;
-    const root = this.ranges.root;
-    const span = root === null || root === this.ranges.nil_node ? undefined : root.max;
-    return span !== undefined && compareKeyToString(key, span.low) >= 0 && compareKeyToString(key, span.high) < 0;
+    return this.unionOfRanges().holdsKey(key);
+  }
+
+  /** The range union cache, rebuilt first if watchers were added or removed since the last query. */
+  private unionOfRanges(): RangeUnion {
+    if (this.rangeUnion.stale) this.rangeUnion.rebuild(this.ranges);
+    return this.rangeUnion;
   }
 
   /** The single-key watchers of `key` (a binary string), or undefined. O(1). Do not modify. */
@@ -341,12 +423,12 @@ export class WatcherGroup {
 
   /** Calls `visit` with the watcher set of each watched range holding `key` (a binary string). */
   forEachRangeSetOf(key: string, visit: (watchers: ReadonlySet<Watcher>) => void): void {
-    if (this.rangeSets.size > 0) stab(this.ranges, key, visit);
+    if (this.rangeSets.size > 0 && this.unionOfRanges().holds(key)) stab(this.ranges, key, visit);
   }
 
   /** True when some range watcher's range holds `key`. */
   anyRangeHolds(key: string): boolean {
-    return this.rangeSets.size > 0 && stabsAny(this.ranges, key);
+    return this.rangeSets.size > 0 && this.unionOfRanges().holds(key) && stabsAny(this.ranges, key);
   }
 
   /**
@@ -358,7 +440,7 @@ export class WatcherGroup {
     const point = keyString(key);
     const set = this.keyWatchers.get(point);
     if (set !== undefined) for (const watcher of set) visit(watcher);
-    if (this.rangeSets.size === 0) return;
+    if (this.rangeSets.size === 0 || !this.unionOfRanges().holds(point)) return;
     stab(this.ranges, point, (rangeSet) => {
       for (const watcher of rangeSet) visit(watcher);
     });

@@ -207,24 +207,28 @@ export class V2Store implements Store, NodeContext {
    */
   private internalSet(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
     const key = cleanKey(nodePath);
-    const names = components(key);
+    // The walk reads the names straight out of the key ("/a/b/k": "a" at 1, "b" at 3, "k" at 5).
     let current = this.root;
-    let depth = 0;
-    for (; depth < names.length; depth++) {
+    let previous: Node | undefined = key === "/" ? current : undefined;
+    let start = 1; // where the next name starts, after the leading "/"
+    while (previous === undefined) {
       if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
-      const child = current.children.get(names[depth] as string);
+      const slash = key.indexOf("/", start);
+      const child = current.children.get(slash === -1 ? key.slice(start) : key.slice(start, slash));
       if (child === undefined) break; // a missing key is the usual case for a set: no 100 is built
       current = child;
+      if (slash === -1) previous = child;
+      else start = slash + 1;
     }
-    const previous = depth === names.length ? current : undefined;
     const refresh = expireOpts.refresh === true;
     if (refresh) value = (previous ?? this.internalGet(key)).value; // missing: internalGet throws etcd's 100
     // The replaced file's view (a directory is refused below, so only a file can be replaced).
     const prevNode = previous !== undefined && !previous.isDir() ? previous.repr(false, false, nowMs) : undefined;
     if (key === "/") throw new V2Error(EcodeRootROnly, "/", this.currentIndex);
-    // An existing key's parent exists; otherwise `current` is the deepest existing directory.
-    const parent = previous?.parent ?? this.createDirs(current, names, depth, names.length - 1, this.currentIndex + 1);
-    const created = this.createIn(parent, key, names[names.length - 1] as string, dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+    // An existing key's parent exists; otherwise `current` is the deepest existing directory and the
+    // names from `start` on are missing.
+    const parent = previous?.parent ?? this.createDirs(current, key, start, this.currentIndex + 1);
+    const created = this.createIn(parent, key, key.slice(key.lastIndexOf("/") + 1), dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
     const event = new Event(actions.Set, created.node, prevNode, this.currentIndex, refresh);
     if (refresh) this.watcherHub.add(event);
     else this.watcherHub.notify(event);
@@ -553,9 +557,8 @@ export class V2Store implements Store, NodeContext {
     const key = cleanKey(nodePath);
     if (key === "/") throw new V2Error(EcodeRootROnly, "/", currIndex);
 
-    const names = components(key);
-    const parent = this.createDirs(this.root, names, 0, names.length - 1, nextIndex);
-    return this.createIn(parent, key, names[names.length - 1] as string, dir, value, replace, expireTimeMs, nowMs);
+    const parent = this.createDirs(this.root, key, 1, nextIndex);
+    return this.createIn(parent, key, key.slice(key.lastIndexOf("/") + 1), dir, value, replace, expireTimeMs, nowMs);
   }
 
   /**
@@ -592,22 +595,23 @@ export class V2Store implements Store, NodeContext {
   }
 
   /**
-   * etcd's `walk(dirName, checkDir)`, started part way: from the directory `from`, which holds the
-   * names before `names[start]`, walks `names[start]` … `names[end - 1]` and returns the directory
-   * there, creating missing ones (permanent, created at `createdIndex`). A file in the way answers
-   * 104 with the file's path.
+   * etcd's `walk(dirName, checkDir)`, started part way: `from` is the directory at `key.slice(0, start - 1)`;
+   * walks the names of the clean `key` from offset `start` up to (not including) its last name and
+   * returns the directory there, creating missing ones (permanent, created at `createdIndex`). A file
+   * in the way answers 104 with the file's path.
    *
-   *   createDirs(root, ["a", "b", "k"], 0, 2, 7)  →  the directory /a/b (made at index 7 if missing)
+   *   createDirs(root, "/a/b/k", 1, 7)  →  the directory /a/b (/a and /a/b made at index 7 if missing)
+   *   createDirs(dirA, "/a/b/k", 3, 7)  →  the same, starting below /a
    */
-  private createDirs(from: Node, names: readonly string[], start: number, end: number, createdIndex: number): Node {
+  private createDirs(from: Node, key: string, start: number, createdIndex: number): Node {
     let current = from;
-    for (let i = start; i < end; i++) {
-      const name = names[i] as string;
+    for (let slash = key.indexOf("/", start); slash !== -1; slash = key.indexOf("/", start)) {
+      const name = key.slice(start, slash);
       const child = current.children?.get(name);
       if (child === undefined) {
-        // The names come from a clean key (none empty, "." or ".."), so plain concatenation is
-        // already clean: etcd's path.Join would change nothing here.
-        const created = Node.newDir(this, current.path === "/" ? "/" + name : current.path + "/" + name, createdIndex, current, PERMANENT);
+        // The key is clean (no empty, "." or ".." name), so its prefix is the path etcd's
+        // path.Join(parent, name) would build.
+        const created = Node.newDir(this, key.slice(0, slash), createdIndex, current, PERMANENT);
         current.add(created, name);
         current = created;
       } else if (child.isDir()) {
@@ -615,6 +619,7 @@ export class V2Store implements Store, NodeContext {
       } else {
         throw new V2Error(EcodeNotDir, child.path, this.currentIndex);
       }
+      start = slash + 1;
     }
     return current;
   }

@@ -22,7 +22,7 @@ import * as actions from "./event.js";
 import { Event } from "./event.js";
 import { EVENT_HISTORY_CAPACITY, EventHistory } from "./eventHistory.js";
 import { CompareIndexNotMatch, CompareMatch, CompareValueNotMatch, Node, PERMANENT, type CompareResult, type NodeContext, type NodeState } from "./node.js";
-import { makeNodeExtern, type NodeExtern } from "./nodeExtern.js";
+import { makeFileExtern, makeNodeExtern, type NodeExtern } from "./nodeExtern.js";
 import { cleanKey, joinPath } from "./path.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from "./snapshot.js";
 import { STATS_FIELDS, Stats, type StatsField, type StatsJSON } from "./stats.js";
@@ -590,7 +590,10 @@ export class V2Store implements Store, NodeContext {
     }
     this.currentIndex = nextIndex;
     return {
-      node: makeNodeExtern({ key, value: dir ? undefined : value, dir, expiration, ttl, modifiedIndex: nextIndex, createdIndex: nextIndex }),
+      node:
+        !dir && expiration === undefined
+          ? makeFileExtern(key, value, nextIndex) // the usual case; the same fields makeNodeExtern would set
+          : makeNodeExtern({ key, value: dir ? undefined : value, dir, expiration, ttl, modifiedIndex: nextIndex, createdIndex: nextIndex }),
     };
   }
 

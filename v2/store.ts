@@ -211,13 +211,17 @@ export class V2Store implements Store, NodeContext {
     let current = this.root;
     let previous: Node | undefined = key === "/" ? current : undefined;
     let start = 1; // where the next name starts, after the leading "/"
+    let name = ""; // the last name looked up; the node's own name once the walk reached it
+    let atLastName = false;
     while (previous === undefined) {
       if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
       const slash = key.indexOf("/", start);
-      const child = current.children.get(slash === -1 ? key.slice(start) : key.slice(start, slash));
+      atLastName = slash === -1;
+      name = atLastName ? key.slice(start) : key.slice(start, slash);
+      const child = current.children.get(name);
       if (child === undefined) break; // a missing key is the usual case for a set: no 100 is built
       current = child;
-      if (slash === -1) previous = child;
+      if (atLastName) previous = child;
       else start = slash + 1;
     }
     const refresh = expireOpts.refresh === true;
@@ -228,8 +232,9 @@ export class V2Store implements Store, NodeContext {
     // An existing key's parent exists; otherwise `current` is the deepest existing directory and the
     // names from `start` on are missing.
     const parent = previous?.parent ?? this.createDirs(current, key, start, this.currentIndex + 1);
-    const created = this.createIn(parent, key, key.slice(key.lastIndexOf("/") + 1), dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
-    const event = new Event(actions.Set, created.node, prevNode, this.currentIndex, refresh);
+    const nodeName = atLastName ? name : key.slice(key.lastIndexOf("/") + 1);
+    const created = this.createIn(parent, key, nodeName, dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+    const event = new Event(actions.Set, created, prevNode, this.currentIndex, refresh);
     if (refresh) this.watcherHub.add(event);
     else this.watcherHub.notify(event);
     return event;
@@ -244,7 +249,7 @@ export class V2Store implements Store, NodeContext {
   create(nodePath: string, dir: boolean, value: string, unique: boolean, expireOpts: ExpireOptions, nowMs: number): Event {
     return this.run("createSuccess", "createFail", () => {
       const created = this.internalCreate(nodePath, dir, value, unique, false, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
-      const event = new Event(actions.Create, created.node, undefined, this.currentIndex);
+      const event = new Event(actions.Create, created, undefined, this.currentIndex);
       this.watcherHub.notify(event);
       return event;
     });
@@ -550,7 +555,7 @@ export class V2Store implements Store, NodeContext {
    * directory this call would create, and the 105/102 checks find an existing target, which means
    * every parent already existed.
    */
-  private internalCreate(nodePath: string, dir: boolean, value: string, unique: boolean, replace: boolean, expireTimeMs: number, nowMs: number): { node: NodeExtern } {
+  private internalCreate(nodePath: string, dir: boolean, value: string, unique: boolean, replace: boolean, expireTimeMs: number, nowMs: number): NodeExtern {
     const currIndex = this.currentIndex;
     const nextIndex = currIndex + 1;
     if (unique) nodePath += "/" + String(nextIndex).padStart(20, "0");
@@ -566,7 +571,7 @@ export class V2Store implements Store, NodeContext {
    * existing directory `parent` with the next index. 105 when it exists and `replace` is false, 102
    * when it is a directory; a file it replaces is removed first.
    */
-  private createIn(parent: Node, key: string, nodeName: string, dir: boolean, value: string, replace: boolean, expireTimeMs: number, nowMs: number): { node: NodeExtern } {
+  private createIn(parent: Node, key: string, nodeName: string, dir: boolean, value: string, replace: boolean, expireTimeMs: number, nowMs: number): NodeExtern {
     const currIndex = this.currentIndex;
     const nextIndex = currIndex + 1;
     if (expireTimeMs < MIN_EXPIRE_TIME_MS) expireTimeMs = PERMANENT;
@@ -589,12 +594,9 @@ export class V2Store implements Store, NodeContext {
       [expiration, ttl] = node.expirationAndTTL(nowMs);
     }
     this.currentIndex = nextIndex;
-    return {
-      node:
-        !dir && expiration === undefined
-          ? makeFileExtern(key, value, nextIndex) // the usual case; the same fields makeNodeExtern would set
-          : makeNodeExtern({ key, value: dir ? undefined : value, dir, expiration, ttl, modifiedIndex: nextIndex, createdIndex: nextIndex }),
-    };
+    return !dir && expiration === undefined
+      ? makeFileExtern(key, value, nextIndex) // the usual case; the same fields makeNodeExtern would set
+      : makeNodeExtern({ key, value: dir ? undefined : value, dir, expiration, ttl, modifiedIndex: nextIndex, createdIndex: nextIndex });
   }
 
   /**

@@ -233,7 +233,9 @@ export class V2Store implements Store, NodeContext {
     // names from `start` on are missing.
     const parent = previous?.parent ?? this.createDirs(current, key, start, this.currentIndex + 1);
     const nodeName = atLastName ? name : key.slice(key.lastIndexOf("/") + 1);
-    const created = this.createIn(parent, key, nodeName, dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+    // The walk already knows what sits at the key: `previous`, or nothing (it missed the name in
+    // `parent`, or `parent` is a directory createDirs just made), so createIn need not look again.
+    const created = this.createIn(parent, key, nodeName, previous, dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
     const event = new Event(actions.Set, created, prevNode, this.currentIndex, refresh);
     if (refresh) this.watcherHub.add(event);
     else this.watcherHub.notify(event);
@@ -563,20 +565,21 @@ export class V2Store implements Store, NodeContext {
     if (key === "/") throw new V2Error(EcodeRootROnly, "/", currIndex);
 
     const parent = this.createDirs(this.root, key, 1, nextIndex);
-    return this.createIn(parent, key, key.slice(key.lastIndexOf("/") + 1), dir, value, replace, expireTimeMs, nowMs);
+    const nodeName = key.slice(key.lastIndexOf("/") + 1);
+    return this.createIn(parent, key, nodeName, parent.children?.get(nodeName), dir, value, replace, expireTimeMs, nowMs);
   }
 
   /**
    * The second half of etcd's `internalCreate`: adds the node `key` (named `nodeName`) under the
-   * existing directory `parent` with the next index. 105 when it exists and `replace` is false, 102
-   * when it is a directory; a file it replaces is removed first.
+   * existing directory `parent` with the next index. `existing` is the node there now (the caller
+   * has looked it up), if any: 105 when there is one and `replace` is false, 102 when it is a
+   * directory; a file it replaces is removed first.
    */
-  private createIn(parent: Node, key: string, nodeName: string, dir: boolean, value: string, replace: boolean, expireTimeMs: number, nowMs: number): NodeExtern {
+  private createIn(parent: Node, key: string, nodeName: string, existing: Node | undefined, dir: boolean, value: string, replace: boolean, expireTimeMs: number, nowMs: number): NodeExtern {
     const currIndex = this.currentIndex;
     const nextIndex = currIndex + 1;
     if (expireTimeMs < MIN_EXPIRE_TIME_MS) expireTimeMs = PERMANENT;
 
-    const existing = parent.children?.get(nodeName);
     let previous: Node | undefined;
     if (existing !== undefined) {
       if (!replace) throw new V2Error(EcodeNodeExist, key, currIndex);

@@ -154,6 +154,31 @@ function forEachInterval<V>(node: TreeNode<V> | null, nil: TreeNode<V>, visit: (
   forEachInterval(node.right, nil, visit);
 }
 
+/** Digits in an abbreviated key: 6 digits in base 258 stay below 2^53, so a double holds them exactly. */
+const ABBREVIATED_DIGITS = 6;
+
+/**
+ * The 6 bytes of `text` (a binary string) after its first `skip`, as one number
+ * whose order agrees with the strings': each byte b counts as b + 1, the +∞ char U+0100 as 257,
+ * and a missing byte (past the end) as 0, so a shorter string sorts first. Equal numbers say
+ * nothing (the strings may differ later); different numbers order the strings.
+ *
+ *   skip 4: "key/0001/02a4" → digits of "0001/0" ;  "key/0001/02a9" → the same number (a tie)
+ *           "key/0002/00a0" → a larger number, as "key/0002…" > "key/0001…"
+ */
+function abbreviate(text: string, skip: number): number {
+  let value = 0;
+  for (let i = skip; i < skip + ABBREVIATED_DIGITS; i++) value = value * 258 + (i < text.length ? text.charCodeAt(i) + 1 : 0);
+  return value;
+}
+
+/** `abbreviate` for key bytes (two functions, so each call site sees one argument type). */
+function abbreviateBytes(key: Uint8Array, skip: number): number {
+  let value = 0;
+  for (let i = skip; i < skip + ABBREVIATED_DIGITS; i++) value = value * 258 + (i < key.length ? (key[i] as number) + 1 : 0);
+  return value;
+}
+
 /**
  * etcdsim's cache, not etcd's: the union of every watched range as disjoint intervals sorted by
  * low, in two flat arrays (`lows[i]`, `highs[i]` bound interval i). "Does any range hold this
@@ -172,6 +197,10 @@ function forEachInterval<V>(node: TreeNode<V> | null, nil: TreeNode<V>, visit: (
 class RangeUnion {
   private lows: string[] = [];
   private highs: string[] = [];
+  /** Bytes every key from the first low up to the last high starts with. */
+  private sharedPrefix = 0;
+  /** `abbreviate(lows[i], sharedPrefix)`: the lows as numbers, for a search that rarely compares strings. */
+  private abbreviatedLows = new Float64Array(0);
   stale = false;
 
   rebuild<V>(tree: IntervalTree<V>): void {
@@ -188,6 +217,12 @@ class RangeUnion {
     });
     this.lows = lows;
     this.highs = highs;
+    const first = lows[0] ?? "";
+    const last = highs[highs.length - 1] ?? "";
+    let shared = 0;
+    while (shared < first.length && shared < last.length && first.charCodeAt(shared) === last.charCodeAt(shared)) shared++;
+    this.sharedPrefix = shared;
+    this.abbreviatedLows = Float64Array.from(lows, (low) => abbreviate(low, shared));
     this.stale = false;
   }
 
@@ -204,17 +239,27 @@ class RangeUnion {
     return lo > 0 && point < (this.highs[lo - 1] as string);
   }
 
-  /** `holds` for key bytes, without building the key's string. */
+  /**
+   * `holds` for key bytes, without building the key's string. A key outside [first low, last
+   * high) is turned away by two comparisons; a key inside shares their common prefix, so the
+   * search compares abbreviated keys (`abbreviate`) as numbers and compares strings only on a tie.
+   */
   holdsKey(key: Uint8Array): boolean {
     const lows = this.lows;
+    const count = lows.length;
+    if (count === 0 || compareKeyToString(key, lows[0] as string) < 0) return false;
+    if (compareKeyToString(key, this.highs[count - 1] as string) >= 0) return false;
+    const abbreviated = abbreviateBytes(key, this.sharedPrefix);
+    const abbreviatedLows = this.abbreviatedLows;
     let lo = 0;
-    let hi = lows.length;
+    let hi = count; // the answer is the last i with lows[i] ≤ key: search [lo, hi)
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareKeyToString(key, lows[mid] as string) >= 0) lo = mid + 1;
+      const low = abbreviatedLows[mid] as number;
+      if (low < abbreviated || (low === abbreviated && compareKeyToString(key, lows[mid] as string) >= 0)) lo = mid + 1;
       else hi = mid;
     }
-    return lo > 0 && compareKeyToString(key, this.highs[lo - 1] as string) < 0;
+    return compareKeyToString(key, this.highs[lo - 1] as string) < 0;
   }
 }
 

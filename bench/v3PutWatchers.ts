@@ -11,7 +11,7 @@
  * an interval-tree stab for range watchers). Each watcher has its own channel, which must stay empty.
  *
  *   puts:            "key/0000/0000", "key/0000/0001", …
- *   key watchers:    "key/0000/00a0", "key/0000/00a5", … (10k)
+ *   key watchers:    "key/0000/00a0", "key/0000/00a5", "key/0000/00b0", … (10k distinct keys)
  *   range watchers:  ["key/0000/00a0", "key/0000/00a0\xff"), … (10k distinct intervals, none holds a put key)
  */
 import { utf8 } from "../shared/bytes.js";

@@ -7,7 +7,7 @@
  *
  *   benchKeyText(1234)   →  "key/0001/0234"     (prefix 1, item 234)
  *   benchPrefixText(1)   →  "key/0001/"
- *   unrelatedKeyText(1234) → "key/0001/02a4"  (never written, sorts among the written keys)
+ *   unrelatedKeyText(1234) → "key/0001/02d4"  (never written, sorts among the written keys)
  *   shuffledIndexes(5, new Random(42))  →  e.g. [3, 0, 4, 1, 2], the same for seed 42 on every machine
  */
 import { Random } from "../shared/random.js";
@@ -30,15 +30,18 @@ export function benchKeyText(n: number): string {
 
 /**
  * A key shaped exactly like key `n` (same length, same first and last byte, same prefix) that no
- * bench ever writes: the item's third digit becomes "a". It sorts between the written keys, so a
- * watcher on it is unrelated to every write yet shares the written part of the key space, and no
- * cheap test on a key's length, ends or bounds can tell the two apart.
+ * bench ever writes: the item's third digit d becomes the letter "a" + d, so distinct n give distinct
+ * keys. It sorts between the written keys, so a watcher on it is unrelated to every write yet shares
+ * the written part of the key space, and no cheap test on a key's length, ends or bounds can tell
+ * the two apart.
  *
- *   unrelatedKeyText(1234)  →  "key/0001/02a4"     (between key/0001/0299 and key/0001/0300)
+ *   unrelatedKeyText(1234)  →  "key/0001/02d4"     (between key/0001/0299 and key/0001/0300)
+ *   unrelatedKeyText(1204)  →  "key/0001/02a4"     (a different key: the digit is kept as a letter)
  */
 export function unrelatedKeyText(n: number): string {
   const text = benchKeyText(n);
-  return `${text.slice(0, 11)}a${text.slice(12)}`;
+  const digit = text.charCodeAt(11) - 48;
+  return `${text.slice(0, 11)}${String.fromCharCode(97 + digit)}${text.slice(12)}`;
 }
 
 /** The prefix shared by keys `p * 1000` … `p * 1000 + 999`. */

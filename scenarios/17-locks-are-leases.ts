@@ -23,6 +23,8 @@ export const LEASE_TTL_SECONDS = 5;
 export const STALL_MS = 10_000;
 /** Turns B's pending lock() gets after each second to finish its last steps (a few round trips). */
 const SETTLE_TURNS = 50;
+/** How far before each whole second A's stall is sampled (see the loop). */
+const SAMPLE_OFFSET_MS = 250;
 const OUTPUT = "job/output";
 
 export const lesson: Lesson = {
@@ -47,7 +49,11 @@ export const lesson: Lesson = {
     );
     // Start between two of etcd's 500 ms expiry checks, as a real client does (see lesson 15).
     await target.advance(250);
+    // A's lease and A's v2 lock key are the first two requests, so both start their 5 s within one
+    // request of `lockedAt`, the point the stall's samples are timed from.
+    const lockedAt = target.now();
     const sessionA = await Session.create(client, { ttlSeconds: LEASE_TTL_SECONDS });
+    const lockA2 = await v2.set("/locks/job", "A", { prevExist: false, ttlSeconds: LEASE_TTL_SECONDS });
     const sessionB = await Session.create(client, { ttlSeconds: LEASE_TTL_SECONDS });
     const mutexA = new Mutex(sessionA, "locks/job");
     const mutexB = new Mutex(sessionB, "locks/job");
@@ -57,7 +63,6 @@ export const lesson: Lesson = {
       bHolds = true;
     });
     await target.advance(0);
-    const lockA2 = await v2.set("/locks/job", "A", { prevExist: false, ttlSeconds: LEASE_TTL_SECONDS });
     const lockB2 = await v2.set("/locks/job", "B", { prevExist: false, ttlSeconds: LEASE_TTL_SECONDS });
     const lockIndexA = lockA2.ok ? lockA2.value.etcdIndex : 0;
     const watchB2 = must(await v2.watch("/locks/job", { waitIndex: lockIndexA + 1 }), "watch");
@@ -84,8 +89,17 @@ export const lesson: Lesson = {
       for (let turn = 0; turn < SETTLE_TURNS && !bHolds; turn++) await target.advance(0);
     };
     let aKeyGoneAtMs = -1;
-    for (let t = 1000; t <= STALL_MS; t += 1000) {
-      await target.advance(1000);
+    // Samples are timed from `lockedAt` on the target's clock, SAMPLE_OFFSET_MS clear of the whole
+    // seconds. A key on a 5 s TTL or lease goes in etcd's first 500 ms expiry check after its 5 s,
+    // so it is freed somewhere in (5 s, 5.5 s] after it was made; that window's phase belongs to the
+    // etcd. A sample at 4.75 s and the next at 5.75 s both stay a quarter second clear of it, so
+    // every target answers "freed at 5.75 s":
+    //   locked ── 4.75 ✓ alive ── 5.0 TTL ░░ expiry check somewhere ░░ 5.5 ── 5.75 ✓ gone
+    // Waiting until each sample time (not for a fixed second) keeps the time the requests take from
+    // piling up: a sample at exactly 5 s, after five 1 s waits, once saw the key gone "before" its
+    // TTL on a slow CI machine.
+    for (let t = 1000 - SAMPLE_OFFSET_MS; t <= STALL_MS; t += 1000) {
+      await target.advance(Math.max(0, lockedAt + t - target.now()));
       await sessionB.keepAliveOnce();
       const aKey = must(await v3.range(rangeOf(mutexA.key())), "range");
       // B can only finish once A's key is gone; only then give it turns (no idle waiting before).
@@ -93,7 +107,7 @@ export const lesson: Lesson = {
       if (aKey.count === 0 && aKeyGoneAtMs < 0) aKeyGoneAtMs = t;
       if (bHolds && bHoldsAtMs < 0) bHoldsAtMs = t;
       if (v2FreeAtMs < 0 && watchB2.done()) v2FreeAtMs = t;
-      if (t % 2000 === 0 || t === STALL_MS) {
+      if ((t + SAMPLE_OFFSET_MS) % 2000 === 0) {
         const lockKey = await v2.get("/locks/job");
         stallRows.push({
           label: `t=${t / 1000}s`,
@@ -102,6 +116,7 @@ export const lesson: Lesson = {
         });
       }
     }
+    await target.advance(Math.max(0, lockedAt + STALL_MS - target.now())); // A wakes at STALL_MS
     await bLock;
     const v2Events = await watchB2.take();
     // B saw the expiry; it now takes the v2 lock.

@@ -154,6 +154,19 @@ export async function takeAllV3(stream: V3WatchStream): Promise<WatchResponse[]>
   return stream.take();
 }
 
+/**
+ * Calls `request(0 … count-1)` with at most `inFlight` calls outstanding, as that many independent
+ * clients would; resolves when all are answered. In process the calls still run in index order;
+ * over a network, 1000 requests at 5 ms each take 5 s one by one but 0.3 s sixteen at a time.
+ */
+export async function inParallel(count: number, inFlight: number, request: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const client = async (): Promise<void> => {
+    while (next < count) await request(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, count) }, client));
+}
+
 /** Counts the events in a list of watch responses. */
 export function eventCount(responses: readonly WatchResponse[]): number {
   return responses.reduce((sum, r) => sum + r.events.length, 0);

@@ -227,6 +227,13 @@ export interface Target {
    * 500 ms) and the lessor's expiry check run as they would have. Against a real etcd: a real wait.
    */
   advance(ms: number): Promise<void>;
+  /**
+   * The target's time in ms: the simulated clock in process, the wall clock against a real etcd.
+   * A lesson that samples on a timeline reads it to wait until a point in time rather than for a
+   * duration, so the time its own requests take does not push its samples later:
+   *   start = now(); … 3 requests (12 ms) …; advance(start + 1000 - now())   → the sample is at 1000
+   */
+  now(): number;
   /** Optional views into the in-process stores; a network target leaves them out. */
   readonly v2Internals?: V2Internals;
   readonly v3Internals?: V3Internals;

@@ -31,6 +31,7 @@ export function openInProcessTarget(): Target {
     async advance(ms) {
       clock.advance(ms);
     },
+    now: () => clock.now(),
     v2Internals: v2LocalInternals(store, clock),
     v3Internals: v3LocalInternals(server),
     async close() {

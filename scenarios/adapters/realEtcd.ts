@@ -22,7 +22,7 @@
  * write (unless told `wipe: true`), and refuses to have two targets open at once (they would share
  * one key space, and the second open would empty the first).
  */
-import { sleep } from "../../shared/clock.js";
+import { RealClock, sleep } from "../../shared/clock.js";
 import type { Target, TargetFactory, V2StoreStats } from "../workload.js";
 import { RealEtcdV3Client } from "./realEtcdGrpc.js";
 import { readV2Stats, RealEtcdV2Client, type WatchSettle } from "./realEtcdV2.js";
@@ -65,6 +65,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
   private readonly v2Names = new Set<string>();
   private openTarget: Target | undefined;
   private checkedEmpty = false;
+  private readonly clock = new RealClock();
 
   constructor(private readonly options: RealEtcdTargetOptions) {
     if (options.endpoints.length === 0) throw new RangeError("a real etcd target needs at least one endpoint");
@@ -106,6 +107,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
       v2,
       v3,
       advance: (ms) => sleep(ms),
+      now: () => this.clock.now(),
       close: async () => {
         await v2.close();
         await v3.close();

@@ -12,7 +12,7 @@
  * fleet disappears (a zone goes down). Everything below is counted, not timed.
  */
 import type { Lesson } from "./lesson.js";
-import { eventCount, inParallel, must, rangeOf, utf8 } from "./lessonKit.js";
+import { advanceUntil, eventCount, inParallel, must, rangeOf, utf8 } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const KEYS = 1000;
@@ -114,7 +114,7 @@ export const lesson: Lesson = {
       let requests3 = 0;
       // Rounds start every PERIOD_MS on the target's clock, however long a round's requests took.
       for (let round = 1; round <= rounds; round++) {
-        await target.advance(Math.max(0, registeredFrom + round * PERIOD_MS - target.now()));
+        await advanceUntil(target, registeredFrom + round * PERIOD_MS);
         must(await v3.leaseKeepAliveOnce({ ID: leaseId }), "keep-alive");
         requests3 += 1;
         await inParallel(KEYS, IN_FLIGHT, async (i) => {

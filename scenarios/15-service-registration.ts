@@ -12,7 +12,7 @@
  * old lease's expiry deletes nothing.
  */
 import type { Lesson } from "./lesson.js";
-import { must, rangeOf, utf8 } from "./lessonKit.js";
+import { advanceUntil, must, rangeOf, utf8 } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const TTL_SECONDS = 30;
@@ -86,11 +86,10 @@ export const lesson: Lesson = {
     // nor etcd's 500 ms expiry sweeps (whose phase a real etcd chooses) can move a key across a sample.
     // Both are timed from `start` on the target's clock, so the requests' own time never piles up.
     const start = target.now();
-    const until = (ms: number): Promise<void> => target.advance(Math.max(0, start + ms - target.now()));
     for (let t = 0; t <= OBSERVE_MS; t += SAMPLE_MS) {
-      if (t > 0) await until(t);
+      if (t > 0) await advanceUntil(target, start + t);
       await act(t);
-      await until(t + SAMPLE_MS / 2);
+      await advanceUntil(target, start + t + SAMPLE_MS / 2);
       times.push(`${(t + SAMPLE_MS / 2) / 1000}s`);
       samples["v2 random"]?.push(await count2("/random"));
       samples["v2 ip:port"]?.push(await count2("/ipport"));

@@ -16,7 +16,7 @@ import { Session } from "../v3/concurrency/session.js";
 import { fromUtf8 } from "../shared/bytes.js";
 import { concurrencyClientOf } from "./concurrencyClient.js";
 import type { Lesson } from "./lesson.js";
-import { must, putOp, rangeOf, utf8, v2Cell } from "./lessonKit.js";
+import { advanceUntil, must, putOp, rangeOf, utf8, v2Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const LEASE_TTL_SECONDS = 5;
@@ -99,7 +99,7 @@ export const lesson: Lesson = {
     // piling up: a sample at exactly 5 s, after five 1 s waits, once saw the key gone "before" its
     // TTL on a slow CI machine.
     for (let t = 1000 - SAMPLE_OFFSET_MS; t <= STALL_MS; t += 1000) {
-      await target.advance(Math.max(0, lockedAt + t - target.now()));
+      await advanceUntil(target, lockedAt + t);
       await sessionB.keepAliveOnce();
       const aKey = must(await v3.range(rangeOf(mutexA.key())), "range");
       // B can only finish once A's key is gone; only then give it turns (no idle waiting before).
@@ -116,7 +116,7 @@ export const lesson: Lesson = {
         });
       }
     }
-    await target.advance(Math.max(0, lockedAt + STALL_MS - target.now())); // A wakes at STALL_MS
+    await advanceUntil(target, lockedAt + STALL_MS); // A wakes at STALL_MS
     await bLock;
     const v2Events = await watchB2.take();
     // B saw the expiry; it now takes the v2 lock.

@@ -10,7 +10,7 @@ import type { Compare, KeyValue, RangeRequest, RangeResponse, RequestOp, Respons
 import { CompareResult, CompareTarget } from "../v3/rpc.js";
 import { formatV2Error, formatV3Error, prefixEnd } from "./kvWorkload.js";
 import type { Cell } from "./report.js";
-import type { V2ErrorBody, V2Node, V2Outcome, V3Outcome, V3Status, V2Watch, V3WatchStream } from "./workload.js";
+import type { Target, V2ErrorBody, V2Node, V2Outcome, V3Outcome, V3Status, V2Watch, V3WatchStream } from "./workload.js";
 import type { WatchResponse } from "../v3/rpc.js";
 
 export { prefixEnd };
@@ -152,6 +152,15 @@ export async function takeAllV2(watches: readonly V2Watch[]): Promise<number> {
 /** Every response a v3 stream received, taking them. */
 export async function takeAllV3(stream: V3WatchStream): Promise<WatchResponse[]> {
   return stream.take();
+}
+
+/**
+ * Lets time pass until the target's clock reads `atMs`; no wait if it already has. A timeline of
+ * samples made this way stays on time however long the requests between them take:
+ *   const start = target.now(); for (t of [1000, 2000]) { await advanceUntil(target, start + t); … }
+ */
+export function advanceUntil(target: Target, atMs: number): Promise<void> {
+  return target.advance(Math.max(0, atMs - target.now()));
 }
 
 /**

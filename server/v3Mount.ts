@@ -18,6 +18,7 @@
  */
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
+import { registerV3Services } from "../v3/v3rpc/grpc.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import type { MemberIdentity } from "../v3/member.js";
 import type { EtcdOptions, MountContext } from "./etcd.js";
@@ -49,7 +50,13 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
  */
 export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
   const { clock } = context;
-  const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
+  const server = new EtcdServer({
+    clock,
+    ...(member === undefined ? {} : { member }),
+    ...(context.maxTxnOps === undefined ? {} : { maxTxnOps: context.maxTxnOps }),
+    ...(context.grpcLimits.maxRequestBytes === undefined ? {} : { maxRequestBytes: context.grpcLimits.maxRequestBytes }),
+  });
+  registerV3Services(context.grpcServer, server, context.grpcLimits);
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {

@@ -91,6 +91,18 @@ import { DEFAULT_MEMBER_ATTRIBUTES, type MemberAttributes, RaftCluster } from ".
 import { hashBackend, hashByRev } from "./hash.js";
 import { Quota, type QuotaRequest } from "./quota.js";
 import { createHash } from "node:crypto";
+import { LockServer, type LockRequest, type LockResponse, type UnlockRequest, type UnlockResponse } from "./v3lock.js";
+import {
+  ElectionServer,
+  type CampaignRequest,
+  type CampaignResponse,
+  type LeaderRequest,
+  type LeaderResponse,
+  type ProclaimRequest,
+  type ProclaimResponse,
+  type ResignRequest,
+  type ResignResponse,
+} from "./v3election.js";
 import { DEFAULT_MEMBER, type MemberIdentity, responseHeader } from "./member.js";
 import { Lessor } from "./lessor.js";
 import { LeaseIdGenerator } from "./leaseIdGenerator.js";
@@ -153,6 +165,8 @@ export class EtcdServer {
   readonly alarms: AlarmStore;
   readonly cluster: RaftCluster;
   readonly quota: Quota;
+  readonly lockServer: LockServer = new LockServer(this);
+  readonly electionServer: ElectionServer = new ElectionServer(this);
   /** Which alarm types restrict the applier now (etcd swaps `applyV3`; see `applyAlarm`). */
   private restrictions: ReadonlySet<AlarmType>;
   private readonly leaseIds: LeaseIdGenerator;
@@ -499,6 +513,33 @@ export class EtcdServer {
     this.cluster.promote(request.ID);
     this.raftRequests++;
     return this.memberList();
+  }
+
+  // ── Lock and Election services (v3lock.ts, v3election.ts) ─────────────────────────────────────
+
+  /** Resolves once `name` is locked for the caller; `signal` is the caller going away. */
+  lock(request: LockRequest, signal?: AbortSignal): Promise<LockResponse> {
+    return this.lockServer.lock(request, signal);
+  }
+  unlock(request: UnlockRequest): Promise<UnlockResponse> {
+    return this.lockServer.unlock(request);
+  }
+  /** Resolves once the caller leads the election `name`. */
+  campaign(request: CampaignRequest, signal?: AbortSignal): Promise<CampaignResponse> {
+    return this.electionServer.campaign(request, signal);
+  }
+  proclaim(request: ProclaimRequest): Promise<ProclaimResponse> {
+    return this.electionServer.proclaim(request);
+  }
+  leader(request: LeaderRequest): Promise<LeaderResponse> {
+    return this.electionServer.leader(request);
+  }
+  /** Streams the leader's values to `send` until `signal` aborts. */
+  observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void> {
+    return this.electionServer.observe(request, send, signal);
+  }
+  resign(request: ResignRequest): Promise<ResignResponse> {
+    return this.electionServer.resign(request);
   }
 
   // ── Watch service ──────────────────────────────────────────────────────────────────────────

@@ -49,6 +49,8 @@ export interface EtcdOptions {
   /** Where the v2 snapshot is kept; none = memory only. */
   readonly dataDir?: string;
   readonly snapshotCount?: number;
+  /** `--quota-backend-bytes` for the v3 backend: 0 (default) means 2 GiB, negative disables it. */
+  readonly quotaBackendBytes?: number;
   readonly clock?: Clock & Ticker;
   /**
    * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets

@@ -11,7 +11,8 @@
  *                        2 voters with 1 started have no quorum: anything that goes through raft times out
  *   remove self        → "re-configuration failed due to not enough started members" (the only voter)
  *   remove a learner   → accepted; its ID goes to members_removed and can never come back
- *   update a learner   → accepted, and (quirk) the member loses its learner flag
+ *   update a learner   → accepted, and (quirk) its membership record loses the learner flag while raft
+ *                        keeps it a learner: MemberList shows a voter, the quorum is unchanged
  *
  * A member's ID is the first 8 bytes of SHA-1 over its sorted peer URLs and, for a MemberAdd, the Unix
  * time in seconds, so the same URL added twice within one second collides ("member ID already exist").
@@ -34,7 +35,6 @@ export const RPC_MEMBER_NOT_LEARNER = "etcdserver: can only promote a learner me
 export const RPC_LEARNER_NOT_READY = "etcdserver: can only promote a learner member which is in sync with leader";
 export const RPC_TOO_MANY_LEARNERS = "etcdserver: too many learner members in cluster";
 export const RPC_UNHEALTHY = "etcdserver: unhealthy cluster";
-export const ERR_ID_REMOVED = "membership: ID removed";
 /** What a client with a deadline sees when a proposal cannot commit (observed with etcdctl's 5 s timeout). */
 export const ERR_DEADLINE_EXCEEDED = "context deadline exceeded";
 
@@ -68,6 +68,11 @@ export const DEFAULT_MEMBER_ATTRIBUTES: MemberAttributes = {
 export class RaftCluster {
   private readonly members = new Map<bigint, Member>();
   private readonly removed = new Set<bigint>();
+  /**
+   * Raft's own view of which members are learners. It differs from the members' `isLearner` after
+   * the MemberUpdate quirk: the membership record loses the flag, raft keeps the member a learner.
+   */
+  private readonly raftLearners = new Set<bigint>();
   /** `hasQuorum()`, recomputed on every membership change (every request asks it). */
   private quorum = true;
 
@@ -96,7 +101,7 @@ export class RaftCluster {
   }
 
   private recomputeQuorum(): void {
-    const voters = [...this.members.values()].filter((m) => !m.isLearner);
+    const voters = [...this.members.values()].filter((m) => !this.raftLearners.has(m.ID));
     this.quorum = voters.filter(isStarted).length >= Math.floor(voters.length / 2) + 1;
   }
 
@@ -130,14 +135,15 @@ export class RaftCluster {
     if (voters.some((m) => !isStarted(m))) throw new RpcError(GrpcCode.Unavailable, RPC_UNHEALTHY);
     this.requireQuorum();
     const id = memberIdFor(urls, String(nowSeconds));
-    // ValidateConfigurationChange, at apply time.
-    if (this.removed.has(id)) throw new RpcError(GrpcCode.Unknown, ERR_ID_REMOVED);
+    // ValidateConfigurationChange, at apply time (a removed ID answers "member not found").
+    if (this.removed.has(id)) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     if (this.members.has(id)) throw new RpcError(GrpcCode.FailedPrecondition, RPC_MEMBER_EXIST);
     this.checkPeerURLsFree(urls, undefined);
     if (isLearner && [...this.members.values()].filter((m) => m.isLearner).length + 1 > MAX_LEARNERS) {
       throw new RpcError(GrpcCode.FailedPrecondition, RPC_TOO_MANY_LEARNERS);
     }
     const member: Member = { ID: id, name: "", peerURLs: urls, clientURLs: [], isLearner };
+    if (isLearner) this.raftLearners.add(id);
     this.save(member);
     return copyMember(member);
   }
@@ -152,9 +158,9 @@ export class RaftCluster {
       if (started < Math.floor(others.length / 2) + 1) throw new RpcError(GrpcCode.Unknown, RPC_MEMBER_NOT_ENOUGH_STARTED);
     }
     this.requireQuorum();
-    if (this.removed.has(id)) throw new RpcError(GrpcCode.Unknown, ERR_ID_REMOVED);
-    if (member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
+    if (this.removed.has(id) || member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     this.members.delete(id);
+    this.raftLearners.delete(id);
     this.membersBucket.delete(id.toString(16));
     this.removed.add(id);
     this.removedBucket.set(id.toString(16), new TextEncoder().encode("removed"));
@@ -165,9 +171,8 @@ export class RaftCluster {
   update(id: bigint, peerURLs: readonly string[]): void {
     const urls = validateURLs(peerURLs);
     this.requireQuorum();
-    if (this.removed.has(id)) throw new RpcError(GrpcCode.Unknown, ERR_ID_REMOVED);
     const member = this.members.get(id);
-    if (member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
+    if (this.removed.has(id) || member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     this.checkPeerURLsFree(urls, id);
     this.save({ ...member, peerURLs: urls, isLearner: false });
   }
@@ -175,12 +180,14 @@ export class RaftCluster {
   /** MemberPromote: only a learner in sync with the leader may become a voter; an unstarted one never is. */
   promote(id: bigint): void {
     const member = this.members.get(id);
-    if (member !== undefined && member.isLearner && !isStarted(member)) {
+    // isLearnerReady reads raft's progress, so a learner that lost its flag is still "not ready".
+    if (member !== undefined && this.raftLearners.has(id) && !isStarted(member)) {
       throw new RpcError(GrpcCode.FailedPrecondition, RPC_LEARNER_NOT_READY);
     }
     this.requireQuorum();
     if (member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     if (!member.isLearner) throw new RpcError(GrpcCode.FailedPrecondition, RPC_MEMBER_NOT_LEARNER);
+    this.raftLearners.delete(id);
     this.save({ ...member, isLearner: false });
   }
 

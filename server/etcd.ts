@@ -52,6 +52,8 @@ export interface EtcdOptions {
   /** Where the v2 snapshot is kept; none = memory only. */
   readonly dataDir?: string;
   readonly snapshotCount?: number;
+  /** `--quota-backend-bytes` for the v3 backend: 0 (default) means 2 GiB, negative disables it. */
+  readonly quotaBackendBytes?: number;
   readonly clock?: Clock & Ticker;
   /** Certificates for an https:// client URL (etcd's --cert-file, --key-file, …). */
   readonly tls?: TlsInfo;

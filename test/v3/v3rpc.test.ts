@@ -325,6 +325,36 @@ describe("limits from flags", () => {
   });
 });
 
+describe("--max-concurrent-streams", () => {
+  it("holds a connection's extra stream until one of its open streams ends", async () => {
+    const member = await startMember({ grpcLimits: { maxConcurrentStreams: 2 } });
+    const Watch = clientClass("etcdserverpb.Watch");
+    const KV = clientClass("etcdserverpb.KV");
+    // One channel for both clients, so the calls share one HTTP/2 connection.
+    const options = { "grpc.use_local_subchannel_pool": 0 };
+    const watch = new Watch(member.address, credentials.createInsecure(), options);
+    const kv = new KV(member.address, credentials.createInsecure(), options);
+    await call(kv, "Range", { key: utf8("warm") }); // the connection is up and its SETTINGS known
+    const streams = [0, 1].map(() => (watch as unknown as { Watch(): ClientDuplexStream<WatchRequest, WatchResponse> }).Watch());
+    for (const stream of streams) {
+      stream.on("error", () => {});
+      stream.write({ create_request: { key: utf8("held") } });
+    }
+    await sleep(300);
+    let answered = false;
+    const range = call(kv, "Range", { key: utf8("held") }).then(() => (answered = true));
+    await sleep(500);
+    expect(answered).toBe(false); // the third stream waits for a free slot
+    streams[0]?.cancel();
+    await range;
+    expect(answered).toBe(true);
+    streams[1]?.cancel();
+    watch.close();
+    kv.close();
+    await member.etcd.close();
+  });
+});
+
 describe("TLS on the client port", () => {
   const tls = { certFile: join(CERTS, "certs", "etcd0.localhost.crt"), keyFile: join(CERTS, "private", "etcd0.localhost.key") };
   const ca = readFileSync(join(CERTS, "certs", "ca.crt"));

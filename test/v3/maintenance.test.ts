@@ -7,19 +7,11 @@ import { createHash } from "node:crypto";
 import { SimulatedClock } from "../../shared/clock.js";
 import { fromUtf8, utf8 } from "../../shared/bytes.js";
 import { AlarmAction, AlarmType } from "../../v3/rpc.js";
+import { rpcError } from "../support/rpcError.js";
 import { EtcdServer, SNAPSHOT_CHUNK_BYTES } from "../../v3/etcdServer.js";
 import { GrpcCode, RPC_BAD_LEADER_TRANSFEREE, RPC_CORRUPT, RPC_NO_SPACE, RpcError } from "../../v3/errors.js";
 import { Backend } from "../../v3/backend.js";
 
-function rpcError(call: () => unknown): RpcError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof RpcError) return error;
-    throw error;
-  }
-  throw new Error("expected an RpcError");
-}
 
 const KiB = 1024;
 const value = (bytes: number) => new Uint8Array(bytes).fill(0x61);

@@ -200,14 +200,13 @@ export class EtcdServer {
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.lastLeaseCheckMs = this.clock.now();
     this.lastProgressNotifyMs = this.clock.now();
-    this.alarms = new AlarmStore(this.backend.bucket("alarm"));
+    this.alarms = new AlarmStore(this.backend);
     // etcd's restoreAlarms: alarms raised before a restart restrict the applier again.
     this.restrictions = new Set([AlarmType.NOSPACE, AlarmType.CORRUPT].filter((type) => this.alarms.has(type)));
     this.cluster = new RaftCluster(
       this.member.memberId,
       options.memberAttributes ?? DEFAULT_MEMBER_ATTRIBUTES,
-      this.backend.bucket("members"),
-      this.backend.bucket("members_removed"),
+      this.backend,
     );
     this.quota = new Quota(options.quotaBackendBytes ?? 0, () => this.backend.dbSizeBytes);
   }

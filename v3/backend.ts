@@ -55,7 +55,7 @@ import type { KeyValue, LeaseID } from "./rpc.js";
 import { InvariantViolation } from "./errors.js";
 import type { KeepList } from "./keyIndex.js";
 import { REV_BYTES_LEN, MARKED_REV_BYTES_LEN, revToBytes } from "./revision.js";
-import { backendImage } from "./backendImage.js";
+import { BOLT_PAGE_BYTES, backendImage } from "./backendImage.js";
 import { marshalKeyValue, marshalLease } from "./kvPb.js";
 import { fromBinaryString } from "../shared/bytes.js";
 
@@ -79,8 +79,6 @@ export interface LeaseRecord {
   readonly remainingTTL: number;
 }
 
-/** bbolt's page size (the file grows and is reported in whole pages). */
-export const BOLT_PAGE_BYTES = 4096;
 /** Bytes in use in a fresh etcd's file: meta 0, meta 1, freelist, root (observed 16,384). */
 export const FRESH_IN_USE_BYTES = 4 * BOLT_PAGE_BYTES;
 /** The pages every file has besides the key bucket's: meta 0, meta 1, root. */

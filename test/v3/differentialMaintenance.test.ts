@@ -132,6 +132,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway Maintenance, Cluster, Lock and Ele
     await call("/v3/maintenance/alarm", { action: "ACTIVATE", memberID: memberId, alarm: "NOSPACE" });
     await call("/v3/maintenance/alarm", { action: "GET" });
     await call("/v3/maintenance/status", {});
+    await diff.unary("/health", undefined, { method: "GET" });
     await put("c", "3");
     await call("/v3/kv/txn", { success: [{ request_range: { key: b64("a") } }], failure: [{ request_put: { key: b64("x"), value: b64("y") } }] });
     await call("/v3/kv/txn", { success: [{ request_range: { key: b64("a") } }] });
@@ -140,6 +141,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway Maintenance, Cluster, Lock and Ele
     await call("/v3/kv/range", { key: b64("a") });
     await call("/v3/maintenance/alarm", { action: "DEACTIVATE", memberID: memberId, alarm: "NOSPACE" });
     await call("/v3/maintenance/alarm", { action: "DEACTIVATE", memberID: memberId, alarm: "NOSPACE" });
+    await diff.unary("/health", undefined, { method: "GET" });
     await put("c", "3");
     await call("/v3/maintenance/alarm", { action: "ACTIVATE", memberID: memberId, alarm: "CORRUPT" });
     await put("c", "4");

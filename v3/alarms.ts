@@ -19,18 +19,17 @@ import type { AlarmMember } from "./rpc.js";
 import { AlarmType } from "./rpc.js";
 import { toBinaryString } from "../shared/bytes.js";
 import { marshalAlarmMember } from "./kvPb.js";
-import type { MaintenanceBackend } from "./backend.js";
 
-/** Where the store keeps its rows: the backend's `alarm` bucket. */
-export type AlarmBucket = Pick<MaintenanceBackend, "rows" | "putRow" | "deleteRow">;
+/** The `alarm` bucket as the store writes it (Backend.bucket("alarm") satisfies this). */
+export type AlarmBucket = Map<string, Uint8Array>;
 
 /** etcd's `AlarmStore`: alarms by type, then by member. */
 export class AlarmStore {
   private readonly types = new Map<AlarmType, Map<bigint, AlarmMember>>();
 
   /** Loads the alarms already in the bucket (etcd's `restore`). */
-  constructor(private readonly backend: AlarmBucket) {
-    for (const key of backend.rows("alarm").keys()) {
+  constructor(private readonly bucket: AlarmBucket) {
+    for (const key of bucket.keys()) {
       const alarm = unmarshalAlarmMember(key);
       this.setOf(alarm.alarm).set(alarm.memberID, alarm);
     }
@@ -43,7 +42,7 @@ export class AlarmStore {
     if (existing !== undefined) return existing;
     const member: AlarmMember = { memberID, alarm };
     set.set(memberID, member);
-    this.backend.putRow("alarm", toBinaryString(marshalAlarmMember(member)), new Uint8Array());
+    this.bucket.set(toBinaryString(marshalAlarmMember(member)), new Uint8Array());
     return member;
   }
 
@@ -53,7 +52,7 @@ export class AlarmStore {
     const existing = set.get(memberID);
     if (existing === undefined) return undefined;
     set.delete(memberID);
-    this.backend.deleteRow("alarm", toBinaryString(marshalAlarmMember(existing)));
+    this.bucket.delete(toBinaryString(marshalAlarmMember(existing)));
     return existing;
   }
 

@@ -47,8 +47,7 @@
  *                                                                        does not split an entry across pages)
  *
  * The small buckets (alarm, auth, authRoles, authUsers, cluster, members, members_removed) are
- * kept as raw rows (`rows(name)`, written only through `putRow`/`deleteRow`, which an on-disk backend
- * overrides to persist them): their values are already the bytes etcd writes, so Hash
+ * kept as raw rows (`bucket(name)`): their values are already the bytes etcd writes, so Hash
  * (hash.ts) and the snapshot image walk every bucket alike.
  */
 import type { KeyValue, LeaseID } from "./rpc.js";
@@ -105,12 +104,8 @@ export interface MaintenanceBackend {
   defrag(): void;
   /** The whole file image, `dbSizeBytes` long (a multiple of 512), as Snapshot streams it. */
   snapshot(): Uint8Array;
-  /** The raw rows of a small bucket: key (its bytes as a latin1 string) → value. */
-  rows(name: SmallBucketName): ReadonlyMap<string, Uint8Array>;
-  /** Writes one row of a small bucket (etcd: `UnsafePut` in a batch transaction). */
-  putRow(name: SmallBucketName, key: string, value: Uint8Array): void;
-  /** Deletes one row of a small bucket (etcd: `UnsafeDelete`). */
-  deleteRow(name: SmallBucketName, key: string): void;
+  /** The raw rows of a small bucket: key (bytes as a latin1 string) → value. Writers mutate it. */
+  bucket(name: SmallBucketName): Map<string, Uint8Array>;
 }
 
 /** What `Backend.walk` calls: each bucket's name, then its rows. */
@@ -147,8 +142,8 @@ export class Backend implements MaintenanceBackend {
 
   constructor() {
     // What a fresh etcd 3.4 writes at start-up: the auth store's revision 1 and the cluster version.
-    this.putRow("auth", "authRevision", uint64Bytes(1n));
-    this.putRow("cluster", "clusterVersion", new TextEncoder().encode("3.4.0"));
+    this.bucket("auth").set("authRevision", uint64Bytes(1n));
+    this.bucket("cluster").set("clusterVersion", new TextEncoder().encode("3.4.0"));
   }
 
   /** Number of entries in the key bucket. */
@@ -175,19 +170,7 @@ export class Backend implements MaintenanceBackend {
     this.highWaterInUseBytes = this.dbSizeInUseBytes;
   }
 
-  rows(name: SmallBucketName): ReadonlyMap<string, Uint8Array> {
-    return this.smallBucket(name);
-  }
-
-  putRow(name: SmallBucketName, key: string, value: Uint8Array): void {
-    this.smallBucket(name).set(key, value);
-  }
-
-  deleteRow(name: SmallBucketName, key: string): void {
-    this.smallBucket(name).delete(key);
-  }
-
-  private smallBucket(name: SmallBucketName): Map<string, Uint8Array> {
+  bucket(name: SmallBucketName): Map<string, Uint8Array> {
     const rows = this.smallBuckets.get(name);
     if (rows === undefined) throw new InvariantViolation(`backend: no bucket ${name}`);
     return rows;
@@ -226,7 +209,7 @@ export class Backend implements MaintenanceBackend {
         if (this.finishedCompactRev > 0) visitor.row(name, fromBinaryString("finishedCompactRev"), revToBytes({ main: this.finishedCompactRev, sub: 0 }));
         if (this.scheduledCompactRev > 0) visitor.row(name, fromBinaryString("scheduledCompactRev"), revToBytes({ main: this.scheduledCompactRev, sub: 0 }));
       } else {
-        const rows = this.rows(name as SmallBucketName);
+        const rows = this.bucket(name as SmallBucketName);
         for (const key of [...rows.keys()].sort()) visitor.row(name, fromBinaryString(key), rows.get(key) as Uint8Array);
       }
     }

@@ -22,7 +22,6 @@
 import { createHash } from "node:crypto";
 import type { Member } from "./rpc.js";
 import { GrpcCode, RpcError } from "./errors.js";
-import type { MaintenanceBackend } from "./backend.js";
 
 /** etcd's `maxLearners`: at most one learner at a time in 3.4. */
 export const MAX_LEARNERS = 1;
@@ -80,7 +79,8 @@ export class RaftCluster {
   constructor(
     readonly localID: bigint,
     local: MemberAttributes,
-    private readonly backend: Pick<MaintenanceBackend, "putRow" | "deleteRow">,
+    private readonly membersBucket: Map<string, Uint8Array>,
+    private readonly removedBucket: Map<string, Uint8Array>,
   ) {
     this.save({ ID: localID, name: local.name, peerURLs: [...local.peerURLs], clientURLs: [...local.clientURLs], isLearner: false });
   }
@@ -161,9 +161,9 @@ export class RaftCluster {
     if (this.removed.has(id) || member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     this.members.delete(id);
     this.raftLearners.delete(id);
-    this.backend.deleteRow("members", id.toString(16));
+    this.membersBucket.delete(id.toString(16));
     this.removed.add(id);
-    this.backend.putRow("members_removed", id.toString(16), new TextEncoder().encode("removed"));
+    this.removedBucket.set(id.toString(16), new TextEncoder().encode("removed"));
     this.recomputeQuorum();
   }
 
@@ -199,7 +199,7 @@ export class RaftCluster {
 
   private save(member: Member): void {
     this.members.set(member.ID, member);
-    this.backend.putRow("members", member.ID.toString(16), new TextEncoder().encode(memberJson(member)));
+    this.membersBucket.set(member.ID.toString(16), new TextEncoder().encode(memberJson(member)));
     this.recomputeQuorum();
   }
 }

@@ -200,13 +200,14 @@ export class EtcdServer {
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.lastLeaseCheckMs = this.clock.now();
     this.lastProgressNotifyMs = this.clock.now();
-    this.alarms = new AlarmStore(this.backend);
+    this.alarms = new AlarmStore(this.backend.bucket("alarm"));
     // etcd's restoreAlarms: alarms raised before a restart restrict the applier again.
     this.restrictions = new Set([AlarmType.NOSPACE, AlarmType.CORRUPT].filter((type) => this.alarms.has(type)));
     this.cluster = new RaftCluster(
       this.member.memberId,
       options.memberAttributes ?? DEFAULT_MEMBER_ATTRIBUTES,
-      this.backend,
+      this.backend.bucket("members"),
+      this.backend.bucket("members_removed"),
     );
     this.quota = new Quota(options.quotaBackendBytes ?? 0, () => this.backend.dbSizeBytes);
   }

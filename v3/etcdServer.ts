@@ -1,6 +1,6 @@
 /**
- * Mirrors etcd release-3.4 `etcdserver/server.go` and `etcdserver/v3_server.go` (plus the lease
- * handlers of `etcdserver/api/v3rpc/lease.go`): one simulated member with its v3 parts wired
+ * Mirrors etcd release-3.4 `etcdserver/server.go` and `etcdserver/v3_server.go` (plus the lease,
+ * maintenance and member handlers of `etcdserver/api/v3rpc/`): one simulated member with its v3 parts wired
  * together, as the one object the HTTP gateway, the server and the lessons talk to.
  *
  *   Backend ── KVStore ── WatchableStore ── Applier          (range/put/deleteRange/txn/compaction)
@@ -17,7 +17,9 @@
  *   leaseLeases()        IDs, soonest expiry first
  *   status() hash() hashKV(r) defragment() alarm(r) snapshot() moveLeader(r)   the Maintenance service
  *   memberList() memberAdd(r) memberRemove(r) memberUpdate(r) memberPromote(r)  the Cluster service
- * Writes pass the space quota (quota.ts) and the alarms (alarms.ts) first; see `write`.
+ *   lock(r, signal) unlock(r)   campaign(r, signal) proclaim(r) leader(r) observe(r, send, signal) resign(r)
+ *                        the Lock and Election services (v3lock.ts, v3election.ts): Promises, as they block
+ *   Writes pass the space quota (quota.ts), quorum (cluster.ts) and the alarms (alarms.ts); see `admit`.
  *   watch(onResponse?, {autoPump?})   opens a Watch stream (ServerWatchStream: recv(request),
  *                        take(), pump(), close()); autoPump false makes a slow reader
  *   client()             a ConcurrencyClient for STM/Session/Mutex/Election in process

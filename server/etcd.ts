@@ -81,6 +81,8 @@ export interface MountContext {
   readonly maxTxnOps: number | undefined;
   /** Registers a function that `close()` calls (e.g. cancelling the API's tickers). */
   onClose(stop: () => void): void;
+  /** Adds a condition `/health` requires (etcd: no alarm raised, a leader, a read through raft). */
+  addHealthCheck(check: () => boolean): void;
 }
 
 /** A started simulator; after `close()` it answers nothing and its snapshot is on disk. */
@@ -133,10 +135,18 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   const closers: Array<() => void> = [];
   const grpcLimits = options.grpcLimits ?? {};
   const grpcServer = newGrpcServer(grpcLimits);
-  const mountContext: MountContext = { clock, grpcServer, grpcLimits, maxTxnOps: options.maxTxnOps, onClose: (stop) => closers.push(stop) };
+  const healthChecks: Array<() => boolean> = [];
+  const mountContext: MountContext = {
+    clock,
+    grpcServer,
+    grpcLimits,
+    maxTxnOps: options.maxTxnOps,
+    onClose: (stop) => closers.push(stop),
+    addHealthCheck: (check) => healthChecks.push(check),
+  };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
-    createBaseHandler(), //                                        /version, /health
+    createBaseHandler({ isHealthy: () => healthChecks.every((check) => check()) }), // /version, /health
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];

@@ -32,15 +32,19 @@
  *   put foo=bar at 2 → 17 + (2+3 key, 2 create, 2 mod, 2 version, 2+3 value) + 16 = 49 bytes
  *
  * File size model (the Maintenance figures, etcd's `dbSize` and `dbSizeInUse`): bbolt works in
- * 4096-byte pages. A fresh etcd reports 16,384 bytes in use (two meta pages, the freelist and the
- * root page) in a 20,480-byte file. Here "in use" is those four pages plus the entry bytes rounded
- * up to whole pages, and the file is the largest "in use" ever seen plus one free page: it never
- * shrinks when compaction frees pages, only when `defrag()` rewrites it (datadir spec §6.1).
+ * 4096-byte pages and etcd fills the key bucket's leaf pages to 90% (it appends in revision
+ * order). A fresh etcd reports 16,384 bytes in use (four pages: two meta pages, the root and the
+ * freelist) in a 20,480-byte file. Here "in use" is three base pages plus the key bucket's pages:
+ * its entry bytes over 90% pages, plus one branch page per 100 leaves once there is more than one,
+ * and never less than the fresh four pages. The file is the largest "in use" ever seen plus one free
+ * page: it never shrinks when compaction frees pages, only when `defrag()` rewrites it.
  *
- *   fresh              inUse 16,384   file 20,480
- *   10 × 1 KiB puts    inUse 28,672   file 32,768
- *   compact, all gone  inUse 16,384   file 32,768    (compaction frees pages, the file keeps them)
- *   defrag             inUse 16,384   file 20,480
+ *   fresh                               inUse 16,384   file 20,480      (real etcd: the same)
+ *   1,000 puts "value N" over 10 keys   inUse 77,824   file 81,920      (real etcd: 90,112 / 90,112)
+ *   compact at the last revision        inUse 16,384   file 81,920      (real etcd: 16,384 / 90,112)
+ *   defrag                              inUse 16,384   file 20,480
+ *   10,000 puts of 1 KiB over 100 keys  inUse ≈ 12.0 MB                  (real etcd: 13.9 MB; bbolt
+ *                                                                        does not split an entry across pages)
  *
  * The small buckets (alarm, auth, authRoles, authUsers, cluster, members, members_removed) are
  * kept as raw rows (`bucket(name)`): their values are already the bytes etcd writes, so Hash
@@ -50,7 +54,7 @@ import type { KeyValue, LeaseID } from "./rpc.js";
 import { InvariantViolation } from "./errors.js";
 import type { KeepList } from "./keyIndex.js";
 import { REV_BYTES_LEN, MARKED_REV_BYTES_LEN, revToBytes } from "./revision.js";
-import { backendImage } from "./backendImage.js";
+import { BOLT_PAGE_BYTES, backendImage } from "./backendImage.js";
 import { marshalKeyValue, marshalLease } from "./kvPb.js";
 import { fromBinaryString } from "../shared/bytes.js";
 
@@ -74,10 +78,14 @@ export interface LeaseRecord {
   readonly remainingTTL: number;
 }
 
-/** bbolt's page size (the file grows and is reported in whole pages). */
-export const BOLT_PAGE_BYTES = 4096;
 /** Bytes in use in a fresh etcd's file: meta 0, meta 1, freelist, root (observed 16,384). */
 export const FRESH_IN_USE_BYTES = 4 * BOLT_PAGE_BYTES;
+/** The pages every file has besides the key bucket's: meta 0, meta 1, root. */
+const BASE_PAGES = 3;
+/** etcd fills the key bucket's leaves to 90% (`bucket.FillPercent = 0.9` for sequential puts). */
+const LEAF_FILL_BYTES = Math.floor(BOLT_PAGE_BYTES * 0.9);
+/** Leaves one branch page points at (4096 × 0.9 / (16-byte element + 17-byte revision key) ≈ 100). */
+const LEAVES_PER_BRANCH = 100;
 
 /** The buckets a fresh etcd 3.4 creates besides key, meta and lease (each holds raw rows). */
 export const SMALL_BUCKETS = ["alarm", "auth", "authRoles", "authUsers", "cluster", "members", "members_removed"] as const;
@@ -149,7 +157,9 @@ export class Backend implements MaintenanceBackend {
   }
 
   get dbSizeInUseBytes(): number {
-    return FRESH_IN_USE_BYTES + Math.ceil(this.size / BOLT_PAGE_BYTES) * BOLT_PAGE_BYTES;
+    const leaves = Math.ceil(this.size / LEAF_FILL_BYTES);
+    const branches = leaves > 1 ? Math.ceil(leaves / LEAVES_PER_BRANCH) : 0;
+    return Math.max(FRESH_IN_USE_BYTES, (BASE_PAGES + leaves + branches) * BOLT_PAGE_BYTES);
   }
 
   get dbSizeBytes(): number {

@@ -30,5 +30,5 @@ describe.skipIf(!etcdAvailable())("lessons against etcdsim's own server (--targe
     expect(report.lessons.every((lesson) => lesson.status === "ran")).toBe(true);
     expect(report.claimsCompared).toBeGreaterThan(0);
     expect(report.claimsAgreeing).toBe(report.claimsCompared);
-  }, 180_000);
+  }, 400_000);
 });

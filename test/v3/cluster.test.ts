@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../shared/clock.js";
 import { utf8 } from "../../shared/bytes.js";
 import { EtcdServer } from "../../v3/etcdServer.js";
-import { GrpcCode, RpcError } from "../../v3/errors.js";
+import { GrpcCode } from "../../v3/errors.js";
+import { rpcError as rpcErrorOf } from "../support/rpcError.js";
 import {
   ERR_DEADLINE_EXCEEDED,
   RPC_LEARNER_NOT_READY,
@@ -19,13 +20,8 @@ import {
 } from "../../v3/cluster.js";
 
 function rpcError(call: () => unknown): [number, string] {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof RpcError) return [error.code, error.message];
-    throw error;
-  }
-  throw new Error("expected an RpcError");
+  const error = rpcErrorOf(call);
+  return [error.code, error.message];
 }
 
 function setup() {

@@ -7,19 +7,11 @@ import { createHash } from "node:crypto";
 import { SimulatedClock } from "../../shared/clock.js";
 import { fromUtf8, utf8 } from "../../shared/bytes.js";
 import { AlarmAction, AlarmType } from "../../v3/rpc.js";
+import { rpcError } from "../support/rpcError.js";
 import { EtcdServer, SNAPSHOT_CHUNK_BYTES } from "../../v3/etcdServer.js";
 import { GrpcCode, RPC_BAD_LEADER_TRANSFEREE, RPC_CORRUPT, RPC_NO_SPACE, RpcError } from "../../v3/errors.js";
 import { Backend } from "../../v3/backend.js";
 
-function rpcError(call: () => unknown): RpcError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof RpcError) return error;
-    throw error;
-  }
-  throw new Error("expected an RpcError");
-}
 
 const KiB = 1024;
 const value = (bytes: number) => new Uint8Array(bytes).fill(0x61);
@@ -170,8 +162,10 @@ describe("EtcdServer.snapshot", () => {
     const chunks = server.snapshot();
     const data = chunks.slice(0, -1);
     const total = data.reduce((sum, chunk) => sum + chunk.blob.length, 0);
-    expect(total).toBe(server.status().dbSize);
-    expect(total % 512).toBe(0);
+    // The bbolt image is the Status file size, or a few pages more where the page model (backend.ts)
+    // packs large values tighter than bbolt's leaves do.
+    expect(total).toBeGreaterThanOrEqual(server.status().dbSize);
+    expect(total % 4096).toBe(0);
     expect(data.slice(0, -1).every((chunk) => chunk.blob.length === SNAPSHOT_CHUNK_BYTES)).toBe(true);
     expect(data.at(-1)?.remaining_bytes).toBe(0);
     expect(data[0]?.remaining_bytes).toBe(total - SNAPSHOT_CHUNK_BYTES);

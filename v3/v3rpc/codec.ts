@@ -22,8 +22,8 @@
  * grpc-js (which would answer with its own texts): the deserializer returns a `WireError` that
  * the service wrapper (util.ts) answers with etcd's code and text.
  *
- *   decodeMessage(PutRequest, 0a 03 66 6f 6f 12 03 62 61 72)  → {key: "foo", value: "bar", lease: 0n, prev_kv: false, …}
- *   encodeMessage(ResponseHeader, {cluster_id: 1n, member_id: 2n, revision: 0, raft_term: 2}) → 08 01 10 02 20 02
+ *   decode(PutRequest, 0a 03 66 6f 6f 12 03 62 61 72)  → {key: "foo", value: "bar", lease: 0n, prev_kv: false, …}
+ *   encode(ResponseHeader, {cluster_id: 1n, member_id: 2n, revision: 0, raft_term: 2}) → 08 01 10 02 20 02
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -64,100 +64,106 @@ interface FieldPlan {
   readonly zero: unknown;
 }
 
-const plans = new WeakMap<protobuf.Type, readonly FieldPlan[]>();
-
-function planOf(type: protobuf.Type): readonly FieldPlan[] {
-  let plan = plans.get(type);
-  if (plan !== undefined) return plan;
-  plan = type.fieldsArray.map((field): FieldPlan => {
-    field.resolve();
-    const message = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
-    const kind: FieldPlan["kind"] =
-      message !== undefined ? "message"
-      : field.type === "bytes" ? "bytes"
-      : LONG_TYPES.has(field.type) ? (BIGINT_FIELDS.has(field.name) ? "bigint" : "long")
-      : "other";
-    const zero =
-      kind === "bytes" ? new Uint8Array(0)
-      : kind === "bigint" ? 0n
-      : kind === "long" ? 0
-      : field.type === "bool" ? false
-      : field.type === "string" ? ""
-      : 0; // enums and 32-bit numbers
-    return { name: field.name, kind, repeated: field.repeated, oneof: field.partOf !== null, type: message, zero };
-  });
-  plans.set(type, plan);
-  return plan;
-}
-
-/** A decoded 64-bit value (a Long, or a number when it fits) → number. */
-function longToNumber(value: unknown): number {
-  return typeof value === "number" ? value : Number((value as protobuf.Long).toString());
-}
-
-/** A decoded 64-bit value → bigint, keeping the sign protobuf gave it (int64 signed, uint64 not). */
-function longToBigint(value: unknown): bigint {
-  return typeof value === "number" ? BigInt(value) : BigInt((value as protobuf.Long).toString());
-}
-
-function fromWireValue(plan: FieldPlan, value: unknown): unknown {
-  switch (plan.kind) {
-    case "long":
-      return longToNumber(value);
-    case "bigint":
-      return longToBigint(value);
-    case "message":
-      return fromWire(plan.type as protobuf.Type, value as protobuf.Message);
-    default:
-      return value; // bytes arrive as Buffer (a Uint8Array); strings, bools, enums as they are
-  }
-}
-
-/** A decoded protobufjs message → the rpc.ts object (rules in the header). */
-export function fromWire(type: protobuf.Type, message: protobuf.Message): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const source = message as unknown as Record<string, unknown>;
-  for (const plan of planOf(type)) {
-    const present = Object.prototype.hasOwnProperty.call(source, plan.name) && source[plan.name] != null;
-    if (plan.repeated) {
-      const list = present ? (source[plan.name] as unknown[]) : [];
-      out[plan.name] = list.map((item) => fromWireValue(plan, item));
-    } else if (present) {
-      out[plan.name] = fromWireValue(plan, source[plan.name]);
-    } else if (plan.kind !== "message" && !plan.oneof) {
-      out[plan.name] = plan.zero instanceof Uint8Array ? new Uint8Array(0) : plan.zero;
-    }
-  }
-  return out;
-}
-
-function isZero(value: unknown): boolean {
-  return value === 0 || value === 0n || value === false || value === "" || (value instanceof Uint8Array && value.length === 0);
-}
-
-function toWireValue(plan: FieldPlan, value: unknown): unknown {
-  if (plan.kind === "message") return toWire(plan.type as protobuf.Type, value as Record<string, unknown>);
-  if (typeof value === "bigint") return value.toString();
-  return value;
-}
-
 /**
- * An rpc.ts object → a plain object protobufjs encodes: bigints as decimal strings, zero scalars
- * and empty lists left out (a set oneof member is kept even when zero, as Go writes it).
+ * The per-type conversion plans, computed once per message type and kept for the registry's life
+ * (etcd's generated marshal code plays this part; here it is read off protobufjs's reflection).
  */
-export function toWire(type: protobuf.Type, object: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const plan of planOf(type)) {
-    const value = object[plan.name];
-    if (value === undefined || value === null) continue;
-    if (plan.repeated) {
-      const list = value as unknown[];
-      if (list.length > 0) out[plan.name] = list.map((item) => toWireValue(plan, item));
-    } else if (plan.kind === "message" || plan.oneof || !isZero(value)) {
-      out[plan.name] = toWireValue(plan, value);
+class WirePlans {
+  private readonly plans = new WeakMap<protobuf.Type, readonly FieldPlan[]>();
+
+  private planOf(type: protobuf.Type): readonly FieldPlan[] {
+    let plan = this.plans.get(type);
+    if (plan !== undefined) return plan;
+    plan = type.fieldsArray.map((field): FieldPlan => {
+      field.resolve();
+      const message = field.resolvedType instanceof protobuf.Type ? field.resolvedType : undefined;
+      const kind: FieldPlan["kind"] =
+        message !== undefined ? "message"
+        : field.type === "bytes" ? "bytes"
+        : LONG_TYPES.has(field.type) ? (BIGINT_FIELDS.has(field.name) ? "bigint" : "long")
+        : "other";
+      const zero =
+        kind === "bytes" ? new Uint8Array(0)
+        : kind === "bigint" ? 0n
+        : kind === "long" ? 0
+        : field.type === "bool" ? false
+        : field.type === "string" ? ""
+        : 0; // enums and 32-bit numbers
+      return { name: field.name, kind, repeated: field.repeated, oneof: field.partOf !== null, type: message, zero };
+    });
+    this.plans.set(type, plan);
+    return plan;
+  }
+
+  /** A decoded 64-bit value (a Long, or a number when it fits) → number. */
+  private longToNumber(value: unknown): number {
+    return typeof value === "number" ? value : Number((value as protobuf.Long).toString());
+  }
+
+  /** A decoded 64-bit value → bigint, keeping the sign protobuf gave it (int64 signed, uint64 not). */
+  private longToBigint(value: unknown): bigint {
+    return typeof value === "number" ? BigInt(value) : BigInt((value as protobuf.Long).toString());
+  }
+
+  private fromWireValue(plan: FieldPlan, value: unknown): unknown {
+    switch (plan.kind) {
+      case "long":
+        return this.longToNumber(value);
+      case "bigint":
+        return this.longToBigint(value);
+      case "message":
+        return this.fromWire(plan.type as protobuf.Type, value as protobuf.Message);
+      default:
+        return value; // bytes arrive as Buffer (a Uint8Array); strings, bools, enums as they are
     }
   }
-  return out;
+
+  /** A decoded protobufjs message → the rpc.ts object (rules in the header). */
+  fromWire(type: protobuf.Type, message: protobuf.Message): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const source = message as unknown as Record<string, unknown>;
+    for (const plan of this.planOf(type)) {
+      const present = Object.prototype.hasOwnProperty.call(source, plan.name) && source[plan.name] != null;
+      if (plan.repeated) {
+        const list = present ? (source[plan.name] as unknown[]) : [];
+        out[plan.name] = list.map((item) => this.fromWireValue(plan, item));
+      } else if (present) {
+        out[plan.name] = this.fromWireValue(plan, source[plan.name]);
+      } else if (plan.kind !== "message" && !plan.oneof) {
+        out[plan.name] = plan.zero instanceof Uint8Array ? new Uint8Array(0) : plan.zero;
+      }
+    }
+    return out;
+  }
+
+  private isZero(value: unknown): boolean {
+    return value === 0 || value === 0n || value === false || value === "" || (value instanceof Uint8Array && value.length === 0);
+  }
+
+  private toWireValue(plan: FieldPlan, value: unknown): unknown {
+    if (plan.kind === "message") return this.toWire(plan.type as protobuf.Type, value as Record<string, unknown>);
+    if (typeof value === "bigint") return value.toString();
+    return value;
+  }
+
+  /**
+   * An rpc.ts object → a plain object protobufjs encodes: bigints as decimal strings, zero scalars
+   * and empty lists left out (a set oneof member is kept even when zero, as Go writes it).
+   */
+  toWire(type: protobuf.Type, object: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const plan of this.planOf(type)) {
+      const value = object[plan.name];
+      if (value === undefined || value === null) continue;
+      if (plan.repeated) {
+        const list = value as unknown[];
+        if (list.length > 0) out[plan.name] = list.map((item) => this.toWireValue(plan, item));
+      } else if (plan.kind === "message" || plan.oneof || !this.isZero(value)) {
+        out[plan.name] = this.toWireValue(plan, value);
+      }
+    }
+    return out;
+  }
 }
 
 /**
@@ -172,6 +178,7 @@ function goUnmarshalText(error: unknown): string {
 /** The loaded .proto files with lookups by full name ("etcdserverpb.PutRequest"). */
 export class ProtoRegistry {
   readonly root: protobuf.Root;
+  private readonly wire = new WirePlans();
 
   constructor() {
     const root = new protobuf.Root();
@@ -198,14 +205,14 @@ export class ProtoRegistry {
     // grpc-go checks the size before decoding: code 8 with its own text.
     if (bytes.length > maxBytes) return new WireError(8, `grpc: received message larger than max (${bytes.length} vs. ${maxBytes})`);
     try {
-      return fromWire(type, type.decode(bytes));
+      return this.wire.fromWire(type, type.decode(bytes));
     } catch (error) {
       return new WireError(13, `grpc: error unmarshalling request: ${goUnmarshalText(error)}`);
     }
   }
 
   encode(type: protobuf.Type, object: Readonly<Record<string, unknown>>): Buffer {
-    const bytes = type.encode(toWire(type, object)).finish();
+    const bytes = type.encode(this.wire.toWire(type, object)).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 

@@ -62,12 +62,9 @@ const NOT_IN_ETCD_34: ReadonlyArray<readonly [service: string, method: string]> 
 /** grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING */
 const SERVING = 1;
 
-let sharedRegistry: ProtoRegistry | undefined;
-
-/** The .proto files, loaded once per process (they never change while it runs). */
+/** The .proto files, loaded (each call reads them again: a server loads them once, at start). */
 export function protoRegistry(): ProtoRegistry {
-  sharedRegistry ??= new ProtoRegistry();
-  return sharedRegistry;
+  return new ProtoRegistry();
 }
 
 /** The server's receive limit for a --max-request-bytes value. */

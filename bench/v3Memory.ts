@@ -18,7 +18,8 @@
  */
 import { KVStore } from "../v3/kvstore.js";
 import { NO_LEASE } from "../v3/rpc.js";
-import { TreeIndex, toIndexKey } from "../v3/treeIndex.js";
+import { TreeIndex } from "../v3/treeIndex.js";
+import { toBinaryString } from "../shared/bytes.js";
 import { liveHeapBytes } from "./harness.js";
 import type { BenchContext } from "./main.js";
 import type { Row } from "./table.js";
@@ -40,9 +41,9 @@ export async function run(context: BenchContext): Promise<Row[]> {
   let main = 1;
   const before = liveHeapBytes();
   const index = new TreeIndex();
-  for (const key of keys) index.put(toIndexKey(key), ++main, 0);
+  for (const key of keys) index.put(toBinaryString(key), ++main, 0);
   const afterKeys = liveHeapBytes();
-  for (let round = 0; round < EXTRA_VERSIONS; round++) for (const key of keys) index.put(toIndexKey(key), ++main, 0);
+  for (let round = 0; round < EXTRA_VERSIONS; round++) for (const key of keys) index.put(toBinaryString(key), ++main, 0);
   const afterVersions = liveHeapBytes();
   if (index.size !== KEYS) throw new Error(`index holds ${index.size} keys, expected ${KEYS}`);
 

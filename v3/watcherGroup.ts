@@ -60,6 +60,21 @@ class KeyInterval extends IntervalBase {
     return new KeyInterval(this.low, this.high);
   }
 
+  /**
+   * The span the tree starts a node's subtree span from. The library's default copies the
+   * interval for every node it builds, including the query node of each search; our intervals are
+   * never changed after construction (the library only changes the fresh copy `merge` makes,
+   * and ours makes none), so the interval itself serves.
+   */
+  get max(): KeyInterval {
+    return this;
+  }
+
+  /** The span of both: the smaller low and the larger high (a new interval). */
+  merge(other: KeyInterval): KeyInterval {
+    return new KeyInterval(this.low < other.low ? this.low : other.low, this.high > other.high ? this.high : other.high);
+  }
+
   not_intersect(other: KeyInterval): boolean {
     return !(this.low < other.high && other.low < this.high);
   }

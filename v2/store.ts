@@ -513,7 +513,11 @@ export class V2Store implements Store, NodeContext {
   private internalGet(key: string, missingIsUndefined: true): Node | undefined;
   private internalGet(key: string, missingIsUndefined = false): Node | undefined {
     let current = this.root;
-    for (const name of components(key)) {
+    // The names are read straight out of the clean key: "/a/b" is "a" at 1, "b" at 3.
+    for (let start = 1; start < key.length; ) {
+      const slash = key.indexOf("/", start);
+      const end = slash === -1 ? key.length : slash;
+      const name = key.slice(start, end);
       if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
       const child = current.children.get(name);
       if (child === undefined) {
@@ -521,6 +525,7 @@ export class V2Store implements Store, NodeContext {
         throw new V2Error(EcodeKeyNotFound, joinPath(current.path, name), this.currentIndex);
       }
       current = child;
+      start = end + 1;
     }
     return current;
   }
@@ -664,14 +669,6 @@ export class V2Store implements Store, NodeContext {
     if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
     this.busy = true;
   }
-}
-
-/** The names along a clean path: "/a/b" → ["a", "b"], "/" → []. */
-function components(key: string): string[] {
-  if (key === "/" || key === "") return [];
-  const start = key.charCodeAt(0) === 0x2f ? 1 : 0; // a leading "/"
-  const end = key.charCodeAt(key.length - 1) === 0x2f ? key.length - 1 : key.length; // one trailing "/"
-  return key.slice(start, end).split("/");
 }
 
 /** etcd's `getCompareFailCause`: "[prevValue != value]", "[prevIndex != modifiedIndex]", or both. */

@@ -35,6 +35,7 @@ import {
   EcodeRefreshTTLRequired,
   EcodeRefreshValue,
   EcodeTTLNaN,
+  InvariantViolation,
   V2Error,
 } from "./v2error.js";
 
@@ -352,6 +353,12 @@ function allowMethod(req: IncomingMessage, res: ServerResponse, ...methods: stri
  * else becomes 300 "Raft Internal Error" (HTTP 500) with the error's text as cause.
  */
 function writeKeyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (error instanceof InvariantViolation) {
+    // etcd's v2store panics here; Go's net/http then closes the connection without an answer.
+    process.stderr.write(`etcdsim: broken invariant in /v2/keys: ${error.stack ?? error.message}\n`);
+    res.destroy();
+    return;
+  }
   const v2Error = error instanceof V2Error ? error : new V2Error(EcodeRaftInternal, error instanceof Error ? error.message : String(error), 0);
   if (!(error instanceof V2Error)) process.stderr.write(`etcdsim: unexpected error in /v2/keys: ${String(error)}\n`);
   res.setHeader("X-Etcd-Index", String(v2Error.index));

@@ -27,7 +27,7 @@ import { cleanKey, joinPath } from "./path.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from "./snapshot.js";
 import { STATS_FIELDS, Stats, type StatsField, type StatsJSON } from "./stats.js";
 import { TTLKeyHeap } from "./ttlKeyHeap.js";
-import { EcodeKeyNotFound, EcodeNotDir, EcodeNotFile, EcodeNodeExist, EcodeRootROnly, EcodeTestFailed, V2Error } from "./v2error.js";
+import { EcodeKeyNotFound, EcodeNotDir, EcodeNotFile, EcodeNodeExist, EcodeRootROnly, EcodeTestFailed, InvariantViolation, V2Error } from "./v2error.js";
 import { WATCHER_BUFFER_CAPACITY, type Watcher } from "./watcher.js";
 import { WatcherHub } from "./watcherHub.js";
 
@@ -478,23 +478,23 @@ export class V2Store implements Store, NodeContext {
     const withTTL = new Set<Node>();
     this.root.checkInvariants((node) => {
       if (node.createdIndex > node.modifiedIndex || node.modifiedIndex > this.currentIndex) {
-        throw new Error(`invariant: ${node.path} has created ${node.createdIndex}, modified ${node.modifiedIndex}, current ${this.currentIndex}`);
+        throw new InvariantViolation(`${node.path} has created ${node.createdIndex}, modified ${node.modifiedIndex}, current ${this.currentIndex}`);
       }
       if (node.parent !== undefined && node.createdIndex < node.parent.createdIndex) {
-        throw new Error(`invariant: ${node.path} was created before its parent`);
+        throw new InvariantViolation(`${node.path} was created before its parent`);
       }
       if (!node.isPermanent()) withTTL.add(node);
-      if (node.isPermanent() === this.ttlKeyHeap.has(node)) throw new Error(`invariant: ${node.path} TTL heap membership is wrong`);
+      if (node.isPermanent() === this.ttlKeyHeap.has(node)) throw new InvariantViolation(`${node.path} TTL heap membership is wrong`);
     });
-    if (this.root.path !== "/" || !this.root.isDir() || !this.root.isPermanent()) throw new Error("invariant: the root must be a permanent directory at /");
-    if (withTTL.size !== this.ttlKeyHeap.length) throw new Error(`invariant: TTL heap holds ${this.ttlKeyHeap.length} nodes, tree has ${withTTL.size}`);
+    if (this.root.path !== "/" || !this.root.isDir() || !this.root.isPermanent()) throw new InvariantViolation("the root must be a permanent directory at /");
+    if (withTTL.size !== this.ttlKeyHeap.length) throw new InvariantViolation(`TTL heap holds ${this.ttlKeyHeap.length} nodes, tree has ${withTTL.size}`);
     this.ttlKeyHeap.checkInvariants();
 
     const history = this.watcherHub.eventHistory;
     const events = history.queue.toArray();
-    if (history.lastIndex !== this.currentIndex) throw new Error(`invariant: history ends at ${history.lastIndex}, index is ${this.currentIndex}`);
+    if (history.lastIndex !== this.currentIndex) throw new InvariantViolation(`history ends at ${history.lastIndex}, index is ${this.currentIndex}`);
     events.forEach((event, i) => {
-      if (event.index !== history.startIndex + i) throw new Error(`invariant: history slot ${i} holds index ${event.index}, expected ${history.startIndex + i}`);
+      if (event.index !== history.startIndex + i) throw new InvariantViolation(`history slot ${i} holds index ${event.index}, expected ${history.startIndex + i}`);
     });
     this.watcherHub.checkInvariants();
   }

@@ -52,7 +52,7 @@ import {
 } from "./gatewayJson.js";
 import { grpcReceiveLimitError } from "./gatewayLimits.js";
 import { connectionWillClose, serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
-import { RpcError, toRpcError, GrpcCode } from "./errors.js";
+import { InvariantViolation, RpcError, toRpcError, GrpcCode } from "./errors.js";
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -232,6 +232,11 @@ function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerRespons
     }
     // Go's net/http after a handler panic: no answer, connection closed.
     if (error instanceof NilMessageInListPanic) return () => res.destroy();
+    // A broken invariant is etcd's panic too: logged, never an answer.
+    if (error instanceof InvariantViolation) {
+      process.stderr.write(`etcdsim: broken invariant in /v3: ${error.stack ?? error.message}\n`);
+      return () => res.destroy();
+    }
     const rpcError = toRpcError(error);
     return () => writeRpcError(res, rpcError);
   }

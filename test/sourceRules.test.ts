@@ -68,3 +68,14 @@ describe("one way to turn key bytes into a key string", () => {
     expect(linesMatching(/String\.fromCharCode\.apply/).map((l) => l.slice(0, l.indexOf(":")))).toEqual(["shared/bytes.ts"]);
   });
 });
+
+describe("one module for Go's net/http behaviour", () => {
+  it.each([
+    ["GO_BUFFER_BEFORE_CHUNKING_BYTES", /const GO_BUFFER_BEFORE_CHUNKING_BYTES\b/],
+    ["writeGoError", /function writeGoError\(/],
+    ["allowMethod", /function allowMethod\(/],
+    ["sortHeadersLikeGo", /function sortHeadersLikeGo\(/],
+  ])("defines %s once, in shared/goHttp.ts", (_name, declaration) => {
+    expect(linesMatching(declaration).map((l) => l.slice(0, l.indexOf(":")))).toEqual(["shared/goHttp.ts"]);
+  });
+});

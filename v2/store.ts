@@ -656,18 +656,13 @@ export class V2Store implements Store, NodeContext {
 
   /** Refuses a call made while another is running (a watch listener calling back into the store). */
   private guarded<T>(operation: () => T): T {
-    this.enterGuard();
+    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
+    this.busy = true;
     try {
       return operation();
     } finally {
       this.busy = false;
     }
-  }
-
-  /** The entry half of `guarded`: throws when a call is running, else marks the store busy (the caller clears it). */
-  private enterGuard(): void {
-    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
-    this.busy = true;
   }
 }
 

@@ -80,7 +80,7 @@ export function hashByRev(store: KVStore, rev: number): KVHash {
   const atRev = rev === 0 ? currentRev : rev;
   const keepList = store.index.keep(atRev);
   const keep = new Set<string>();
-  for (let i = 0; i < keepList.length; i += 2) keep.add(`${keepList[i]}.${keepList[i + 1]}`);
+  for (const revision of keepList) keep.add(`${revision.main}.${revision.sub}`);
 
   const h = new Crc32c();
   h.write(KEY_BUCKET_NAME);

@@ -8,7 +8,15 @@
  *
  * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
  * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
- * --data-dir, --snapshot-count. Unknown flags are refused, as etcd refuses them.
+ * --data-dir, --snapshot-count, --max-snapshots, --max-wals, --backend-batch-interval (a Go duration
+ * such as 100ms), --backend-batch-limit, and etcdsim's own --memory (no data dir: everything in memory,
+ * lost on exit). Unknown flags are refused, as etcd refuses them.
+ *
+ * As etcd, the data dir defaults to `<name>.etcd` in the working directory (`default.etcd`), and the
+ * start line says which one is used:
+ *   etcdsim listening on http://127.0.0.1:2379 (data dir default.etcd)
+ * A data dir that cannot be used (a WAL corrupt in the middle, a missing backend) stops the start with
+ * the file named and exit status 1; nothing in it is overwritten.
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
@@ -22,7 +30,31 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "max-snapshots",
+  "max-wals",
+  "backend-batch-interval",
+  "backend-batch-limit",
+  "memory",
 ] as const;
+
+/** Flags that take no value. */
+const BOOLEAN_FLAGS: readonly string[] = ["memory"];
+
+/** Go's time.ParseDuration for the simple forms etcd's flags take: "100ms", "1s", "1.5s", "2m". */
+function parseDurationMs(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(text);
+  if (match === null) throw new Error(`invalid duration "${text}"`);
+  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return Number(match[1]) * (scale[match[2] as string] as number);
+}
+
+function nonNegativeInteger(values: Map<string, string>, name: string): number | undefined {
+  const text = values.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer`);
+  return value;
+}
 
 /** Parses etcd-style flags into options; throws an Error with a usage message on bad input. */
 export function parseFlags(argv: readonly string[]): EtcdOptions {
@@ -34,7 +66,7 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
     if (match === null || name === undefined || !(FLAGS as readonly string[]).includes(name)) {
       throw new Error(`unknown flag ${arg}; accepted: ${FLAGS.map((flag) => `--${flag}`).join(" ")}`);
     }
-    const value = match[2] ?? argv[++i];
+    const value = match[2] ?? (BOOLEAN_FLAGS.includes(name) ? "true" : argv[++i]);
     if (value === undefined) throw new Error(`flag --${name} needs a value`);
     values.set(name, value);
   }
@@ -44,11 +76,22 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const advertise = urls("advertise-client-urls");
   const peers = urls("initial-advertise-peer-urls");
   const token = values.get("initial-cluster-token");
-  const dataDir = values.get("data-dir");
+  const name = values.get("name") ?? "default";
+  const memory = values.has("memory") && values.get("memory") !== "false";
+  // etcd's default data dir: "<name>.etcd" in the working directory.
+  const dataDir = memory ? undefined : (values.get("data-dir") ?? `${name}.etcd`);
+  const maxSnapshots = nonNegativeInteger(values, "max-snapshots");
+  const maxWals = nonNegativeInteger(values, "max-wals");
+  const batchLimit = nonNegativeInteger(values, "backend-batch-limit");
+  const batchInterval = values.get("backend-batch-interval");
   return {
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
-    name: values.get("name") ?? "default",
+    name,
     snapshotCount,
+    ...(maxSnapshots !== undefined ? { maxSnapshots } : {}),
+    ...(maxWals !== undefined ? { maxWals } : {}),
+    ...(batchLimit !== undefined && batchLimit > 0 ? { backendBatchLimit: batchLimit } : {}),
+    ...(batchInterval !== undefined ? { backendBatchIntervalMs: parseDurationMs(batchInterval) } : {}),
     ...(advertise !== undefined ? { advertiseClientUrls: advertise } : {}),
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
@@ -60,7 +103,8 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
 export async function main(argv: readonly string[]): Promise<RunningEtcd> {
   const options = parseFlags(argv);
   const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
-  process.stderr.write(`etcdsim listening on ${etcd.clientUrl}\n`);
+  const where = options.dataDir === undefined ? "memory only, nothing kept" : `data dir ${options.dataDir}`;
+  process.stderr.write(`etcdsim listening on ${etcd.clientUrl} (${where})\n`);
   const shutdown = (): void => {
     etcd.close().then(
       () => process.exit(0),

@@ -19,7 +19,8 @@
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
-import type { MemberIdentity } from "../v3/member.js";
+import { DEFAULT_MEMBER, type MemberIdentity } from "../v3/member.js";
+import { LoggedV3Api } from "./v3Server.js";
 import type { EtcdOptions, MountContext } from "./etcd.js";
 import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
 import type { Handler } from "./server.js";
@@ -49,7 +50,24 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
  */
 export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
   const { clock } = context;
+  const durable = context.member;
+  if (durable !== undefined) {
+    // With a data dir: the backend is the file, writes go through the member's log, the term is the log's.
+    const identity = { ...(member ?? DEFAULT_MEMBER), raftTerm: durable.term };
+    const server = new EtcdServer({ clock, member: identity, backend: durable.backend, raftIndex: () => durable.node.appliedIndex });
+    const api = new LoggedV3Api(server, durable.node);
+    durable.attachV3(api);
+    startV3Background(context, server, () => api.revokeExpiredLeases(clock.now()));
+    return createV3Gateway(api);
+  }
   const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
+  startV3Background(context, server, () => server.revokeExpiredLeases(clock.now()));
+  return createV3Gateway(server);
+}
+
+/** The v3 timers (see the header), each cancelled when the server closes; `revoke` is the lease expiry pass. */
+function startV3Background(context: MountContext, server: EtcdServer, revoke: () => void): void {
+  const { clock } = context;
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {
@@ -60,9 +78,8 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity): H
     });
     context.onClose(cancel);
   };
-  every(LEASE_EXPIRY_CHECK_MS, "lease expiry", () => server.revokeExpiredLeases(clock.now()));
+  every(LEASE_EXPIRY_CHECK_MS, "lease expiry", revoke);
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
-  return createV3Gateway(server);
 }

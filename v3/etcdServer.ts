@@ -102,6 +102,11 @@ export interface EtcdServerOptions {
   chanBufLen?: number;
   /** Progress-notify period (default 10 min). */
   progressNotifyIntervalMs?: number;
+  /**
+   * The raft index as the member's log counts it (server/raft.ts, with a data dir). Default: KV writes
+   * and lease grants/revokes applied here, counted in memory.
+   */
+  raftIndex?: () => number;
 }
 
 /** What one `tick()` did, for lessons and logs. */
@@ -129,6 +134,7 @@ export class EtcdServer {
   private lastProgressNotifyMs: number;
   /** Lease requests that went through raft (grant, revoke): counted into the raft index. */
   private leaseRaftRequests = 0;
+  private readonly logRaftIndex: (() => number) | undefined;
 
   constructor(options: EtcdServerOptions) {
     this.clock = options.clock;
@@ -146,6 +152,7 @@ export class EtcdServer {
     this.applier = new Applier({ kv: this.watchableStore, leases: this.lessor, member: this.member });
     this.leaseIds = new LeaseIdGenerator(this.member.memberId, this.clock.now());
     this.chanBufLen = options.chanBufLen;
+    this.logRaftIndex = options.raftIndex;
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.lastLeaseCheckMs = this.clock.now();
     this.lastProgressNotifyMs = this.clock.now();
@@ -158,7 +165,17 @@ export class EtcdServer {
 
   /** Raft entries applied: KV writes and lease grants/revokes. */
   get raftIndex(): number {
-    return this.applier.appliedIndex + this.leaseRaftRequests;
+    return this.logRaftIndex?.() ?? this.applier.appliedIndex + this.leaseRaftRequests;
+  }
+
+  /**
+   * The ID a grant without one gets (etcd picks it before proposing, so the log holds the ID and a
+   * replay grants the same lease).
+   */
+  nextLeaseId(): LeaseID {
+    let id: LeaseID = NO_LEASE;
+    while (id === NO_LEASE) id = this.leaseIds.next();
+    return id;
   }
 
   // ── KV service ─────────────────────────────────────────────────────────────────────────────

@@ -97,12 +97,13 @@ export interface WatchSession {
  */
 export interface V3Api {
   range(request: RangeRequest): RangeResponse;
-  put(request: PutRequest): PutResponse;
-  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse;
-  txn(request: TxnRequest): TxnResponse;
-  compact(request: CompactionRequest): CompactionResponse;
-  leaseGrant(request: LeaseGrantRequest): LeaseGrantResponse;
-  leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse;
+  // The requests that go through raft may answer later: with a data dir, once logged, synced and applied.
+  put(request: PutRequest): Awaitable<PutResponse>;
+  deleteRange(request: DeleteRangeRequest): Awaitable<DeleteRangeResponse>;
+  txn(request: TxnRequest): Awaitable<TxnResponse>;
+  compact(request: CompactionRequest): Awaitable<CompactionResponse>;
+  leaseGrant(request: LeaseGrantRequest): Awaitable<LeaseGrantResponse>;
+  leaseRevoke(request: LeaseRevokeRequest): Awaitable<LeaseRevokeResponse>;
   /** One keep-alive; an unknown lease answers TTL 0 (etcd's LeaseServer turns not-found into TTL 0). */
   leaseKeepAlive(request: LeaseKeepAliveRequest): LeaseKeepAliveResponse;
   leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
@@ -112,14 +113,22 @@ export interface V3Api {
   watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
 }
 
+/** A value now, or later. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** `encode(value)`, now for a value, later for a promise. */
+function then<T>(value: Awaitable<T>, encode: (value: T) => string): Awaitable<string> {
+  return value instanceof Promise ? value.then(encode) : encode(value);
+}
+
 /** Go buffers this many bytes of a response before it must choose chunked framing. */
 const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
 
 /** A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). */
-type Unary = (api: V3Api, item: StreamItem) => string;
+type Unary = (api: V3Api, item: StreamItem) => Awaitable<string>;
 
 /** A unary route: decode the request, call the server, encode the answer. */
-function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K]) => string): Unary {
+function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K]) => Awaitable<string>): Unary {
   return (api, item) => {
     if (item.kind === "error") throw new GoJsonError(item.message);
     const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
@@ -133,13 +142,13 @@ function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, 
 /** The unary routes, by path under /v3. */
 const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
   ["/v3/kv/range", unary("RangeRequest", (api, r) => encodeRangeResponse(api.range(r)))],
-  ["/v3/kv/put", unary("PutRequest", (api, r) => encodePutResponse(api.put(r)))],
-  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => encodeDeleteRangeResponse(api.deleteRange(r)))],
-  ["/v3/kv/txn", unary("TxnRequest", (api, r) => encodeTxnResponse(api.txn(r)))],
-  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => encodeCompactionResponse(api.compact(r)))],
-  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => encodeLeaseGrantResponse(api.leaseGrant(r)))],
-  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
-  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
+  ["/v3/kv/put", unary("PutRequest", (api, r) => then(api.put(r), encodePutResponse))],
+  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => then(api.deleteRange(r), encodeDeleteRangeResponse))],
+  ["/v3/kv/txn", unary("TxnRequest", (api, r) => then(api.txn(r), encodeTxnResponse))],
+  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => then(api.compact(r), encodeCompactionResponse))],
+  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => then(api.leaseGrant(r), encodeLeaseGrantResponse))],
+  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => then(api.leaseRevoke(r), encodeLeaseRevokeResponse))],
+  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => then(api.leaseRevoke(r), encodeLeaseRevokeResponse))],
   ["/v3/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/kv/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
@@ -196,11 +205,24 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
   const early = connectionWillClose(req);
   let answer: (() => void) | undefined;
   let bodyEnded = false;
+  let waiting = false;
   const step = (): void => {
+    if (waiting) return;
     if (answer === undefined) {
       const item = body.next();
       if (item.kind === "more") return;
-      answer = runUnary(api, route, item, res);
+      const run = runUnary(api, route, item, res);
+      if (run instanceof Promise) {
+        // Logged first (a data dir): answer once it is applied, then go on as for an immediate answer.
+        waiting = true;
+        void run.then((write) => {
+          waiting = false;
+          answer = write;
+          step();
+        });
+        return;
+      }
+      answer = run;
     }
     if (bodyEnded || early) {
       const write = answer;
@@ -221,20 +243,31 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
 }
 
 /** Runs one decoded request now; returns the function that writes its answer. */
-function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse): () => void {
+function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse): (() => void) | Promise<() => void> {
+  let json: Awaitable<string>;
   try {
-    const json = route(api, item);
-    return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+    json = route(api, item);
   } catch (error) {
-    if (error instanceof GoJsonError) {
-      const json = encodeErrorBody(GrpcCode.InvalidArgument, error.message);
-      return () => writeJson(res, 400, json, {});
-    }
-    // Go's net/http after a handler panic: no answer, connection closed.
-    if (error instanceof NilMessageInListPanic) return () => res.destroy();
-    const rpcError = toRpcError(error);
-    return () => writeRpcError(res, rpcError);
+    return unaryError(error, res);
   }
+  if (json instanceof Promise) return json.then((text) => okAnswer(res, text), (error: unknown) => unaryError(error, res));
+  return okAnswer(res, json);
+}
+
+function okAnswer(res: ServerResponse, json: string): () => void {
+  return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+}
+
+/** The answer to a refused request: Go's decoder error, a dropped connection after a panic, or a gRPC status. */
+function unaryError(error: unknown, res: ServerResponse): () => void {
+  if (error instanceof GoJsonError) {
+    const json = encodeErrorBody(GrpcCode.InvalidArgument, error.message);
+    return () => writeJson(res, 400, json, {});
+  }
+  // Go's net/http after a handler panic: no answer, connection closed.
+  if (error instanceof NilMessageInListPanic) return () => res.destroy();
+  const rpcError = toRpcError(error);
+  return () => writeRpcError(res, rpcError);
 }
 
 /**

@@ -56,6 +56,8 @@ export interface EtcdOptions {
   readonly backendBatchLimit?: number;
   /** WAL segment size (default 64,000,000 bytes, etcd's); tests make it small to see segments cut. */
   readonly walSegmentSizeBytes?: number;
+  /** `--quota-backend-bytes` for the v3 backend: 0 (default) means 2 GiB, negative disables it. */
+  readonly quotaBackendBytes?: number;
   readonly clock?: Clock & Ticker;
   /**
    * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets

@@ -9,7 +9,7 @@
  * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
  * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
  * --data-dir, --snapshot-count, --max-snapshots, --max-wals, --backend-batch-interval (a Go duration
- * such as 100ms), --backend-batch-limit, and etcdsim's own --memory (no data dir: everything in memory,
+ * such as 100ms), --backend-batch-limit, --quota-backend-bytes, and etcdsim's own --memory (no data dir: everything in memory,
  * lost on exit). Unknown flags are refused, as etcd refuses them.
  *
  * As etcd, the data dir defaults to `<name>.etcd` in the working directory (`default.etcd`), and the
@@ -35,6 +35,7 @@ const FLAGS = [
   "backend-batch-interval",
   "backend-batch-limit",
   "memory",
+  "quota-backend-bytes",
 ] as const;
 
 /** Flags that take no value. */
@@ -84,6 +85,9 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const maxWals = nonNegativeInteger(values, "max-wals");
   const batchLimit = nonNegativeInteger(values, "backend-batch-limit");
   const batchInterval = values.get("backend-batch-interval");
+  const quotaText = values.get("quota-backend-bytes");
+  const quotaBackendBytes = quotaText === undefined ? undefined : Number(quotaText);
+  if (quotaBackendBytes !== undefined && !Number.isSafeInteger(quotaBackendBytes)) throw new Error(`--quota-backend-bytes must be an integer`);
   return {
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
     name,
@@ -96,6 +100,7 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(quotaBackendBytes !== undefined ? { quotaBackendBytes } : {}),
   };
 }
 

@@ -16,12 +16,12 @@
  * v3 header's `cluster_id` is the v2 `X-Etcd-Cluster-Id` written in decimal:
  *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
-import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
+import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import { DEFAULT_MEMBER, type MemberIdentity } from "../v3/member.js";
 import { LoggedV3Api } from "./v3Server.js";
-import type { EtcdOptions, MountContext } from "./etcd.js";
+import { DEFAULT_LISTEN_CLIENT_URL, type EtcdOptions, type MountContext } from "./etcd.js";
 import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
 import type { Handler } from "./server.js";
 
@@ -41,26 +41,35 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
  * describe, starts its background tickers on the server's clock, and returns the gateway.
  */
 export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => Handler {
-  return (context) => createV3Mount(context, memberIdentityFor(options));
+  return (context) =>
+    createV3Mount(context, memberIdentityFor(options), {
+      ...(options.quotaBackendBytes === undefined ? {} : { quotaBackendBytes: options.quotaBackendBytes }),
+      memberAttributes: {
+        name: options.name ?? "default",
+        peerURLs: options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL],
+        // The listen URL as given: with port 0 the real port is known only later (the member list then shows :0).
+        clientURLs: options.advertiseClientUrls ?? [options.listenClientUrl ?? DEFAULT_LISTEN_CLIENT_URL],
+      },
+    });
 }
 
 /**
  * Builds the v3 server and its gateway handler, and starts the background tickers on the context's
  * clock; each ticker is cancelled when the server closes.
  */
-export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
+export function createV3Mount(context: MountContext, member?: MemberIdentity, serverOptions: Pick<EtcdServerOptions, "quotaBackendBytes" | "memberAttributes"> = {}): Handler {
   const { clock } = context;
   const durable = context.member;
   if (durable !== undefined) {
     // With a data dir: the backend is the file, writes go through the member's log, the term is the log's.
     const identity = { ...(member ?? DEFAULT_MEMBER), raftTerm: durable.term };
-    const server = new EtcdServer({ clock, member: identity, backend: durable.backend, raftIndex: () => durable.node.appliedIndex });
+    const server = new EtcdServer({ clock, ...serverOptions, member: identity, backend: durable.backend, raftIndex: () => durable.node.appliedIndex });
     const api = new LoggedV3Api(server, durable.node);
     durable.attachV3(api);
     startV3Background(context, server, () => api.revokeExpiredLeases(clock.now()));
     return createV3Gateway(api);
   }
-  const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
+  const server = new EtcdServer({ clock, ...serverOptions, ...(member === undefined ? {} : { member }) });
   startV3Background(context, server, () => server.revokeExpiredLeases(clock.now()));
   return createV3Gateway(server);
 }
@@ -82,4 +91,8 @@ function startV3Background(context: MountContext, server: EtcdServer, revoke: ()
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
+  context.onClose(() => {
+    server.lockServer.close();
+    server.electionServer.close();
+  });
 }

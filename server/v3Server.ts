@@ -2,8 +2,12 @@
  * Mirrors etcd release-3.4 `etcdserver/v3_server.go` (`raftRequest`) and the v3 half of `apply.go`:
  * with a data dir, every v3 request that changes state goes through the log before it is applied.
  *
- *   Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke   →  logged, synced, applied, answered
- *   Range, LeaseTimeToLive, LeaseLeases, Status, keep-alives, Watch   →  served at once (no log entry)
+ *   Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke, Alarm  →  logged, synced, applied, answered
+ *   Range, LeaseTimeToLive, LeaseLeases, Status, Hash, keep-alives, Watch   →  served at once (no log entry)
+ *
+ * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
+ * committed): member add/remove/update/promote (ConfChanges in etcd), Defragment, and the keys that
+ * Lock and Election write through the in-process concurrency client.
  *
  * A grant without an ID gets one before it is logged, so replaying the entry grants the same lease.
  * Lease expiry is proposed as a LeaseRevoke, as etcd's leader does.
@@ -16,6 +20,12 @@
 import type { EtcdServer } from "../v3/etcdServer.js";
 import type { V3Api } from "../v3/gateway.js";
 import type {
+  AlarmRequest,
+  MemberAddRequest,
+  MemberPromoteRequest,
+  MemberRemoveRequest,
+  MemberUpdateRequest,
+  MoveLeaderRequest,
   CompactionRequest,
   DeleteRangeRequest,
   LeaseGrantRequest,
@@ -28,6 +38,8 @@ import type {
   TxnRequest,
   WatchResponse,
 } from "../v3/rpc.js";
+import type { LockRequest, UnlockRequest } from "../v3/v3lock.js";
+import type { CampaignRequest, LeaderRequest, LeaderResponse, ProclaimRequest, ResignRequest } from "../v3/v3election.js";
 import { encodeV3Entry, type V3Entry } from "./etcdserverpb.js";
 import type { RaftNode } from "./raft.js";
 
@@ -46,6 +58,8 @@ export function applyV3Entry(server: EtcdServer, entry: V3Entry): unknown {
       return server.leaseGrant(entry.request as LeaseGrantRequest);
     case "leaseRevoke":
       return server.leaseRevoke(entry.request as LeaseRevokeRequest);
+    case "alarm":
+      return server.alarm(entry.request as AlarmRequest);
     default:
       throw new Error(`etcdsim: unknown v3 entry ${String(entry.op)}`);
   }
@@ -98,8 +112,59 @@ export class LoggedV3Api implements V3Api {
   status() {
     return this.server.status();
   }
+  alarm(request: AlarmRequest) {
+    return this.propose<ReturnType<EtcdServer["alarm"]>>({ op: "alarm", request });
+  }
   watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }) {
     return this.server.watch(onResponse, options);
+  }
+  hash() {
+    return this.server.hash();
+  }
+  defragment() {
+    return this.server.defragment();
+  }
+  snapshot() {
+    return this.server.snapshot();
+  }
+  moveLeader(request: MoveLeaderRequest) {
+    return this.server.moveLeader(request);
+  }
+  memberList() {
+    return this.server.memberList();
+  }
+  memberAdd(request: MemberAddRequest) {
+    return this.server.memberAdd(request);
+  }
+  memberRemove(request: MemberRemoveRequest) {
+    return this.server.memberRemove(request);
+  }
+  memberUpdate(request: MemberUpdateRequest) {
+    return this.server.memberUpdate(request);
+  }
+  memberPromote(request: MemberPromoteRequest) {
+    return this.server.memberPromote(request);
+  }
+  lock(request: LockRequest, signal?: AbortSignal) {
+    return this.server.lock(request, signal);
+  }
+  unlock(request: UnlockRequest) {
+    return this.server.unlock(request);
+  }
+  campaign(request: CampaignRequest, signal?: AbortSignal) {
+    return this.server.campaign(request, signal);
+  }
+  proclaim(request: ProclaimRequest) {
+    return this.server.proclaim(request);
+  }
+  leader(request: LeaderRequest) {
+    return this.server.leader(request);
+  }
+  resign(request: ResignRequest) {
+    return this.server.resign(request);
+  }
+  observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal) {
+    return this.server.observe(request, send, signal);
   }
 
   /**

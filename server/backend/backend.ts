@@ -27,11 +27,12 @@
  */
 import { existsSync, statSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import { Backend, type LeaseRecord } from "../../v3/backend.js";
+import { Backend, BOLT_PAGE_BYTES, SMALL_BUCKETS, type LeaseRecord, type SmallBucketName } from "../../v3/backend.js";
 import type { KeepList } from "../../v3/keyIndex.js";
 import { bytesToRev, isTombstone, revToBytes } from "../../v3/revision.js";
 import type { KeyValue, LeaseID } from "../../v3/rpc.js";
-import { bytesOf, int64, PbWriter, readFields, varintOf } from "../pb.js";
+import { marshalKeyValue, marshalLease } from "../../v3/kvPb.js";
+import { bytesOf, int64, readFields, varintOf } from "../pb.js";
 
 /** etcd's `--backend-batch-interval` default. */
 export const DEFAULT_BATCH_INTERVAL_MS = 100;
@@ -47,18 +48,7 @@ const CONSISTENT_INDEX = Buffer.from("consistent_index");
 const SCHEDULED_COMPACT = Buffer.from("scheduledCompactRev");
 const FINISHED_COMPACT = Buffer.from("finishedCompactRev");
 
-/** mvccpb.KeyValue, proto3 (zero fields left out). A tombstone's row holds only its key. */
-export function encodeKeyValue(kv: KeyValue): Uint8Array {
-  const writer = new PbWriter();
-  if (kv.key.length > 0) writer.bytes(1, kv.key);
-  if (kv.create_revision !== 0) writer.uint(2, kv.create_revision);
-  if (kv.mod_revision !== 0) writer.uint(3, kv.mod_revision);
-  if (kv.version !== 0) writer.uint(4, kv.version);
-  if (kv.value.length > 0) writer.bytes(5, kv.value);
-  if (kv.lease !== 0n) writer.uint(6, kv.lease);
-  return writer.finish();
-}
-
+/** mvccpb.KeyValue back from a row (v3/kvPb.ts writes it). */
 export function decodeKeyValue(bytes: Uint8Array): KeyValue {
   const fields = readFields(bytes);
   return {
@@ -71,15 +61,7 @@ export function decodeKeyValue(bytes: Uint8Array): KeyValue {
   };
 }
 
-/** leasepb.Lease, proto3. */
-export function encodeLease(record: LeaseRecord): Uint8Array {
-  const writer = new PbWriter();
-  if (record.ID !== 0n) writer.uint(1, record.ID);
-  if (record.TTL !== 0) writer.uint(2, record.TTL);
-  if (record.remainingTTL !== 0) writer.uint(3, record.remainingTTL);
-  return writer.finish();
-}
-
+/** leasepb.Lease back from a row (v3/kvPb.ts writes it). */
 export function decodeLease(bytes: Uint8Array): LeaseRecord {
   const fields = readFields(bytes);
   return { ID: int64(varintOf(fields, 1)), TTL: Number(int64(varintOf(fields, 2))), remainingTTL: Number(int64(varintOf(fields, 3))) };
@@ -126,6 +108,8 @@ export class DiskBackend extends Backend {
   private pendingOther: Array<[BucketName, Buffer, Uint8Array | undefined]> = [];
   private readonly batchLimit: number;
   private committedMeta = { consistentIndex: -1, scheduled: -1, finished: -1 };
+  /** The small buckets as last committed; a commit writes the rows that differ. */
+  private committedSmall = new Map<SmallBucketName, Map<string, Uint8Array>>();
 
   constructor(
     readonly path: string,
@@ -165,13 +149,21 @@ export class DiskBackend extends Backend {
       this.leaseBucket.set(record.ID, record);
     }
     this.leaseBucket.takeDirty();
+    for (const name of SMALL_BUCKETS) {
+      const rows = this.dbs[name];
+      if (rows.getKeysCount() === 0) continue; // a new file: keep the rows a fresh member starts with
+      const bucket = this.bucket(name);
+      bucket.clear();
+      for (const { key, value } of rows.getRange({})) bucket.set(key.toString("latin1"), new Uint8Array(value));
+    }
+    this.committedSmall = this.copySmallBuckets();
     this.committedMeta = { consistentIndex: this.consistentIndex, scheduled: this.scheduledCompactRev, finished: this.finishedCompactRev };
   }
 
   override put(main: number, sub: number, kv: KeyValue): void {
     super.put(main, sub, kv);
     const tombstone = kv.create_revision === 0;
-    this.pendingPuts.push([Buffer.from(revToBytes({ main, sub }, tombstone)), encodeKeyValue(tombstone ? { key: kv.key, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: 0n } : kv)]);
+    this.pendingPuts.push([Buffer.from(revToBytes({ main, sub }, tombstone)), marshalKeyValue(tombstone ? { key: kv.key, create_revision: 0, mod_revision: 0, version: 0, value: EMPTY, lease: 0n } : kv)]);
     if (this.pending() >= this.batchLimit) this.commit();
   }
 
@@ -210,7 +202,8 @@ export class DiskBackend extends Backend {
     const leaseIds = this.leaseBucket.takeDirty();
     const metaChanged =
       this.committedMeta.consistentIndex !== this.consistentIndex || this.committedMeta.scheduled !== this.scheduledCompactRev || this.committedMeta.finished !== this.finishedCompactRev;
-    if (this.pending() === 0 && leaseIds.size === 0 && !metaChanged) return;
+    const smallChanges = this.smallBucketChanges();
+    if (this.pending() === 0 && leaseIds.size === 0 && !metaChanged && smallChanges.length === 0) return;
     const puts = this.pendingPuts;
     const deletes = this.pendingDeletes;
     const others = this.pendingOther;
@@ -228,14 +221,38 @@ export class DiskBackend extends Backend {
       for (const id of leaseIds) {
         const record = this.leaseBucket.get(id);
         if (record === undefined) lease.removeSync(uint64Bytes(id));
-        else lease.putSync(uint64Bytes(id), Buffer.from(encodeLease(record)));
+        else lease.putSync(uint64Bytes(id), Buffer.from(marshalLease(record)));
+      }
+      for (const [bucket, k, v] of smallChanges) {
+        if (v === undefined) this.dbs[bucket].removeSync(Buffer.from(k, "latin1"));
+        else this.dbs[bucket].putSync(Buffer.from(k, "latin1"), Buffer.from(v));
       }
       meta.putSync(CONSISTENT_INDEX, uint64Bytes(this.consistentIndex));
       if (this.scheduledCompactRev > 0) meta.putSync(SCHEDULED_COMPACT, Buffer.from(revToBytes({ main: this.scheduledCompactRev, sub: 0 })));
       if (this.finishedCompactRev > 0) meta.putSync(FINISHED_COMPACT, Buffer.from(revToBytes({ main: this.finishedCompactRev, sub: 0 })));
     });
     this.commits++;
+    this.committedSmall = this.copySmallBuckets();
     this.committedMeta = { consistentIndex: this.consistentIndex, scheduled: this.scheduledCompactRev, finished: this.finishedCompactRev };
+  }
+
+  private copySmallBuckets(): Map<SmallBucketName, Map<string, Uint8Array>> {
+    return new Map(SMALL_BUCKETS.map((name) => [name, new Map(this.bucket(name))]));
+  }
+
+  /** Rows of the small buckets changed since the last commit (they hold a handful of rows each). */
+  private smallBucketChanges(): Array<[SmallBucketName, string, Uint8Array | undefined]> {
+    const changes: Array<[SmallBucketName, string, Uint8Array | undefined]> = [];
+    for (const name of SMALL_BUCKETS) {
+      const now = this.bucket(name);
+      const then = this.committedSmall.get(name) ?? new Map<string, Uint8Array>();
+      for (const [key, value] of now) {
+        const old = then.get(key);
+        if (old === undefined || !Buffer.from(old).equals(Buffer.from(value))) changes.push([name, key, value]);
+      }
+      for (const key of then.keys()) if (!now.has(key)) changes.push([name, key, undefined]);
+    }
+    return changes;
   }
 
   /** The file's size in bytes (etcd's dbSize is the file's high-water mark). */
@@ -243,9 +260,26 @@ export class DiskBackend extends Backend {
     return existsSync(this.path) ? statSync(this.path).size : 0;
   }
 
-  /** What Status reports as dbSize: the real file's size, not the in-memory model's. */
-  override get sizeBytes(): number {
-    return this.fileSize();
+  /** etcd's dbSize: the real file's size (whole pages), not the in-memory model's. */
+  override get dbSizeBytes(): number {
+    const size = this.fileSize();
+    return Math.ceil(size / BOLT_PAGE_BYTES) * BOLT_PAGE_BYTES;
+  }
+
+  /**
+   * etcd's dbSizeInUse: the pages the B+trees hold (two meta pages, the root and every bucket's
+   * branch, leaf and overflow pages), from LMDB's own statistics. LMDB reuses freed pages, so after a
+   * compaction this drops while the file keeps its size, as bbolt's does.
+   */
+  override get dbSizeInUseBytes(): number {
+    const pages = (stats: unknown): number => {
+      const s = stats as { treeBranchPageCount?: number; treeLeafPageCount?: number; overflowPages?: number; branchPages?: number; leafPages?: number };
+      return (s.treeBranchPageCount ?? s.branchPages ?? 0) + (s.treeLeafPageCount ?? s.leafPages ?? 0) + (s.overflowPages ?? 0);
+    };
+    let total = 2 + pages(this.env.getStats());
+    for (const name of BUCKETS) total += pages(this.dbs[name].getStats());
+    const pageSize = (this.env.getStats() as { pageSize?: number }).pageSize ?? BOLT_PAGE_BYTES;
+    return Math.min(total * pageSize, this.dbSizeBytes);
   }
 
   /** Commits what is pending and closes the file. */

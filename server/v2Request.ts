@@ -18,12 +18,15 @@ export const KEYS_PREFIX_IN_STORE = "/1";
 
 /** Milliseconds → Unix nanoseconds (0 stays 0: no expiry). */
 function toNanos(ms: number | undefined): bigint {
-  return ms === undefined || ms === 0 ? 0n : BigInt(Math.round(ms * 1_000_000));
+  if (ms === undefined || ms === 0) return 0n;
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 1_000_000n + BigInt(Math.round((ms - whole) * 1_000_000));
 }
 
 /** Unix nanoseconds → milliseconds (0 → undefined: no expiry). */
 function toMillis(ns: bigint): number | undefined {
-  return ns === 0n ? undefined : Number(ns) / 1_000_000;
+  // Split before converting: Unix nanoseconds need 61 bits, more than a double holds exactly.
+  return ns === 0n ? undefined : Number(ns / 1_000_000n) + Number(ns % 1_000_000n) / 1_000_000;
 }
 
 /** The logged form of a keys request (etcd's RequestV2 fields). */

@@ -145,6 +145,21 @@ describe("restart", () => {
     expect((await v2(etcd, "PUT", "z", { value: "3" })).body.node.modifiedIndex).toBe(3);
   });
 
+  it("keeps an active NOSPACE alarm across a restart, still refusing puts, until it is disarmed", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    const memberId = (await v3(etcd, "maintenance/status", {}))["header"].member_id;
+    await v3(etcd, "maintenance/alarm", { action: "ACTIVATE", memberID: memberId, alarm: "NOSPACE" });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await v3(etcd, "maintenance/alarm", { action: "GET" })).toMatchObject({ alarms: [{ memberID: memberId, alarm: "NOSPACE" }] });
+    expect(await v3(etcd, "kv/put", { key: b64("k"), value: b64("v") })).toMatchObject({ error: "etcdserver: mvcc: database space exceeded" });
+    await v3(etcd, "maintenance/alarm", { action: "DEACTIVATE", memberID: memberId, alarm: "NOSPACE" });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await v3(etcd, "kv/put", { key: b64("k"), value: b64("v") })).toMatchObject({ header: { revision: "2" } });
+  });
+
   it("cuts a torn last WAL record once, keeps the segment as .broken, and loses only that record", async () => {
     const dataDir = tempDir();
     let etcd = await start(dataDir);

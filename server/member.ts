@@ -24,7 +24,7 @@ import type { Store } from "../v2/store.js";
 import { LeaseIdGenerator } from "../v3/leaseIdGenerator.js";
 import { ETCD_CLUSTER_VERSION } from "./base.js";
 import { decodeV2Request, decodeV3Entry, encodeV2Request, isV3Entry } from "./etcdserverpb.js";
-import type { ClusterInfo } from "./membership.js";
+import { memberContextJson, type ClusterInfo } from "./membership.js";
 import { encodeConfChange, EntryType } from "./raftpb.js";
 import { RaftNode } from "./raft.js";
 import { openDataDir, type OpenDataDirOptions, type OpenedDataDir } from "./storage.js";
@@ -154,16 +154,15 @@ export class Member {
 
   /** Logs the start-up entries (see the header) and applies them. */
   async startup(cluster: ClusterInfo): Promise<void> {
-    const memberJson = (withClientUrls: boolean): string =>
-      withClientUrls ? JSON.stringify({ name: cluster.name, clientURLs: cluster.clientUrls }) : `{"id":${BigInt("0x" + cluster.memberId).toString()},"peerURLs":${JSON.stringify(cluster.peerUrls)},"name":${JSON.stringify(cluster.name)}}`;
+    const attributesJson = JSON.stringify({ name: cluster.name, clientURLs: cluster.clientUrls });
     const put = (path: string, val: string): Uint8Array => encodeV2Request({ ...syncRequest(this.requestIds.next(), 0), method: "PUT", path, val, time: 0n });
-    const attributes = { type: EntryType.normal, term: this.term, data: put(`/0/members/${cluster.memberId}/attributes`, memberJson(true)), apply: () => {} };
+    const attributes = { type: EntryType.normal, term: this.term, data: put(`/0/members/${cluster.memberId}/attributes`, attributesJson), apply: () => {} };
     const noop = { type: EntryType.normal, term: this.term, data: new Uint8Array(0), apply: () => {} };
     if (this.dir.restart) {
       await this.node.appendNow([noop, attributes]);
       return;
     }
-    const confChange = encodeConfChange({ id: 0n, type: 0, nodeId: this.options.memberId, context: Buffer.from(memberJson(false)) });
+    const confChange = encodeConfChange({ id: 0n, type: 0, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) });
     await this.node.appendNow([
       { type: EntryType.confChange, term: 1, data: confChange, apply: () => {} },
       noop,

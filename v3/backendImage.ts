@@ -57,3 +57,48 @@ function u32(value: number): Uint8Array {
   new DataView(bytes.buffer).setUint32(0, value);
   return bytes;
 }
+
+/** One bucket read back from an image. */
+export interface ImageBucket {
+  readonly name: string;
+  readonly rows: ReadonlyArray<readonly [Uint8Array, Uint8Array]>;
+}
+
+/** Thrown for bytes that are not an image of this format (or are cut short inside its rows). */
+export class BackendImageError extends Error {}
+
+/** The buckets and rows of an image written by `backendImage` (the padding after them is ignored). */
+export function readBackendImage(image: Uint8Array): ImageBucket[] {
+  const magic = new TextEncoder().encode(BACKEND_IMAGE_MAGIC);
+  if (image.length < magic.length || !magic.every((byte, i) => image[i] === byte)) {
+    throw new BackendImageError("not an etcdsim backend image (a real etcd's bbolt file cannot be read here)");
+  }
+  const view = new DataView(image.buffer, image.byteOffset, image.byteLength);
+  let pos = magic.length;
+  const need = (n: number): void => {
+    if (pos + n > image.length) throw new BackendImageError(`backend image cut short at byte ${pos}`);
+  };
+  const u32At = (): number => {
+    need(4);
+    const value = view.getUint32(pos);
+    pos += 4;
+    return value;
+  };
+  const bytes = (): Uint8Array => {
+    const length = u32At();
+    need(length);
+    const out = image.slice(pos, pos + length);
+    pos += length;
+    return out;
+  };
+  const buckets: ImageBucket[] = [];
+  // Buckets follow one another until the zero padding: a bucket name is never empty.
+  while (pos + 4 <= image.length && view.getUint32(pos) !== 0) {
+    const name = new TextDecoder().decode(bytes());
+    const count = u32At();
+    const rows: Array<readonly [Uint8Array, Uint8Array]> = [];
+    for (let i = 0; i < count; i++) rows.push([bytes(), bytes()] as const);
+    buckets.push({ name, rows });
+  }
+  return buckets;
+}

@@ -8,22 +8,11 @@
  *   crc32c(crc32c(0, a), b) === crc32c(0, a ‖ b)
  */
 
-/** The Castagnoli polynomial, reversed (as Go's `crc32.Castagnoli` table is built). */
-const CASTAGNOLI = 0x82f63b78;
-
-const TABLE = ((): Uint32Array => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ CASTAGNOLI : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
+import { Crc32c } from "../../v3/hash.js";
 
 /** Continues the CRC-32C `previous` over `data` (Go's `crc32.Update(previous, castagnoliTable, data)`). */
 export function crc32c(previous: number, data: Uint8Array): number {
-  let crc = ~previous >>> 0;
-  for (let i = 0; i < data.length; i++) crc = (TABLE[(crc ^ (data[i] as number)) & 0xff] as number) ^ (crc >>> 8);
-  return ~crc >>> 0;
+  const hash = new Crc32c(previous);
+  hash.write(data);
+  return hash.sum32();
 }

@@ -17,7 +17,7 @@
  *   await fetch(`${etcd.clientUrl}/v2/keys/foo`, { method: "PUT", body: new URLSearchParams({ value: "bar" }) });
  *   await etcd.close();
  */
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
@@ -93,6 +93,36 @@ export interface RunningEtcd {
   close(): Promise<void>;
 }
 
+/**
+ * `GET /metrics`: the Prometheus counters of etcd's disk path that etcdsim keeps, under etcd's names,
+ * so one client can read the same figures from both (e.g. fsyncs per write under load). A real etcd
+ * serves hundreds of metrics there; these are the three the data dir needs:
+ *
+ *   etcd_disk_wal_fsync_duration_seconds_count 926           WAL fdatasyncs
+ *   etcd_disk_backend_commit_duration_seconds_count 56       backend (bbolt / LMDB) commits
+ *   etcd_server_proposals_committed_total 5004               entries committed to the log
+ *
+ * (The `_count` of a histogram is its number of observations; etcdsim does not time them.)
+ */
+function serveMetrics(req: IncomingMessage, res: ServerResponse, member: Member | undefined): boolean {
+  if ((req.url ?? "").split("?")[0] !== "/metrics" || req.method !== "GET") return false;
+  const stats = member?.stats() ?? { proposals: 0, walSyncs: 0, backendCommits: 0, snapshots: 0 };
+  const committed = member?.node.appliedIndex ?? 0;
+  res.setHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  res.end(
+    [
+      "# TYPE etcd_disk_wal_fsync_duration_seconds histogram",
+      `etcd_disk_wal_fsync_duration_seconds_count ${stats.walSyncs}`,
+      "# TYPE etcd_disk_backend_commit_duration_seconds histogram",
+      `etcd_disk_backend_commit_duration_seconds_count ${stats.backendCommits}`,
+      "# TYPE etcd_server_proposals_committed_total gauge",
+      `etcd_server_proposals_committed_total ${committed}`,
+      "",
+    ].join("\n"),
+  );
+  return true;
+}
+
 /** Starts the simulator and resolves once it listens. */
 export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd> {
   const clock = options.clock ?? new RealClock();
@@ -140,6 +170,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
     createBaseHandler(), //                                        /version, /health
+    (req, res) => serveMetrics(req, res, member), //                /metrics (the disk counters)
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];

@@ -32,7 +32,7 @@ import type { KeepList } from "../../v3/keyIndex.js";
 import { bytesToRev, isTombstone, revToBytes } from "../../v3/revision.js";
 import type { KeyValue, LeaseID } from "../../v3/rpc.js";
 import { marshalKeyValue, marshalLease } from "../../v3/kvPb.js";
-import { bytesOf, int64, readFields, varintOf } from "../pb.js";
+import { bytesOf, int64, PbDecodeError, readFields, varintOf } from "../pb.js";
 
 /** etcd's `--backend-batch-interval` default. */
 export const DEFAULT_BATCH_INTERVAL_MS = 100;
@@ -48,17 +48,64 @@ const CONSISTENT_INDEX = Buffer.from("consistent_index");
 const SCHEDULED_COMPACT = Buffer.from("scheduledCompactRev");
 const FINISHED_COMPACT = Buffer.from("finishedCompactRev");
 
-/** mvccpb.KeyValue back from a row (v3/kvPb.ts writes it). */
+/**
+ * mvccpb.KeyValue back from a row (v3/kvPb.ts writes it). Read field by field without the generic
+ * reader (pb.ts): a restart decodes every row, so numbers stay numbers (revisions and versions fit in
+ * 53 bits) and only the lease, an int64, goes through a bigint. The byte fields are copied out of the
+ * row, whose buffer LMDB reuses.
+ */
 export function decodeKeyValue(bytes: Uint8Array): KeyValue {
-  const fields = readFields(bytes);
-  return {
-    key: new Uint8Array(bytesOf(fields, 1) ?? EMPTY),
-    create_revision: Number(varintOf(fields, 2)),
-    mod_revision: Number(varintOf(fields, 3)),
-    version: Number(varintOf(fields, 4)),
-    value: new Uint8Array(bytesOf(fields, 5) ?? EMPTY),
-    lease: int64(varintOf(fields, 6)),
+  let key = EMPTY;
+  let value = EMPTY;
+  let create = 0;
+  let mod = 0;
+  let version = 0;
+  let lease = 0n;
+  let pos = 0;
+  const varint = (): number => {
+    let result = 0;
+    let scale = 1;
+    for (;;) {
+      if (pos >= bytes.length) throw new PbDecodeError("proto: unexpected EOF");
+      const byte = bytes[pos++] as number;
+      result += (byte & 0x7f) * scale;
+      if (byte < 0x80) return result;
+      scale *= 128;
+    }
   };
+  while (pos < bytes.length) {
+    const tag = bytes[pos++] as number;
+    switch (tag) {
+      case 0x0a:
+      case 0x2a: {
+        const length = varint();
+        if (pos + length > bytes.length) throw new PbDecodeError("proto: unexpected EOF");
+        const field = bytes.slice(pos, pos + length);
+        pos += length;
+        if (tag === 0x0a) key = field;
+        else value = field;
+        break;
+      }
+      case 0x10:
+        create = varint();
+        break;
+      case 0x18:
+        mod = varint();
+        break;
+      case 0x20:
+        version = varint();
+        break;
+      case 0x30: {
+        const start = pos;
+        varint();
+        lease = int64(varintOf(readFields(bytes.subarray(start - 1, pos)), 6));
+        break;
+      }
+      default:
+        throw new PbDecodeError(`proto: unexpected tag ${tag} in a KeyValue`);
+    }
+  }
+  return { key, create_revision: create, mod_revision: mod, version, value, lease };
 }
 
 /** leasepb.Lease back from a row (v3/kvPb.ts writes it). */

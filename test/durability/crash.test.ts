@@ -87,6 +87,8 @@ interface Acks {
   v2: Map<string, { value: string; index: number }>;
   maxRevision: number;
   maxV2Index: number;
+  /** Acknowledgements so far (any kind). */
+  count: number;
 }
 
 /** One client's loop until `stop()` says so; failures (the kill) end it. */
@@ -132,6 +134,7 @@ async function client(url: string, id: string, random: Random, acks: Acks, runni
     } catch {
       return; // the server died under this request: it is not acknowledged
     }
+    acks.count++;
   }
 }
 
@@ -181,7 +184,7 @@ describe.each(TARGETS)("$name", (target) => {
       const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-crash-"));
       dirs.push(dataDir);
       const random = new Random(11);
-      const acks: Acks = { puts: new Map(), deleted: new Map(), txns: new Map(), leases: new Map(), v2: new Map(), maxRevision: 0, maxV2Index: 0 };
+      const acks: Acks = { puts: new Map(), deleted: new Map(), txns: new Map(), leases: new Map(), v2: new Map(), maxRevision: 0, maxV2Index: 0, count: 0 };
       let seen = { revision: 0, v2Index: 0 };
       const port = await freePort();
       let server = await target.start(dataDir, port);
@@ -189,7 +192,11 @@ describe.each(TARGETS)("$name", (target) => {
         for (let round = 0; round < ROUNDS; round++) {
           let running = true;
           const clients = Array.from({ length: CLIENTS }, (_, c) => client(server.clientUrl, `${round}-${c}`, new Random(random.int(0, 1e9)), acks, () => running));
+          // Kill at a random moment, but only once this round has some acknowledged writes (a loaded
+          // machine answers slowly), and at most 15 s in.
+          const countAtStart = acks.count;
           await sleep(random.int(150, 500));
+          for (let waited = 0; acks.count - countAtStart < 20 && waited < 15_000; waited += 50) await sleep(50);
           await server.kill();
           running = false;
           await Promise.all(clients);
@@ -210,6 +217,6 @@ describe.each(TARGETS)("$name", (target) => {
         await server.stop();
       }
     },
-    240_000,
+    420_000,
   );
 });

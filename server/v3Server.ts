@@ -6,7 +6,7 @@
  *   Range, LeaseTimeToLive, LeaseLeases, Status, Hash, keep-alives, Watch   →  served at once (no log entry)
  *
  * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
- * committed): member add/remove/update/promote (ConfChanges in etcd), Defragment, and the keys that
+ * committed): member add/remove/update/promote (ConfChanges in etcd), and the keys that
  * Lock and Election write through the in-process concurrency client.
  *
  * A grant without an ID gets one before it is logged, so replaying the entry grants the same lease.
@@ -40,6 +40,7 @@ import type {
 } from "../v3/rpc.js";
 import type { LockRequest, UnlockRequest } from "../v3/v3lock.js";
 import type { CampaignRequest, LeaderRequest, LeaderResponse, ProclaimRequest, ResignRequest } from "../v3/v3election.js";
+import { DiskBackend } from "./backend/backend.js";
 import { encodeV3Entry, type V3Entry } from "./etcdserverpb.js";
 import type { RaftNode } from "./raft.js";
 
@@ -121,7 +122,9 @@ export class LoggedV3Api implements V3Api {
   hash() {
     return this.server.hash();
   }
-  defragment() {
+  /** etcd's Defragment on a file: rewritten without its free pages before the answer (backend.ts). */
+  async defragment() {
+    if (this.server.backend instanceof DiskBackend) await this.server.backend.defragFile();
     return this.server.defragment();
   }
   snapshot() {

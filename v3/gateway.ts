@@ -150,7 +150,7 @@ export interface V3Api {
   leaseLeases(): LeaseLeasesResponse;
   status(): StatusResponse;
   hash(): HashResponse;
-  defragment(): DefragmentResponse;
+  defragment(): Awaitable<DefragmentResponse>;
   alarm(request: AlarmRequest): Awaitable<AlarmResponse>;
   /** The backend image's chunks and the trailing SHA-256 message. */
   snapshot(): SnapshotResponse[];
@@ -221,7 +221,7 @@ const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
   ["/v3/kv/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/maintenance/status", unary("StatusRequest", (api) => encodeStatusResponse(api.status()))],
   ["/v3/maintenance/alarm", unary("AlarmRequest", (api, r) => then(api.alarm(r), encodeAlarmResponse))],
-  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api) => encodeHeaderOnlyResponse(api.defragment()))],
+  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api) => then(api.defragment(), encodeHeaderOnlyResponse))],
   // Quirk: Hash and HashKV share this path and Hash wins; a body's "revision" is ignored.
   ["/v3/maintenance/hash", unary("HashRequest", (api) => encodeHashResponse(api.hash()))],
   ["/v3/maintenance/transfer-leadership", unary("MoveLeaderRequest", (api, r) => encodeHeaderOnlyResponse(api.moveLeader(r)))],

@@ -25,7 +25,7 @@
  * kept (bench: recovery of 1M revisions). The leases are diffed at commit time through a Map that
  * remembers which IDs changed.
  */
-import { existsSync, statSync } from "node:fs";
+import { existsSync, renameSync, statSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { Backend, BOLT_PAGE_BYTES, SMALL_BUCKETS, type LeaseRecord, type SmallBucketName } from "../../v3/backend.js";
 import type { KeepList } from "../../v3/keyIndex.js";
@@ -148,8 +148,10 @@ export class DiskBackend extends Backend {
   override readonly leaseBucket = new DirtyMap<LeaseID, LeaseRecord>();
   /** LMDB transactions committed (for the fsync figures). */
   commits = 0;
-  private readonly env: RootDatabase;
-  private readonly dbs: Record<BucketName, Database<Buffer, Buffer>>;
+  private env: RootDatabase;
+  private dbs: Record<BucketName, Database<Buffer, Buffer>>;
+  /** While a defrag swaps the file, commits wait (their rows stay pending). */
+  private defragging = false;
   private pendingPuts: Array<[Buffer, Uint8Array]> = [];
   private pendingDeletes: Buffer[] = [];
   private pendingOther: Array<[BucketName, Buffer, Uint8Array | undefined]> = [];
@@ -164,11 +166,39 @@ export class DiskBackend extends Backend {
   ) {
     super();
     this.batchLimit = options.batchLimit ?? DEFAULT_BATCH_LIMIT;
-    this.env = open({ path, noSubdir: true, maxDbs: 16, compression: false });
-    const dbs = {} as Record<BucketName, Database<Buffer, Buffer>>;
-    for (const name of BUCKETS) dbs[name] = this.env.openDB<Buffer, Buffer>(name, { keyEncoding: "binary", encoding: "binary", compression: false });
-    this.dbs = dbs;
+    [this.env, this.dbs] = DiskBackend.openFile(path);
     this.load();
+  }
+
+  private static openFile(path: string): [RootDatabase, Record<BucketName, Database<Buffer, Buffer>>] {
+    const env = open({ path, noSubdir: true, maxDbs: 16, compression: false });
+    const dbs = {} as Record<BucketName, Database<Buffer, Buffer>>;
+    for (const name of BUCKETS) dbs[name] = env.openDB<Buffer, Buffer>(name, { keyEncoding: "binary", encoding: "binary", compression: false });
+    return [env, dbs];
+  }
+
+  /**
+   * Rewrites the file without its free pages (etcd's `backend.Defrag`): commit what is pending, copy
+   * the live pages into `db.tmp.<n>` (LMDB's compacting copy), close the file, rename the copy over it
+   * and reopen. Commits wait meanwhile; reads are served from memory throughout. A crash leaves the
+   * `db.tmp.*` file, which the next start deletes (storage.ts).
+   *
+   *   10,000 puts then a compaction: file 13.9 MB, in use 0.2 MB  →  defrag  →  file ≈ in use
+   */
+  async defragFile(): Promise<void> {
+    if (this.defragging) return;
+    this.commit();
+    this.defragging = true;
+    try {
+      const tmp = `${this.path}.tmp.${this.commits}`;
+      await this.env.backup(tmp, true);
+      await this.env.close();
+      renameSync(tmp, this.path);
+      [this.env, this.dbs] = DiskBackend.openFile(this.path);
+    } finally {
+      this.defragging = false;
+    }
+    this.commit();
   }
 
   /** True when a backend file exists at `path`. */
@@ -246,6 +276,7 @@ export class DiskBackend extends Backend {
    * transaction (etcd's batchTx.Commit: the pages, then the meta page, each synced).
    */
   commit(): void {
+    if (this.defragging) return;
     const leaseIds = this.leaseBucket.takeDirty();
     const metaChanged =
       this.committedMeta.consistentIndex !== this.consistentIndex || this.committedMeta.scheduled !== this.scheduledCompactRev || this.committedMeta.finished !== this.finishedCompactRev;

@@ -73,6 +73,8 @@ export interface MountContext {
   readonly member?: Member;
   /** Registers a function that `close()` calls (e.g. cancelling the API's tickers). */
   onClose(stop: () => void): void;
+  /** Adds a condition `/health` requires (etcd: no alarm raised, a leader, a read through raft). */
+  addHealthCheck(check: () => boolean): void;
 }
 
 /** A started simulator; after `close()` it answers nothing and its snapshot is on disk. */
@@ -166,10 +168,16 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   // The cluster identity needs the client URL, which is known only once listening: mount v2 lazily.
   let v2Handler: Handler | undefined;
   const closers: Array<() => void> = [];
-  const mountContext: MountContext = { clock, onClose: (stop) => closers.push(stop), ...(member !== undefined ? { member } : {}) };
+  const healthChecks: Array<() => boolean> = [];
+  const mountContext: MountContext = {
+    clock,
+    onClose: (stop) => closers.push(stop),
+    addHealthCheck: (check) => healthChecks.push(check),
+    ...(member !== undefined ? { member } : {}),
+  };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
-    createBaseHandler(), //                                        /version, /health
+    createBaseHandler({ isHealthy: () => healthChecks.every((check) => check()) }), // /version, /health
     (req, res) => serveMetrics(req, res, member), //                /metrics (the disk counters)
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)

@@ -20,6 +20,7 @@ import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3
 import { createV3Gateway } from "../v3/gateway.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import { DEFAULT_MEMBER, type MemberIdentity } from "../v3/member.js";
+import { AlarmType } from "../v3/rpc.js";
 import { LoggedV3Api } from "./v3Server.js";
 import { DEFAULT_LISTEN_CLIENT_URL, type EtcdOptions, type MountContext } from "./etcd.js";
 import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
@@ -91,6 +92,8 @@ function startV3Background(context: MountContext, server: EtcdServer, revoke: ()
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
+  // etcd's /health: false while any alarm is raised, or when a read through raft cannot commit.
+  context.addHealthCheck(() => server.alarms.get(AlarmType.NONE).length === 0 && server.cluster.hasQuorum());
   context.onClose(() => {
     server.lockServer.close();
     server.electionServer.close();

@@ -1,7 +1,8 @@
 /**
  * Mirrors etcd release-3.4 `clientv3/snapshot/v3_snapshot.go` (what `etcdctl snapshot status` and
- * `etcdctl snapshot restore` do) for the files etcdsim's Maintenance.Snapshot streams: the backend image
- * (v3/backendImage.ts) followed by its SHA-256, as `etcdctl snapshot save` writes any etcd's stream.
+ * `etcdctl snapshot restore` do) for saved snapshot files: a bbolt file (etcdsim's Maintenance.Snapshot
+ * streams one, v3/backendImage.ts; a real etcd's too) followed by its SHA-256, as `etcdctl snapshot save`
+ * writes it. The file is read with a small bbolt page reader (backend/boltReader.ts).
  *
  *   npm run snapshot -- status snap.db [-w table|json|simple]
  *   +----------+----------+------------+------------+
@@ -28,7 +29,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 import { open } from "lmdb";
 import { V2Store } from "../v2/store.js";
-import { readBackendImage, type ImageBucket } from "../v3/backendImage.js";
+import { readBoltFile, type BoltBucket } from "./backend/boltReader.js";
 import { Crc32c } from "../v3/hash.js";
 import { bytesToRev } from "../v3/revision.js";
 import { BUCKETS } from "./backend/backend.js";
@@ -57,7 +58,7 @@ function splitHash(file: Uint8Array): { image: Uint8Array; hash: Uint8Array | un
 /** etcd's snapshot status over a saved file's bytes. */
 export function snapshotStatus(file: Uint8Array): SnapshotStatus {
   const { image } = splitHash(file);
-  const buckets = [...readBackendImage(image)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const buckets = [...readBoltFile(image)].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const crc = new Crc32c();
   let totalKey = 0;
   let revision = 0;
@@ -118,7 +119,7 @@ export async function restoreSnapshot(path: string, options: RestoreOptions): Pr
     const actual = createHash("sha256").update(image).digest();
     if (!actual.equals(Buffer.from(hash))) throw new Error(`expected sha256 [${[...hash].join(" ")}], got [${[...actual].join(" ")}]`);
   }
-  const buckets: ImageBucket[] = readBackendImage(image);
+  const buckets: BoltBucket[] = readBoltFile(image);
   const layout = dataDirLayout(options.dataDir);
   mkdirSync(layout.snapDir, { recursive: true, mode: 0o700 });
   const memberId = computeMemberId(options.peerUrls ?? [DEFAULT_PEER_URL], options.clusterToken ?? DEFAULT_CLUSTER_TOKEN);

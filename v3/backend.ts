@@ -54,7 +54,7 @@ import type { KeyValue, LeaseID } from "./rpc.js";
 import { InvariantViolation } from "./errors.js";
 import type { KeepList } from "./keyIndex.js";
 import { REV_BYTES_LEN, MARKED_REV_BYTES_LEN, revToBytes } from "./revision.js";
-import { backendImage } from "./backendImage.js";
+import { BOLT_PAGE_BYTES, backendImage } from "./backendImage.js";
 import { marshalKeyValue, marshalLease } from "./kvPb.js";
 import { fromBinaryString } from "../shared/bytes.js";
 
@@ -78,8 +78,6 @@ export interface LeaseRecord {
   readonly remainingTTL: number;
 }
 
-/** bbolt's page size (the file grows and is reported in whole pages). */
-export const BOLT_PAGE_BYTES = 4096;
 /** Bytes in use in a fresh etcd's file: meta 0, meta 1, freelist, root (observed 16,384). */
 export const FRESH_IN_USE_BYTES = 4 * BOLT_PAGE_BYTES;
 /** The pages every file has besides the key bucket's: meta 0, meta 1, root. */
@@ -293,8 +291,7 @@ export class Backend implements MaintenanceBackend {
   compact(rev: number, keep: KeepList): number {
     this.highWaterInUseBytes = Math.max(this.highWaterInUseBytes, this.dbSizeInUseBytes);
     // The keep list arrives in key order; sort it by revision so one merge-walk decides each entry.
-    const sortedKeep = new Float64Array(keep.length / 2);
-    for (let i = 0; i < sortedKeep.length; i++) sortedKeep[i] = packRevision(keep[2 * i] as number, keep[2 * i + 1] as number);
+    const sortedKeep = Float64Array.from(keep, (kept) => packRevision(kept.main, kept.sub));
     sortedKeep.sort();
     let k = 0;
     let removed = 0;

@@ -1,6 +1,6 @@
 /**
- * Mirrors etcd release-3.4 `etcdserver/server.go` and `etcdserver/v3_server.go` (plus the lease
- * handlers of `etcdserver/api/v3rpc/lease.go`): one simulated member with its v3 parts wired
+ * Mirrors etcd release-3.4 `etcdserver/server.go` and `etcdserver/v3_server.go` (plus the lease,
+ * maintenance and member handlers of `etcdserver/api/v3rpc/`): one simulated member with its v3 parts wired
  * together, as the one object the HTTP gateway, the server and the lessons talk to.
  *
  *   Backend ── KVStore ── WatchableStore ── Applier          (range/put/deleteRange/txn/compaction)
@@ -17,7 +17,9 @@
  *   leaseLeases()        IDs, soonest expiry first
  *   status() hash() hashKV(r) defragment() alarm(r) snapshot() moveLeader(r)   the Maintenance service
  *   memberList() memberAdd(r) memberRemove(r) memberUpdate(r) memberPromote(r)  the Cluster service
- * Writes pass the space quota (quota.ts) and the alarms (alarms.ts) first; see `write`.
+ *   lock(r, signal) unlock(r)   campaign(r, signal) proclaim(r) leader(r) observe(r, send, signal) resign(r)
+ *                        the Lock and Election services (v3lock.ts, v3election.ts): Promises, as they block
+ *   Writes pass the space quota (quota.ts), quorum (cluster.ts) and the alarms (alarms.ts); see `admit`.
  *   watch(onResponse?, {autoPump?})   opens a Watch stream (ServerWatchStream: recv(request),
  *                        take(), pump(), close()); autoPump false makes a slow reader
  *   client()             a ConcurrencyClient for STM/Session/Mutex/Election in process
@@ -89,7 +91,7 @@ import { GrpcCode, LeaseNotFoundError, RPC_BAD_LEADER_TRANSFEREE, RpcCorruptErro
 import { AlarmStore, formatAlarm } from "./alarms.js";
 import { DEFAULT_MEMBER_ATTRIBUTES, type MemberAttributes, RaftCluster } from "./cluster.js";
 import { hashBackend, hashByRev } from "./hash.js";
-import { Quota, type QuotaRequest } from "./quota.js";
+import { LEASE_OVERHEAD_BYTES, Quota, costPut, costTxn } from "./quota.js";
 import { createHash } from "node:crypto";
 import { LockServer, type LockRequest, type LockResponse, type UnlockRequest, type UnlockResponse } from "./v3lock.js";
 import {
@@ -247,10 +249,13 @@ export class EtcdServer {
     return this.applier.range(request);
   }
   put(request: PutRequest): PutResponse {
-    return this.write({ put: request }, "put", () => this.applier.put(request));
+    const cost = costPut(request);
+    this.admit("put", cost);
+    return this.applied(cost, this.applier.put(request));
   }
   deleteRange(request: DeleteRangeRequest): DeleteRangeResponse {
-    return this.write(undefined, "deleteRange", () => this.applier.deleteRange(request));
+    this.admit("deleteRange", 0);
+    return this.applier.deleteRange(request);
   }
   txn(request: TxnRequest): TxnResponse {
     if (isTxnReadOnly(request)) {
@@ -258,30 +263,37 @@ export class EtcdServer {
       this.cluster.requireQuorum();
       return this.applier.txn(request);
     }
-    return this.write({ txn: request }, "txn", () => this.applier.txn(request));
+    const cost = costTxn(request);
+    this.admit("txn", cost);
+    return this.applied(cost, this.applier.txn(request));
   }
   compact(request: CompactionRequest): CompactionResponse {
-    return this.write(undefined, "compaction", () => this.applier.compaction(request));
+    this.admit("compaction", 0);
+    return this.applier.compaction(request);
   }
 
   /**
-   * The path of every write, as etcd layers it:
+   * The path of every write, as etcd layers it (`cost` is the quota's price, quota.ts):
    *   1. the front door (v3rpc/quota.go): a request that does not fit the quota raises NOSPACE and is refused;
    *   2. raft: with no quorum nothing commits;
    *   3. the applier the alarms left in place (capped: no puts, no grants; corrupt: no writes);
-   *   4. the quota applier: the request is applied, and if the file is now at or past the quota the
-   *      caller still gets NOSPACE and the alarm is raised (observed: the put that crossed the quota
-   *      is in the store, yet its client got the error).
+   *   4. the request is applied, then `applied` (the quota applier): if the file is now at or past
+   *      the quota the caller still gets NOSPACE and the alarm is raised (observed: the put that
+   *      crossed the quota is in the store, yet its client got the error).
+   * Written out in each method rather than around a closure: this is every put's path.
    */
-  private write<T>(priced: QuotaRequest | undefined, kind: RestrictedWrite, apply: () => T): T {
-    if (priced !== undefined && !this.quota.available(priced)) {
+  private admit(kind: RestrictedWrite, cost: number): void {
+    if (!this.quota.fits(cost)) {
       this.raiseNoSpace();
       throw new RpcNoSpaceError();
     }
     this.cluster.requireQuorum();
-    this.checkRestrictions(kind, priced === undefined ? 0 : this.quota.cost(priced));
-    const response = apply();
-    if (priced !== undefined && this.quota.exceeded()) {
+    if (this.restrictions.size > 0) this.checkRestrictions(kind, cost);
+  }
+
+  /** Step 4 of `admit`'s list: `response` if the write left the file below the quota. */
+  private applied<T>(cost: number, response: T): T {
+    if (cost > 0 && this.quota.exceeded()) {
       this.raiseNoSpace();
       throw new RpcNoSpaceError();
     }
@@ -313,7 +325,8 @@ export class EtcdServer {
 
   /** etcd: `EtcdServer.LeaseGrant` then `applierV3backend.LeaseGrant`. */
   leaseGrant(request: LeaseGrantRequest): LeaseGrantResponse {
-    return this.write({ leaseGrant: request }, "leaseGrant", () => this.grant(request));
+    this.admit("leaseGrant", LEASE_OVERHEAD_BYTES);
+    return this.applied(LEASE_OVERHEAD_BYTES, this.grant(request));
   }
 
   private grant(request: LeaseGrantRequest): LeaseGrantResponse {
@@ -330,7 +343,8 @@ export class EtcdServer {
 
   /** etcd: `EtcdServer.LeaseRevoke`; the keys go in one write txn (one revision). */
   leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse {
-    return this.write(undefined, "leaseRevoke", () => this.revoke(request));
+    this.admit("leaseRevoke", 0);
+    return this.revoke(request);
   }
 
   private revoke(request: LeaseRevokeRequest): LeaseRevokeResponse {

@@ -67,8 +67,9 @@ import {
   type RequestTypes,
 } from "./gatewayJson.js";
 import { grpcReceiveLimitError } from "./gatewayLimits.js";
+import { GO_BUFFER_BEFORE_CHUNKING_BYTES, writeGoError } from "../shared/goHttp.js";
 import { connectionWillClose, serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
-import { RpcError, toRpcError, GrpcCode } from "./errors.js";
+import { InvariantViolation, RpcError, toRpcError, GrpcCode } from "./errors.js";
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -180,9 +181,6 @@ function then<T>(value: Awaitable<T>, encode: (value: T) => string): Awaitable<s
   return value instanceof Promise ? value.then(encode) : encode(value);
 }
 
-/** Go buffers this many bytes of a response before it must choose chunked framing. */
-const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
-
 /**
  * A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). A
  * blocking RPC (Lock, Campaign) answers with a Promise and is told through `signal` when the
@@ -293,11 +291,11 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
     const serverStreamRoute = SERVER_STREAM_ROUTES.get(path);
     const isStream = STREAM_ROUTES.has(path);
     if (route === undefined && serverStreamRoute === undefined && !isStream) {
-      writeGoError(res, 404, "Not Found");
+      writeGoError(req, res, "Not Found", 404);
       return true;
     }
     if (req.method !== "POST") {
-      writeGoError(res, 405, "Method Not Allowed");
+      writeGoError(req, res, "Method Not Allowed", 405);
       return true;
     }
     if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink));
@@ -394,6 +392,11 @@ function unaryError(error: unknown, res: ServerResponse): () => void {
   }
   // Go's net/http after a handler panic: no answer, connection closed.
   if (error instanceof NilMessageInListPanic) return () => res.destroy();
+  // A broken invariant is etcd's panic too: logged, never an answer.
+  if (error instanceof InvariantViolation) {
+    process.stderr.write(`etcdsim: broken invariant in /v3: ${error.stack ?? error.message}\n`);
+    return () => res.destroy();
+  }
   const rpcError = toRpcError(error);
   return () => writeRpcError(res, rpcError);
 }
@@ -537,12 +540,3 @@ function writeRpcError(res: ServerResponse, error: RpcError): void {
   res.end();
 }
 
-/** Go's `http.Error`: text/plain, nosniff, the text and a newline. */
-function writeGoError(res: ServerResponse, status: number, text: string): void {
-  const body = Buffer.from(text + "\n", "utf8");
-  res.setHeader("Content-Type", "text/plain; charset=utf-8");
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("Content-Length", String(body.length));
-  res.writeHead(status);
-  res.end(body);
-}

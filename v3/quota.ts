@@ -12,7 +12,7 @@
  *   --quota-backend-bytes 0 (default)  → 2 GiB;   negative → no quota;   above 8 GiB → only a warning
  *   quota 1 MiB, dbSize 1,044,480, put of 1 KiB key+value: 1,044,480 + 1,280 < 1,048,576 → fits
  */
-import type { LeaseGrantRequest, PutRequest, TxnRequest } from "./rpc.js";
+import type { PutRequest, TxnRequest } from "./rpc.js";
 
 /** etcd's `DefaultQuotaBytes`: 2 GiB. */
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
@@ -22,9 +22,6 @@ export const MAX_QUOTA_BYTES = 8 * 1024 * 1024 * 1024;
 export const KV_OVERHEAD_BYTES = 256;
 /** etcd's `leaseOverhead`. */
 export const LEASE_OVERHEAD_BYTES = 64;
-
-/** A request the quota prices. */
-export type QuotaRequest = { put: PutRequest } | { txn: TxnRequest } | { leaseGrant: LeaseGrantRequest };
 
 /** etcd's `backendQuota` (or `passthroughQuota` when the quota is negative). */
 export class Quota {
@@ -39,9 +36,8 @@ export class Quota {
     this.maxBackendBytes = quotaBackendBytes < 0 ? Infinity : quotaBackendBytes === 0 ? DEFAULT_QUOTA_BYTES : quotaBackendBytes;
   }
 
-  /** True if the request fits (a request that costs nothing always does). */
-  available(request: QuotaRequest): boolean {
-    const cost = this.cost(request);
+  /** True if a request of this cost fits (one that costs nothing always does; etcd's `Available`). */
+  fits(cost: number): boolean {
     return cost === 0 || this.dbSizeBytes() + cost < this.maxBackendBytes;
   }
 
@@ -50,20 +46,15 @@ export class Quota {
     return this.dbSizeBytes() >= this.maxBackendBytes;
   }
 
-  /** The request's cost in bytes (see the header). */
-  cost(request: QuotaRequest): number {
-    if ("put" in request) return costPut(request.put);
-    if ("txn" in request) return costTxn(request.txn);
-    return LEASE_OVERHEAD_BYTES;
-  }
 }
 
-function costPut(request: PutRequest): number {
+/** A Put's cost: 256 + key + value bytes. */
+export function costPut(request: PutRequest): number {
   return KV_OVERHEAD_BYTES + request.key.length + (request.value?.length ?? 0);
 }
 
-/** Only the top-level puts of each branch count; nested txns cost nothing (as in etcd). */
-function costTxn(request: TxnRequest): number {
+/** A Txn's cost: only the top-level puts of each branch count; nested txns cost nothing (as in etcd). */
+export function costTxn(request: TxnRequest): number {
   const branch = (ops: TxnRequest["success"]): number =>
     (ops ?? []).reduce((sum, op) => sum + (op.request_put === undefined ? 0 : costPut(op.request_put)), 0);
   return Math.max(branch(request.success), branch(request.failure));

@@ -27,7 +27,8 @@
  */
 import { existsSync, renameSync, statSync } from "node:fs";
 import { open, type Database, type RootDatabase } from "lmdb";
-import { Backend, BOLT_PAGE_BYTES, SMALL_BUCKETS, type LeaseRecord, type SmallBucketName } from "../../v3/backend.js";
+import { Backend, SMALL_BUCKETS, type LeaseRecord, type SmallBucketName } from "../../v3/backend.js";
+import { BOLT_PAGE_BYTES } from "../../v3/backendImage.js";
 import type { KeepList } from "../../v3/keyIndex.js";
 import { bytesToRev, isTombstone, revToBytes } from "../../v3/revision.js";
 import type { KeyValue, LeaseID } from "../../v3/rpc.js";
@@ -154,7 +155,6 @@ export class DiskBackend extends Backend {
   private defragging = false;
   private pendingPuts: Array<[Buffer, Uint8Array]> = [];
   private pendingDeletes: Buffer[] = [];
-  private pendingOther: Array<[BucketName, Buffer, Uint8Array | undefined]> = [];
   private readonly batchLimit: number;
   private committedMeta = { consistentIndex: -1, scheduled: -1, finished: -1 };
   /** The small buckets as last committed; a commit writes the rows that differ. */
@@ -256,19 +256,14 @@ export class DiskBackend extends Backend {
     return removed;
   }
 
-  /** Writes a row of a bucket the MVCC store does not own (members, cluster, alarm, auth…); `undefined` deletes. */
-  putRow(bucket: BucketName, key: Uint8Array, value: Uint8Array | undefined): void {
-    this.pendingOther.push([bucket, Buffer.from(key), value]);
-  }
-
-  /** Every row of a bucket, in key order (for `snapshot status` and tests). Reads the file. */
+  /** Every row of a bucket, in key order, read from the file (tests look at what is on disk). */
   rows(bucket: BucketName): Array<{ key: Buffer; value: Buffer }> {
     return [...this.dbs[bucket].getRange({})].map(({ key, value }) => ({ key, value }));
   }
 
   /** Bucket writes waiting for the next commit. */
   pending(): number {
-    return this.pendingPuts.length + this.pendingDeletes.length + this.pendingOther.length;
+    return this.pendingPuts.length + this.pendingDeletes.length;
   }
 
   /**
@@ -284,18 +279,12 @@ export class DiskBackend extends Backend {
     if (this.pending() === 0 && leaseIds.size === 0 && !metaChanged && smallChanges.length === 0) return;
     const puts = this.pendingPuts;
     const deletes = this.pendingDeletes;
-    const others = this.pendingOther;
     this.pendingPuts = [];
     this.pendingDeletes = [];
-    this.pendingOther = [];
     const { key, meta, lease } = this.dbs;
     this.env.transactionSync(() => {
       for (const [k, v] of puts) key.putSync(k, Buffer.from(v));
       for (const k of deletes) key.removeSync(k);
-      for (const [bucket, k, v] of others) {
-        if (v === undefined) this.dbs[bucket].removeSync(k);
-        else this.dbs[bucket].putSync(k, Buffer.from(v));
-      }
       for (const id of leaseIds) {
         const record = this.leaseBucket.get(id);
         if (record === undefined) lease.removeSync(uint64Bytes(id));

@@ -162,8 +162,10 @@ describe("EtcdServer.snapshot", () => {
     const chunks = server.snapshot();
     const data = chunks.slice(0, -1);
     const total = data.reduce((sum, chunk) => sum + chunk.blob.length, 0);
-    expect(total).toBe(server.status().dbSize);
-    expect(total % 512).toBe(0);
+    // The bbolt image is the Status file size, or a few pages more where the page model (backend.ts)
+    // packs large values tighter than bbolt's leaves do.
+    expect(total).toBeGreaterThanOrEqual(server.status().dbSize);
+    expect(total % 4096).toBe(0);
     expect(data.slice(0, -1).every((chunk) => chunk.blob.length === SNAPSHOT_CHUNK_BYTES)).toBe(true);
     expect(data.at(-1)?.remaining_bytes).toBe(0);
     expect(data[0]?.remaining_bytes).toBe(total - SNAPSHOT_CHUNK_BYTES);

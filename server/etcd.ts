@@ -8,25 +8,26 @@
  *   every 500 ms, while some node has a TTL   →  store.deleteExpiredKeys(clock.now())   (etcd's SYNC)
  *   every --snapshot-count applied proposals  →  write the v2 snapshot to --data-dir   (and on close)
  *
- * With a data dir, the snapshot is loaded at start, so keys, indexes, history and stats survive a
- * restart; a restarted real etcd replays its WAL to the same effect.
+ * With a data dir (`dataDir`), the member keeps etcd's layout there (member.ts, storage.ts): every
+ * request that changes state is logged and synced before it is applied and answered, v2 snapshots go
+ * to `member/snap/*.snap`, the v3 backend to `member/snap/db`, and a restart (even after kill -9)
+ * comes back with every acknowledged write. Without one, everything stays in memory.
  *
  *   const etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0" });
  *   await fetch(`${etcd.clientUrl}/v2/keys/foo`, { method: "PUT", body: new URLSearchParams({ value: "bar" }) });
  *   await etcd.close();
  */
-import { existsSync, mkdirSync } from "node:fs";
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Server as GrpcServer } from "@grpc/grpc-js";
 import { newGrpcServer, type GrpcLimits } from "../v3/v3rpc/grpc.js";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
-import { createV2Handler, type RaftStatus } from "../v2/http.js";
-import { loadSnapshotFile, saveSnapshotFile } from "../v2/snapshot.js";
+import { createV2Handler, type KeyRequest, type RaftStatus } from "../v2/http.js";
 import { V2Store, type Store } from "../v2/store.js";
 import { createBaseHandler } from "./base.js";
-import { DEFAULT_PEER_URL, singleMemberCluster, type ClusterInfo } from "./membership.js";
+import { DEFAULT_PEER_URL, singleMemberCluster, computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, type ClusterInfo } from "./membership.js";
+import { Member, type MemberStats } from "./member.js";
 import { createClientListener, type TlsInfo } from "./cmux.js";
 import { createEtcdHttpServer, type Handler } from "./server.js";
 
@@ -36,8 +37,6 @@ export const DEFAULT_LISTEN_CLIENT_URL = "http://127.0.0.1:2379";
 export const DEFAULT_SNAPSHOT_COUNT = 100_000;
 /** How often the leader proposes a SYNC (v2 TTL expiry) in etcd: `monitorV2Store`'s 500 ms. */
 export const SYNC_INTERVAL_MS = 500;
-/** The v2 snapshot's file name inside --data-dir. */
-export const V2_SNAPSHOT_FILE = "v2store.snap.json";
 
 /** How to start the simulator; every field has etcd's default, so `{}` starts a bare `etcd`. */
 export interface EtcdOptions {
@@ -49,9 +48,17 @@ export interface EtcdOptions {
   readonly initialAdvertisePeerUrls?: readonly string[];
   readonly initialClusterToken?: string;
   readonly name?: string;
-  /** Where the v2 snapshot is kept; none = memory only. */
+  /** etcd's data dir (WAL, snapshots, backend); none = memory only. */
   readonly dataDir?: string;
   readonly snapshotCount?: number;
+  /** `--max-snapshots` / `--max-wals` (default 5 each; 0 keeps all). */
+  readonly maxSnapshots?: number;
+  readonly maxWals?: number;
+  /** `--backend-batch-interval` in ms (default 100) and `--backend-batch-limit` (default 10,000). */
+  readonly backendBatchIntervalMs?: number;
+  readonly backendBatchLimit?: number;
+  /** WAL segment size (default 64,000,000 bytes, etcd's); tests make it small to see segments cut. */
+  readonly walSegmentSizeBytes?: number;
   /** `--quota-backend-bytes` for the v3 backend: 0 (default) means 2 GiB, negative disables it. */
   readonly quotaBackendBytes?: number;
   readonly clock?: Clock & Ticker;
@@ -79,6 +86,8 @@ export interface MountContext {
   readonly grpcLimits: GrpcLimits;
   /** --max-txn-ops, when given. */
   readonly maxTxnOps: number | undefined;
+  /** With a data dir: the member whose log the API's writes go through. */
+  readonly member?: Member;
   /** Registers a function that `close()` calls (e.g. cancelling the API's tickers). */
   onClose(stop: () => void): void;
   /** Adds a condition `/health` requires (etcd: no alarm raised, a leader, a read through raft). */
@@ -93,14 +102,44 @@ export interface RunningEtcd {
   readonly cluster: ClusterInfo;
   readonly raft: RaftStatus;
   readonly server: Server;
-  /** Writes the v2 snapshot now (no-op without a data dir). */
+  /** The member with its data dir (undefined in memory-only mode). */
+  readonly member: Member | undefined;
+  /** Takes a v2 snapshot now (no-op without a data dir). */
   saveSnapshot(): void;
-  /** Stops ticking, saves the snapshot (with a data dir), closes every connection. */
+  /** WAL syncs, proposals, backend commits so far (zeros without a data dir). */
+  stats(): MemberStats;
+  /** Stops ticking, commits the backend (with a data dir), closes every connection. */
   close(): Promise<void>;
 }
 
-function snapshotPath(dataDir: string): string {
-  return join(dataDir, V2_SNAPSHOT_FILE);
+/**
+ * `GET /metrics`: the Prometheus counters of etcd's disk path that etcdsim keeps, under etcd's names,
+ * so one client can read the same figures from both (e.g. fsyncs per write under load). A real etcd
+ * serves hundreds of metrics there; these are the three the data dir needs:
+ *
+ *   etcd_disk_wal_fsync_duration_seconds_count 926           WAL fdatasyncs
+ *   etcd_disk_backend_commit_duration_seconds_count 56       backend (bbolt / LMDB) commits
+ *   etcd_server_proposals_committed_total 5004               entries committed to the log
+ *
+ * (The `_count` of a histogram is its number of observations; etcdsim does not time them.)
+ */
+function serveMetrics(req: IncomingMessage, res: ServerResponse, member: Member | undefined): boolean {
+  if ((req.url ?? "").split("?")[0] !== "/metrics" || req.method !== "GET") return false;
+  const stats = member?.stats() ?? { proposals: 0, walSyncs: 0, backendCommits: 0, snapshots: 0 };
+  const committed = member?.node.appliedIndex ?? 0;
+  res.setHeader("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+  res.end(
+    [
+      "# TYPE etcd_disk_wal_fsync_duration_seconds histogram",
+      `etcd_disk_wal_fsync_duration_seconds_count ${stats.walSyncs}`,
+      "# TYPE etcd_disk_backend_commit_duration_seconds histogram",
+      `etcd_disk_backend_commit_duration_seconds_count ${stats.backendCommits}`,
+      "# TYPE etcd_server_proposals_committed_total gauge",
+      `etcd_server_proposals_committed_total ${committed}`,
+      "",
+    ].join("\n"),
+  );
+  return true;
 }
 
 /** Starts the simulator and resolves once it listens. */
@@ -112,22 +151,36 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   const snapshotCount = options.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT;
 
   const store: Store = new V2Store();
-  if (options.dataDir !== undefined) {
-    mkdirSync(options.dataDir, { recursive: true });
-    // A truncated, corrupted or foreign file throws SnapshotError here and the server does not start.
-    if (existsSync(snapshotPath(options.dataDir))) loadSnapshotFile(snapshotPath(options.dataDir), store);
-  }
-  const raft: RaftStatus = { index: store.index, term: 2 };
+  const peerUrls = options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL];
+  const memberId = computeMemberId(peerUrls, options.initialClusterToken ?? DEFAULT_CLUSTER_TOKEN);
+  // With a data dir: open it (refusing a damaged one by name), load the v2 snapshot; replay comes later.
+  const member =
+    options.dataDir === undefined
+      ? undefined
+      : new Member({
+          dataDir: options.dataDir,
+          store,
+          clock,
+          memberId,
+          clusterId: computeClusterId([memberId]),
+          snapshotCount,
+          ...(options.maxSnapshots !== undefined ? { maxSnapshots: options.maxSnapshots } : {}),
+          ...(options.maxWals !== undefined ? { maxWals: options.maxWals } : {}),
+          ...(options.backendBatchIntervalMs !== undefined ? { backendBatchIntervalMs: options.backendBatchIntervalMs } : {}),
+          ...(options.backendBatchLimit !== undefined ? { backendBatchLimit: options.backendBatchLimit } : {}),
+          ...(options.walSegmentSizeBytes !== undefined ? { segmentSizeBytes: options.walSegmentSizeBytes } : {}),
+        });
+  const raft: RaftStatus = member?.raft ?? { index: store.index, term: 2 };
   let snapshotRaftIndex = raft.index;
 
   const saveSnapshot = (): void => {
-    if (options.dataDir === undefined) return;
-    saveSnapshotFile(snapshotPath(options.dataDir), store); // temp file, fsync, rename: never half-written
+    if (member === undefined) return;
+    member.snapshot();
     snapshotRaftIndex = raft.index;
   };
-  // etcd snapshots once more than --snapshot-count entries were applied since the last one.
+  // In memory, --snapshot-count only counts (there is nowhere to write); the member snapshots itself.
   const afterApply = (): void => {
-    if (raft.index - snapshotRaftIndex > snapshotCount) saveSnapshot();
+    if (member === undefined && raft.index - snapshotRaftIndex > snapshotCount) snapshotRaftIndex = raft.index;
   };
 
   // The cluster identity needs the client URL, which is known only once listening: mount v2 lazily.
@@ -143,10 +196,12 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     maxTxnOps: options.maxTxnOps,
     onClose: (stop) => closers.push(stop),
     addHealthCheck: (check) => healthChecks.push(check),
+    ...(member !== undefined ? { member } : {}),
   };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
     createBaseHandler({ isHealthy: () => healthChecks.every((check) => check()) }), // /version, /health
+    (req, res) => serveMetrics(req, res, member), //                /metrics (the disk counters)
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];
@@ -154,6 +209,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   // One port, two protocols (etcd's cmux): gRPC and HTTP/1.x share the listener.
   const secure = listenUrl.protocol === "https:";
   const { server: listener, sockets } = createClientListener({ httpServer: server, grpcServer, ...(options.log !== undefined ? { log: options.log } : {}), ...(secure && options.tls !== undefined ? { tls: options.tls } : {}) });
+  member?.replay();
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(Number(listenUrl.port === "" ? (secure ? 443 : 80) : listenUrl.port), listenUrl.hostname, () => resolve());
@@ -162,19 +218,32 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   const clientUrl = `${secure ? "https" : "http"}://${listenUrl.hostname}:${port}`;
   const cluster: ClusterInfo = singleMemberCluster({
     name: options.name ?? "default",
-    peerUrls: options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL],
+    peerUrls,
     clientUrls: options.advertiseClientUrls ?? [clientUrl],
     ...(options.initialClusterToken !== undefined ? { clusterToken: options.initialClusterToken } : {}),
   });
-  v2Handler = createV2Handler({ store, clock, cluster, raft, startTimeMs: clock.now(), onApply: afterApply });
+  if (member !== undefined) await member.startup(cluster);
+  v2Handler = createV2Handler({
+    store,
+    clock,
+    cluster,
+    raft,
+    startTimeMs: clock.now(),
+    onApply: afterApply,
+    ...(member !== undefined ? { propose: (request: KeyRequest) => member.proposeV2(request) } : {}),
+  });
 
   // etcd's SYNC: proposed only while some node has a TTL, applied with the leader's clock reading.
-  const stopSync: Cancel = clock.every(SYNC_INTERVAL_MS, () => {
-    if (!store.hasTTLKeys()) return;
-    raft.index += 1;
-    store.deleteExpiredKeys(clock.now());
-    afterApply();
-  });
+  let stopSync: Cancel = () => {};
+  if (member !== undefined) member.startBackground(SYNC_INTERVAL_MS);
+  else {
+    stopSync = clock.every(SYNC_INTERVAL_MS, () => {
+      if (!store.hasTTLKeys()) return;
+      raft.index += 1;
+      store.deleteExpiredKeys(clock.now());
+      afterApply();
+    });
+  }
 
   let closed = false;
   const close = async (): Promise<void> => {
@@ -182,11 +251,12 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     closed = true;
     stopSync();
     for (const stop of closers) stop();
-    saveSnapshot();
     const done = new Promise<void>((resolve) => listener.close(() => resolve()));
     grpcServer.forceShutdown();
     for (const socket of sockets) socket.destroy();
     await done;
+    await member?.close();
   };
-  return { clientUrl, store, cluster, raft, server, saveSnapshot, close };
+  const stats = (): MemberStats => member?.stats() ?? { proposals: 0, walSyncs: 0, backendCommits: 0, snapshots: 0 };
+  return { clientUrl, store, cluster, raft, server, member, saveSnapshot, stats, close };
 }

@@ -6,16 +6,24 @@
  *   # stderr: etcdsim listening on http://127.0.0.1:2379
  *   ETCDCTL_API=2 etcdctl --endpoints http://127.0.0.1:2379 set /foo bar
  *
- * Flags take `--flag value` or `--flag=value`, like etcd's; a boolean flag (`--client-cert-auth`)
- * takes only `--flag` or `--flag=true|false`, as Go's flag package reads it. Accepted:
+ * Flags take `--flag value` or `--flag=value`, like etcd's; a boolean flag (`--client-cert-auth`,
+ * `--memory`) takes only `--flag` or `--flag=true|false`, as Go's flag package reads it. Accepted:
  * --listen-client-urls (first URL used), --advertise-client-urls, --initial-advertise-peer-urls,
- * --initial-cluster-token, --name, --data-dir, --snapshot-count, --quota-backend-bytes; TLS for an https:// client URL:
- * --cert-file, --key-file, --trusted-ca-file, --client-cert-auth; limits: --max-request-bytes
- * (1.5 MiB), --max-txn-ops (128), --max-concurrent-streams (2^32 − 1). Unknown flags are refused,
- * as etcd refuses them.
+ * --initial-cluster-token, --name, --data-dir, --snapshot-count, --quota-backend-bytes; the data dir's
+ * --max-snapshots, --max-wals, --backend-batch-interval (a Go duration such as 100ms),
+ * --backend-batch-limit, and etcdsim's own --memory (no data dir: everything in memory, lost on exit);
+ * TLS for an https:// client URL: --cert-file, --key-file, --trusted-ca-file, --client-cert-auth;
+ * limits: --max-request-bytes (1.5 MiB), --max-txn-ops (128), --max-concurrent-streams (2^32 − 1).
+ * Unknown flags are refused, as etcd refuses them.
  *
  *   npm run serve -- --listen-client-urls https://127.0.0.1:2379 --cert-file server.crt --key-file server.key
  *   ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:2379 --cacert ca.crt put foo bar
+ *
+ * As etcd, the data dir defaults to `<name>.etcd` in the working directory (`default.etcd`), and the
+ * start line says which one is used:
+ *   etcdsim listening on http://127.0.0.1:2379 (data dir default.etcd)
+ * A data dir that cannot be used (a WAL corrupt in the middle, a missing backend) stops the start with
+ * the file named and exit status 1; nothing in it is overwritten.
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
@@ -36,11 +44,16 @@ const FLAGS = [
   "max-request-bytes",
   "max-txn-ops",
   "max-concurrent-streams",
+  "max-snapshots",
+  "max-wals",
+  "backend-batch-interval",
+  "backend-batch-limit",
+  "memory",
   "quota-backend-bytes",
 ] as const;
 
 /** Flags that Go's flag package reads as booleans: no separate value argument. */
-const BOOLEAN_FLAGS: readonly string[] = ["client-cert-auth"];
+const BOOLEAN_FLAGS: readonly string[] = ["client-cert-auth", "memory"];
 
 /** A flag that must be a positive integer (etcd: a uint flag), or undefined when not given. */
 function positiveInteger(values: ReadonlyMap<string, string>, name: string): number | undefined {
@@ -48,6 +61,22 @@ function positiveInteger(values: ReadonlyMap<string, string>, name: string): num
   if (text === undefined) return undefined;
   const value = Number(text);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return value;
+}
+
+/** Go's time.ParseDuration for the simple forms etcd's flags take: "100ms", "1s", "1.5s", "2m". */
+function parseDurationMs(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(text);
+  if (match === null) throw new Error(`invalid duration "${text}"`);
+  const scale: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  return Number(match[1]) * (scale[match[2] as string] as number);
+}
+
+function nonNegativeInteger(values: ReadonlyMap<string, string>, name: string): number | undefined {
+  const text = values.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`--${name} must be a non-negative integer`);
   return value;
 }
 
@@ -72,7 +101,6 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const advertise = urls("advertise-client-urls");
   const peers = urls("initial-advertise-peer-urls");
   const token = values.get("initial-cluster-token");
-  const dataDir = values.get("data-dir");
   const certFile = values.get("cert-file");
   const keyFile = values.get("key-file");
   const trustedCaFile = values.get("trusted-ca-file");
@@ -89,13 +117,25 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const maxRequestBytes = positiveInteger(values, "max-request-bytes");
   const maxConcurrentStreams = positiveInteger(values, "max-concurrent-streams");
   const maxTxnOps = positiveInteger(values, "max-txn-ops");
+  const name = values.get("name") ?? "default";
+  const memory = values.has("memory") && values.get("memory") !== "false";
+  // etcd's default data dir: "<name>.etcd" in the working directory.
+  const dataDir = memory ? undefined : (values.get("data-dir") ?? `${name}.etcd`);
+  const maxSnapshots = nonNegativeInteger(values, "max-snapshots");
+  const maxWals = nonNegativeInteger(values, "max-wals");
+  const batchLimit = nonNegativeInteger(values, "backend-batch-limit");
+  const batchInterval = values.get("backend-batch-interval");
   const quotaText = values.get("quota-backend-bytes");
   const quotaBackendBytes = quotaText === undefined ? undefined : Number(quotaText);
   if (quotaBackendBytes !== undefined && !Number.isSafeInteger(quotaBackendBytes)) throw new Error(`--quota-backend-bytes must be an integer`);
   return {
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
-    name: values.get("name") ?? "default",
+    name,
     snapshotCount,
+    ...(maxSnapshots !== undefined ? { maxSnapshots } : {}),
+    ...(maxWals !== undefined ? { maxWals } : {}),
+    ...(batchLimit !== undefined && batchLimit > 0 ? { backendBatchLimit: batchLimit } : {}),
+    ...(batchInterval !== undefined ? { backendBatchIntervalMs: parseDurationMs(batchInterval) } : {}),
     ...(advertise !== undefined ? { advertiseClientUrls: advertise } : {}),
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
@@ -114,7 +154,8 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
 export async function main(argv: readonly string[]): Promise<RunningEtcd> {
   const options = parseFlags(argv);
   const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
-  process.stderr.write(`etcdsim listening on ${etcd.clientUrl}\n`);
+  const where = options.dataDir === undefined ? "memory only, nothing kept" : `data dir ${options.dataDir}`;
+  process.stderr.write(`etcdsim listening on ${etcd.clientUrl} (${where})\n`);
   const shutdown = (): void => {
     etcd.close().then(
       () => process.exit(0),

@@ -74,3 +74,11 @@ export function singleMemberCluster(options: {
     clientUrls: [...options.clientUrls],
   };
 }
+
+/**
+ * The member JSON a ConfChange AddNode carries as its context (etcd's `Member` without client URLs):
+ *   {"id":14705550882591809088,"peerURLs":["http://127.0.0.1:43102"],"name":"s1"}   (the ID in decimal)
+ */
+export function memberContextJson(memberId: bigint, peerUrls: readonly string[], name: string): string {
+  return `{"id":${memberId.toString()},"peerURLs":${JSON.stringify(peerUrls)},"name":${JSON.stringify(name)}}`;
+}

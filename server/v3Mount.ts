@@ -20,8 +20,9 @@ import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3
 import { createV3Gateway } from "../v3/gateway.js";
 import { registerV3Services } from "../v3/v3rpc/grpc.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
-import type { MemberIdentity } from "../v3/member.js";
+import { DEFAULT_MEMBER, type MemberIdentity } from "../v3/member.js";
 import { AlarmType } from "../v3/rpc.js";
+import { LoggedV3Api } from "./v3Server.js";
 import { DEFAULT_LISTEN_CLIENT_URL, type EtcdOptions, type MountContext } from "./etcd.js";
 import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
 import type { Handler } from "./server.js";
@@ -60,14 +61,30 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
  */
 export function createV3Mount(context: MountContext, member?: MemberIdentity, serverOptions: Pick<EtcdServerOptions, "quotaBackendBytes" | "memberAttributes"> = {}): Handler {
   const { clock } = context;
-  const server = new EtcdServer({
-    clock,
-    ...serverOptions,
-    ...(member === undefined ? {} : { member }),
+  const limits = {
     ...(context.maxTxnOps === undefined ? {} : { maxTxnOps: context.maxTxnOps }),
     ...(context.grpcLimits.maxRequestBytes === undefined ? {} : { maxRequestBytes: context.grpcLimits.maxRequestBytes }),
-  });
+  };
+  const durable = context.member;
+  if (durable !== undefined) {
+    // With a data dir: the backend is the file, writes go through the member's log, the term is the log's.
+    const identity = { ...(member ?? DEFAULT_MEMBER), raftTerm: durable.term };
+    const server = new EtcdServer({ clock, ...serverOptions, ...limits, member: identity, backend: durable.backend, raftIndex: () => durable.node.appliedIndex });
+    const api = new LoggedV3Api(server, durable.node);
+    durable.attachV3(api);
+    registerV3Services(context.grpcServer, api, context.grpcLimits);
+    startV3Background(context, server, () => api.revokeExpiredLeases(clock.now()));
+    return createV3Gateway(api);
+  }
+  const server = new EtcdServer({ clock, ...serverOptions, ...limits, ...(member === undefined ? {} : { member }) });
   registerV3Services(context.grpcServer, server, context.grpcLimits);
+  startV3Background(context, server, () => server.revokeExpiredLeases(clock.now()));
+  return createV3Gateway(server);
+}
+
+/** The v3 timers (see the header), each cancelled when the server closes; `revoke` is the lease expiry pass. */
+function startV3Background(context: MountContext, server: EtcdServer, revoke: () => void): void {
+  const { clock } = context;
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {
@@ -78,7 +95,7 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity, se
     });
     context.onClose(cancel);
   };
-  every(LEASE_EXPIRY_CHECK_MS, "lease expiry", () => server.revokeExpiredLeases(clock.now()));
+  every(LEASE_EXPIRY_CHECK_MS, "lease expiry", revoke);
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
@@ -88,5 +105,4 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity, se
     server.lockServer.close();
     server.electionServer.close();
   });
-  return createV3Gateway(server);
 }

@@ -76,6 +76,11 @@ export interface V2HandlerOptions {
   readonly startTimeMs?: number;
   /** Called after every proposal is applied (the server counts them for `--snapshot-count`). */
   readonly onApply?: () => void;
+  /**
+   * With a data dir: logs a proposing request (write or quorum GET) and resolves with its result once
+   * it is on disk and applied (server/raft.ts). Without it, requests apply at once in memory.
+   */
+  readonly propose?: (request: KeyRequest) => Promise<KeyResponse>;
 }
 
 /**
@@ -230,7 +235,7 @@ export function parseKeyRequest(method: string, urlPath: string, form: FormValue
 export type KeyResponse = { readonly event: Event } | { readonly watcher: Watcher };
 
 /** True for requests that go through raft in etcd (and so move `X-Raft-Index`). */
-function isProposal(request: KeyRequest): boolean {
+export function isProposal(request: KeyRequest): boolean {
   return request.method === "PUT" || request.method === "POST" || request.method === "DELETE" || (request.method === "GET" && request.quorum);
 }
 
@@ -366,6 +371,19 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
           return;
         }
         const proposes = isProposal(request);
+        if (proposes && options.propose !== undefined) {
+          options.propose(request).then(
+            (response) => {
+              if (res.destroyed) return;
+              if ("event" in response) writeKeyEvent(req, res, response.event, request.noValueOnSuccess);
+              else serveWatch(req, res, response.watcher, request.stream);
+            },
+            (error: unknown) => {
+              if (!res.destroyed) writeKeyError(req, res, error);
+            },
+          );
+          return;
+        }
         let response: KeyResponse;
         try {
           response = applyKeyRequest(store, request, clock.now());

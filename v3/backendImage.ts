@@ -192,3 +192,4 @@ function fnv1a64(bytes: Uint8Array): bigint {
   for (const byte of bytes) hash = BigInt.asUintN(64, (hash ^ BigInt(byte)) * 0x100000001b3n);
   return hash;
 }
+

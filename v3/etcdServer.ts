@@ -142,6 +142,11 @@ export interface EtcdServerOptions {
   maxTxnOps?: number;
   /** `--max-request-bytes` (default 1.5 MiB): the largest write request raft accepts. */
   maxRequestBytes?: number;
+  /**
+   * The raft index as the member's log counts it (server/raft.ts, with a data dir). Default: KV writes
+   * and lease grants/revokes applied here, counted in memory.
+   */
+  raftIndex?: () => number;
   /** `--quota-backend-bytes`: 0 (default) means 2 GiB, negative disables the quota. */
   quotaBackendBytes?: number;
   /** The local member's name and URLs, for MemberList and the members bucket (default: etcd's defaults). */
@@ -186,6 +191,7 @@ export class EtcdServer {
    * membership changes, writes the alarms refused): counted into the raft index.
    */
   private raftRequests = 0;
+  private readonly logRaftIndex: (() => number) | undefined;
 
   constructor(options: EtcdServerOptions) {
     this.clock = options.clock;
@@ -209,6 +215,7 @@ export class EtcdServer {
     });
     this.leaseIds = new LeaseIdGenerator(this.member.memberId, this.clock.now());
     this.chanBufLen = options.chanBufLen;
+    this.logRaftIndex = options.raftIndex;
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.lastLeaseCheckMs = this.clock.now();
     this.lastProgressNotifyMs = this.clock.now();
@@ -231,7 +238,17 @@ export class EtcdServer {
 
   /** Raft entries applied: KV writes and lease grants/revokes. */
   get raftIndex(): number {
-    return this.applier.appliedIndex + this.raftRequests;
+    return this.logRaftIndex?.() ?? this.applier.appliedIndex + this.raftRequests;
+  }
+
+  /**
+   * The ID a grant without one gets (etcd picks it before proposing, so the log holds the ID and a
+   * replay grants the same lease).
+   */
+  nextLeaseId(): LeaseID {
+    let id: LeaseID = NO_LEASE;
+    while (id === NO_LEASE) id = this.leaseIds.next();
+    return id;
   }
 
   // ── KV service ─────────────────────────────────────────────────────────────────────────────

@@ -96,6 +96,8 @@ import type {
   AlarmRequest,
   AlarmResponse,
   DefragmentResponse,
+  HashKVRequest,
+  HashKVResponse,
   HashResponse,
   MemberAddRequest,
   MemberAddResponse,
@@ -138,20 +140,23 @@ export interface WatchSession {
  */
 export interface V3Api {
   range(request: RangeRequest): RangeResponse;
-  put(request: PutRequest): PutResponse;
-  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse;
-  txn(request: TxnRequest): TxnResponse;
-  compact(request: CompactionRequest): CompactionResponse;
-  leaseGrant(request: LeaseGrantRequest): LeaseGrantResponse;
-  leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse;
+  // Requests that go through raft may answer later: with a data dir, once logged, synced and applied.
+  put(request: PutRequest): Awaitable<PutResponse>;
+  deleteRange(request: DeleteRangeRequest): Awaitable<DeleteRangeResponse>;
+  txn(request: TxnRequest): Awaitable<TxnResponse>;
+  compact(request: CompactionRequest): Awaitable<CompactionResponse>;
+  leaseGrant(request: LeaseGrantRequest): Awaitable<LeaseGrantResponse>;
+  leaseRevoke(request: LeaseRevokeRequest): Awaitable<LeaseRevokeResponse>;
   /** One keep-alive; an unknown lease answers TTL 0 (etcd's LeaseServer turns not-found into TTL 0). */
   leaseKeepAlive(request: LeaseKeepAliveRequest): LeaseKeepAliveResponse;
   leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
   leaseLeases(): LeaseLeasesResponse;
   status(): StatusResponse;
   hash(): HashResponse;
-  defragment(): DefragmentResponse;
-  alarm(request: AlarmRequest): AlarmResponse;
+  /** gRPC only (see the Quirk on /v3/maintenance/hash). */
+  hashKV(request: HashKVRequest): HashKVResponse;
+  defragment(): Awaitable<DefragmentResponse>;
+  alarm(request: AlarmRequest): Awaitable<AlarmResponse>;
   /** The backend image's chunks and the trailing SHA-256 message. */
   snapshot(): SnapshotResponse[];
   moveLeader(request: MoveLeaderRequest): MoveLeaderResponse;
@@ -170,6 +175,14 @@ export interface V3Api {
   observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void>;
   /** Opens a watch stream whose responses go to `onResponse`, in order (events only when pumped). */
   watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
+}
+
+/** A value now, or later. */
+export type Awaitable<T> = T | Promise<T>;
+
+/** `encode(value)`, now for a value, later for a promise. */
+function then<T>(value: Awaitable<T>, encode: (value: T) => string): Awaitable<string> {
+  return value instanceof Promise ? value.then(encode) : encode(value);
 }
 
 /**
@@ -197,20 +210,20 @@ function unary<K extends keyof RequestTypes>(
 /** The unary routes, by path under /v3. */
 const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
   ["/v3/kv/range", unary("RangeRequest", (api, r) => encodeRangeResponse(api.range(r)))],
-  ["/v3/kv/put", unary("PutRequest", (api, r) => encodePutResponse(api.put(r)))],
-  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => encodeDeleteRangeResponse(api.deleteRange(r)))],
-  ["/v3/kv/txn", unary("TxnRequest", (api, r) => encodeTxnResponse(api.txn(r)))],
-  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => encodeCompactionResponse(api.compact(r)))],
-  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => encodeLeaseGrantResponse(api.leaseGrant(r)))],
-  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
-  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
+  ["/v3/kv/put", unary("PutRequest", (api, r) => then(api.put(r), encodePutResponse))],
+  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => then(api.deleteRange(r), encodeDeleteRangeResponse))],
+  ["/v3/kv/txn", unary("TxnRequest", (api, r) => then(api.txn(r), encodeTxnResponse))],
+  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => then(api.compact(r), encodeCompactionResponse))],
+  ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => then(api.leaseGrant(r), encodeLeaseGrantResponse))],
+  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => then(api.leaseRevoke(r), encodeLeaseRevokeResponse))],
+  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => then(api.leaseRevoke(r), encodeLeaseRevokeResponse))],
   ["/v3/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/kv/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/kv/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/maintenance/status", unary("StatusRequest", (api) => encodeStatusResponse(api.status()))],
-  ["/v3/maintenance/alarm", unary("AlarmRequest", (api, r) => encodeAlarmResponse(api.alarm(r)))],
-  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api) => encodeHeaderOnlyResponse(api.defragment()))],
+  ["/v3/maintenance/alarm", unary("AlarmRequest", (api, r) => then(api.alarm(r), encodeAlarmResponse))],
+  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api) => then(api.defragment(), encodeHeaderOnlyResponse))],
   // Quirk: Hash and HashKV share this path and Hash wins; a body's "revision" is ignored.
   ["/v3/maintenance/hash", unary("HashRequest", (api) => encodeHashResponse(api.hash()))],
   ["/v3/maintenance/transfer-leadership", unary("MoveLeaderRequest", (api, r) => encodeHeaderOnlyResponse(api.moveLeader(r)))],

@@ -37,7 +37,12 @@ const TABLE = ((): Uint32Array => {
 
 /** A running CRC-32C (Go's `crc32.New(crc32.MakeTable(crc32.Castagnoli))`). */
 export class Crc32c {
-  private crc = 0xffffffff;
+  private crc: number;
+
+  /** `previous` continues an earlier checksum (etcd's `pkg/crc.New(prev, table)`, used by the WAL's chain). */
+  constructor(previous = 0) {
+    this.crc = ~previous >>> 0;
+  }
 
   write(bytes: Uint8Array): void {
     let crc = this.crc;

@@ -62,6 +62,8 @@ export interface RealEtcd {
   readonly pid: number;
   readonly dataDir: string;
   stop(): Promise<void>;
+  /** SIGKILL (a crash); the data dir stays, for a restart on it. */
+  kill(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -75,6 +77,8 @@ export interface StartOptions {
   readonly peerPort?: number;
   /** Wait for /health (default true; a cluster member cannot be healthy alone). */
   readonly waitHealthy?: boolean;
+  /** Start on this existing data dir (a restart) instead of a fresh one; `stop()` then leaves it. */
+  readonly dataDir?: string;
 }
 
 /** Starts one etcd and resolves when it reports healthy. */
@@ -82,7 +86,8 @@ export async function startEtcd(options: StartOptions = {}): Promise<RealEtcd> {
   const clientPort = options.clientPort ?? (await freePort());
   const peerPort = options.peerPort ?? (await freePort());
   const name = options.name ?? "default";
-  const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-real-"));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "etcdsim-real-"));
+  const ownDir = options.dataDir === undefined;
   const clientUrl = `http://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
@@ -121,7 +126,11 @@ export async function startEtcd(options: StartOptions = {}): Promise<RealEtcd> {
       if (!exited) process.kill(pid, "SIGKILL");
       await exitPromise;
     }
-    rmSync(dataDir, { recursive: true, force: true });
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const kill = async (): Promise<void> => {
+    if (!exited) process.kill(pid, "SIGKILL");
+    await exitPromise;
   };
 
   if (options.waitHealthy !== false) {
@@ -132,7 +141,7 @@ export async function startEtcd(options: StartOptions = {}): Promise<RealEtcd> {
       throw new Error(`etcd did not become healthy: ${(error as Error).message}\n${stderr}`);
     }
   }
-  return { clientUrl, peerUrl, name, pid, dataDir, stop };
+  return { clientUrl, peerUrl, name, pid, dataDir, stop, kill };
 }
 
 /** Polls GET /health until it answers {"health":"true"}, for at most `attempts` × 100 ms. */

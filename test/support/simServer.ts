@@ -2,8 +2,10 @@
  * Starts the simulator server (`npm run serve`) as a child process, for tests that want it over the
  * network exactly as a student would run it. The counterpart of `realEtcd.ts`'s `startEtcd()`.
  *
- * Each launch gets a free loopback port, waits for the ready line `etcdsim listening on <url>` on
- * stderr, and is stopped by its own PID (SIGTERM, then SIGKILL after 5 s), never by name.
+ * Each launch gets a free loopback port and, unless `--data-dir` or `--memory` is given, a fresh data dir
+ * under the system temp dir (removed when the process exits), as `realEtcd.ts` gives a real etcd. It
+ * waits for the ready line `etcdsim listening on <url>` on stderr, and is stopped by its own PID
+ * (SIGTERM, then SIGKILL after 5 s), never by name.
  *
  *   const sim = await startSim();                       // or startSim({ extraArgs: ["--data-dir", dir] })
  *   await fetch(`${sim.clientUrl}/v2/keys/foo`, { method: "PUT", body: … });
@@ -12,6 +14,8 @@
  * Nothing here knows which APIs the server mounts: whatever `server/main.ts` serves, tests get.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sleep } from "../../shared/clock.js";
@@ -45,9 +49,11 @@ export interface SimOptions {
 export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const port = options.port ?? (await freePort());
   const listenUrl = `http://127.0.0.1:${port}`;
+  const extraArgs = options.extraArgs ?? [];
+  const ownDir = extraArgs.some((arg) => /^--?(data-dir|memory)(=|$)/.test(arg)) ? undefined : mkdtempSync(join(tmpdir(), "etcdsim-sim-"));
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", "tsx", join(REPO_ROOT, "server", "main.ts"), "--listen-client-urls", listenUrl, ...(options.extraArgs ?? [])],
+    ["--import", "tsx", join(REPO_ROOT, "server", "main.ts"), "--listen-client-urls", listenUrl, ...(ownDir !== undefined ? ["--data-dir", ownDir] : []), ...extraArgs],
     { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "pipe"] },
   );
   const pid = child.pid;
@@ -57,6 +63,7 @@ export async function startSim(options: SimOptions = {}): Promise<SimServer> {
   const exited = new Promise<number | null>((resolve) =>
     child.on("exit", (code) => {
       exitCode = code;
+      if (ownDir !== undefined) rmSync(ownDir, { recursive: true, force: true });
       resolve(code);
     }),
   );

@@ -5,7 +5,7 @@
  * injected clock, snapshots in --data-dir). Behaviour that real etcd can show is compared with it in
  * differential.test.ts; these cover what it cannot show or only shows slowly.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -13,13 +13,12 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../shared/clock.js";
-import { startEtcd, V2_SNAPSHOT_FILE, type RunningEtcd } from "../../server/etcd.js";
+import { startEtcd, type RunningEtcd } from "../../server/etcd.js";
 import { parseFlags } from "../../server/main.js";
 import { computeClusterId, computeMemberId } from "../../server/membership.js";
 import { muxCleanPath } from "../../shared/goHttp.js";
 import { expireTimeFromTtl, goJson, parseKeyRequest } from "../../v2/http.js";
 import { parseQuery, type FormValues } from "../../v2/httpForm.js";
-import { readSnapshotFile, SnapshotError } from "../../v2/snapshot.js";
 import { V2Error } from "../../v2/v2error.js";
 import { open, send } from "../support/differential.js";
 import { startSim } from "../support/simServer.js";
@@ -262,37 +261,40 @@ describe("the simulator server", () => {
     expect((await send(etcd.clientUrl, { method: "GET", path: "/health" })).body).toBe('{"health":"true"}');
   });
 
-  it("saves the v2 snapshot every --snapshot-count proposals and restores it on start", async () => {
+  it("writes a .snap once more than --snapshot-count entries are applied and restarts from it plus the WAL", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-snap-"));
     dirs.push(dataDir);
-    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir, snapshotCount: 3 });
-    for (const value of ["1", "2", "3"]) await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: `value=${value}` });
-    expect(existsSync(join(dataDir, V2_SNAPSHOT_FILE))).toBe(false); // 3 proposals are not more than --snapshot-count 3
-    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=4" });
-    expect(JSON.stringify(JSON.parse(readSnapshotFile(join(dataDir, V2_SNAPSHOT_FILE))))).toContain('"4"');
-    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=5" });
+    const snapDir = join(dataDir, "member", "snap");
+    const snaps = (): string[] => readdirSync(snapDir).filter((name) => name.endsWith(".snap"));
+    etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir, snapshotCount: 5 });
+    // The 4 start-up entries, then 2 puts: 6 applied, more than 5 → a snapshot at index 6, term 2.
+    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=1" });
+    expect(snaps()).toEqual([]);
+    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=2" });
+    expect(snaps()).toEqual(["0000000000000002-0000000000000006.snap"]);
+    await send(etcd.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=3" });
     await etcd.close();
     etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir });
     const answer = await send(etcd.clientUrl, { method: "GET", path: "/v2/keys/k" });
-    expect(JSON.parse(answer.body)).toMatchObject({ node: { value: "5", modifiedIndex: 5 } });
-    expect(answer.headers["x-etcd-index"]).toBe("5");
+    expect(JSON.parse(answer.body)).toMatchObject({ node: { value: "3", modifiedIndex: 3 } });
+    expect(answer.headers["x-etcd-index"]).toBe("3");
+    expect(answer.headers["x-raft-index"]).toBe("9"); // 7 entries, then the restart's empty entry and attributes
   });
 
-  it.each([
-    ["truncated", (text: string) => text.slice(0, text.length - 10)],
-    ["corrupted", (text: string) => text.replace('"value":"kept"', '"value":"kepT"')],
-    ["foreign", () => '{"Root":{"Path":"/"},"CurrentIndex":29}\n'],
-  ])("refuses to start from a %s snapshot in --data-dir and leaves the file as it was", async (_, damage) => {
-    const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-bad-snap-"));
+  it("refuses to start from a WAL corrupted in the middle, names the file, and leaves it as it was", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "etcdsim-bad-wal-"));
     dirs.push(dataDir);
-    const file = join(dataDir, V2_SNAPSHOT_FILE);
     const first = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir });
     await send(first.clientUrl, { method: "PUT", path: "/v2/keys/k", form: "value=kept" });
+    await send(first.clientUrl, { method: "PUT", path: "/v2/keys/k2", form: "value=more" });
     await first.close();
-    const damaged = damage(readFileSync(file, "utf8"));
-    writeFileSync(file, damaged);
-    await expect(startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir })).rejects.toThrow(SnapshotError);
-    expect(readFileSync(file, "utf8")).toBe(damaged);
+    const file = join(dataDir, "member", "wal", "0000000000000000-0000000000000000.wal");
+    const bytes = readFileSync(file);
+    const at = bytes.indexOf(Buffer.from("kept"));
+    bytes[at] = "K".charCodeAt(0);
+    writeFileSync(file, bytes);
+    await expect(startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir })).rejects.toThrow(/crc mismatch in .*0000000000000000-0000000000000000\.wal/);
+    expect(readFileSync(file).equals(bytes)).toBe(true);
   });
 
   it("keeps keys, indexes and the history across a SIGTERM restart of `npm run serve` with --data-dir", async () => {

@@ -8,12 +8,12 @@
  *   Proclaim, Resign               → {header}
  */
 import type { ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type { CampaignRequest, LeaderRequest, LeaderResponse, ProclaimRequest, ResignRequest } from "../v3election.js";
 import { callSignal, serverStream, unary } from "./util.js";
 
 /** The Election service's handlers, keyed by method name. */
-export function electionServer(server: EtcdServer): UntypedServiceImplementation {
+export function electionServer(server: V3Api): UntypedServiceImplementation {
   return {
     Campaign: unary((request: CampaignRequest, call: ServerUnaryCall<CampaignRequest, unknown>) => server.campaign(request, callSignal(call))),
     Proclaim: unary((request: ProclaimRequest) => server.proclaim(request)),

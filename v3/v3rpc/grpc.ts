@@ -25,7 +25,7 @@
  */
 import { Metadata, Server, type handleUnaryCall, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { GrpcCode, RpcError } from "../errors.js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import { ProtoRegistry } from "./codec.js";
 import { kvServer } from "./key.js";
 import { leaseServer } from "./lease.js";
@@ -87,7 +87,7 @@ export function newGrpcServer(limits: GrpcLimits = {}): Server {
 }
 
 /** Registers the services of the table above on `grpcServer`. */
-export function registerV3Services(grpcServer: Server, server: EtcdServer, limits: GrpcLimits = {}): void {
+export function registerV3Services(grpcServer: Server, server: V3Api, limits: GrpcLimits = {}): void {
   const receiveBytes = maxReceiveBytes(limits);
   const registry = protoRegistry();
   const add = (service: string, implementation: UntypedServiceImplementation): void => {

@@ -8,12 +8,12 @@
  *   /etcdserverpb.KV/Range {key: ""}                    → code 3 "etcdserver: key is not provided"
  */
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from "../rpc.js";
 import { unary } from "./util.js";
 
 /** The KV service's handlers, keyed by method name. */
-export function kvServer(server: EtcdServer): UntypedServiceImplementation {
+export function kvServer(server: V3Api): UntypedServiceImplementation {
   return {
     Range: unary((request: RangeRequest) => server.range(request)),
     Put: unary((request: PutRequest) => server.put(request)),

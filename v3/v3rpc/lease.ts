@@ -9,7 +9,7 @@
  *   client ends sending  → the server ends the stream with OK (etcd: recvLoop's io.EOF)
  */
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type {
   LeaseGrantRequest,
   LeaseKeepAliveRequest,
@@ -20,7 +20,7 @@ import type {
 import { bidi, unary } from "./util.js";
 
 /** The Lease service's handlers, keyed by method name. */
-export function leaseServer(server: EtcdServer): UntypedServiceImplementation {
+export function leaseServer(server: V3Api): UntypedServiceImplementation {
   return {
     LeaseGrant: unary((request: LeaseGrantRequest) => server.leaseGrant(request)),
     LeaseRevoke: unary((request: LeaseRevokeRequest) => server.leaseRevoke(request)),

@@ -7,12 +7,12 @@
  *   Unlock {key}                            → {header}
  */
 import type { ServerUnaryCall, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type { LockRequest, UnlockRequest } from "../v3lock.js";
 import { callSignal, unary } from "./util.js";
 
 /** The Lock service's handlers, keyed by method name. */
-export function lockServer(server: EtcdServer): UntypedServiceImplementation {
+export function lockServer(server: V3Api): UntypedServiceImplementation {
   return {
     Lock: unary((request: LockRequest, call: ServerUnaryCall<LockRequest, unknown>) => server.lock(request, callSignal(call))),
     Unlock: unary((request: UnlockRequest) => server.unlock(request)),

@@ -12,12 +12,12 @@
  * reads slowly holds the stream, not the server's memory beyond one image).
  */
 import type { ServerWritableStream, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type { AlarmRequest, HashKVRequest, MoveLeaderRequest, SnapshotResponse } from "../rpc.js";
 import { serverStream, unary } from "./util.js";
 
 /** The Maintenance service's handlers, keyed by method name. */
-export function maintenanceServer(server: EtcdServer): UntypedServiceImplementation {
+export function maintenanceServer(server: V3Api): UntypedServiceImplementation {
   return {
     Status: unary(() => server.status()),
     Hash: unary(() => server.hash()),

@@ -7,12 +7,12 @@
  *   MemberPromote {ID: a voter}       → code 9 "etcdserver: can only promote a learner member"
  */
 import type { UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type { MemberAddRequest, MemberPromoteRequest, MemberRemoveRequest, MemberUpdateRequest } from "../rpc.js";
 import { unary } from "./util.js";
 
 /** The Cluster service's handlers, keyed by method name. */
-export function clusterServer(server: EtcdServer): UntypedServiceImplementation {
+export function clusterServer(server: V3Api): UntypedServiceImplementation {
   return {
     MemberList: unary(() => server.memberList()),
     MemberAdd: unary((request: MemberAddRequest) => server.memberAdd(request)),

@@ -16,12 +16,12 @@
  *   client cancels the call              every watcher of the stream is cancelled
  */
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { EtcdServer } from "../etcdServer.js";
+import type { V3Api } from "../gateway.js";
 import type { WatchRequest, WatchResponse } from "../rpc.js";
 import { bidi } from "./util.js";
 
 /** The Watch service's handler. */
-export function watchServer(server: EtcdServer): UntypedServiceImplementation {
+export function watchServer(server: V3Api): UntypedServiceImplementation {
   return {
     Watch: bidi((call: ServerDuplexStream<WatchRequest, WatchResponse>) => {
       const stream = server.watch((response) => call.write(response), { autoPump: false });

@@ -1,0 +1,265 @@
+/**
+ * The data dir's files and recovery rules (datadir.md §4, §5, §7, §9.5), in process: the WAL's bytes as
+ * etcd writes them, restarts that keep every kind of state, a torn tail cut once, damaged snapshots,
+ * a purged WAL and a missing backend refused by name.
+ */
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startEtcd, type EtcdOptions, type RunningEtcd } from "../../server/etcd.js";
+import { v3Mount } from "../../server/v3Mount.js";
+import { crc32c } from "../../server/wal/crc.js";
+import { Decoder } from "../../server/wal/decoder.js";
+import { WAL } from "../../server/wal/wal.js";
+import { EntryType, encodeConfChange } from "../../server/raftpb.js";
+import { RecordType } from "../../server/wal/walpb.js";
+
+const dirs: string[] = [];
+const running: RunningEtcd[] = [];
+afterEach(async () => {
+  for (const etcd of running.splice(0)) await etcd.close();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "etcdsim-datadir-"));
+  dirs.push(dir);
+  return dir;
+}
+
+async function start(dataDir: string, options: Partial<EtcdOptions> = {}): Promise<RunningEtcd> {
+  const etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", dataDir, extraHandlers: [v3Mount()], ...options });
+  running.push(etcd);
+  return etcd;
+}
+
+async function stop(etcd: RunningEtcd): Promise<void> {
+  running.splice(running.indexOf(etcd), 1);
+  await etcd.close();
+}
+
+const b64 = (text: string): string => Buffer.from(text).toString("base64");
+
+async function v3(etcd: RunningEtcd, path: string, body: unknown): Promise<Record<string, any>> {
+  const response = await fetch(`${etcd.clientUrl}/v3/${path}`, { method: "POST", body: JSON.stringify(body) });
+  return (await response.json()) as Record<string, any>;
+}
+
+async function v2(etcd: RunningEtcd, method: string, key: string, form?: Record<string, string>): Promise<{ index: string | null; body: any }> {
+  const response = await fetch(`${etcd.clientUrl}/v2/keys/${key}`, { method, ...(form !== undefined ? { body: new URLSearchParams(form) } : {}) });
+  return { index: response.headers.get("x-etcd-index"), body: await response.json() };
+}
+
+const walDir = (dataDir: string): string => join(dataDir, "member", "wal");
+const snapDir = (dataDir: string): string => join(dataDir, "member", "snap");
+const firstSegment = (dataDir: string): string => join(walDir(dataDir), "0000000000000000-0000000000000000.wal");
+
+describe("the WAL's bytes", () => {
+  it("computes CRC-32C with etcd's Castagnoli table, chainable", () => {
+    expect(crc32c(0, Buffer.from("123456789"))).toBe(0xe3069283);
+    expect(crc32c(crc32c(0, Buffer.from("1234")), Buffer.from("56789"))).toBe(0xe3069283);
+  });
+
+  it("lays out a new WAL and its first entries at the offsets a real etcd 3.4 writes them", () => {
+    const dir = join(tempDir(), "wal");
+    const wal = WAL.create(dir, { nodeId: 0xcc149c9d47511e40n, clusterId: 0x33209fe09af9353en }, { segmentSizeBytes: 4096 });
+    const context = Buffer.from('{"id":14705550882591809088,"peerURLs":["http://127.0.0.1:43102"],"name":"s1"}');
+    wal.save({ term: 1, vote: 0n, commit: 1 }, [{ type: EntryType.confChange, term: 1, index: 1, data: encodeConfChange({ id: 0n, type: 0, nodeId: 0xcc149c9d47511e40n, context }) }]);
+    wal.save(undefined, [{ type: EntryType.normal, term: 2, index: 2, data: new Uint8Array(0) }]);
+    wal.close();
+    const bytes = readFileSync(join(dir, "0000000000000000-0000000000000000.wal"));
+    expect(bytes.length).toBe(4096); // preallocated
+    expect([...bytes.subarray(0, 16)]).toEqual([0x04, 0, 0, 0, 0, 0, 0, 0x84, 0x08, 0x04, 0x10, 0x00, 0, 0, 0, 0]);
+    const frames: Array<[number, number, number]> = [];
+    const decoder = new Decoder([{ name: "seg", bytes }]);
+    for (let record = decoder.next(); record !== undefined; record = decoder.next()) {
+      const word = bytes.readBigUInt64LE(record.offset);
+      frames.push([record.offset, Number(word & 0xffffffffffffffn), record.type]);
+    }
+    // datadir.md §4.5: crc 4+4 at 0, metadata 31+1 at 16, snapshot 14+2 at 56, ConfChange entry 111+1 at 80,
+    // state 16 at 200, the new leader's empty entry 16 at 224.
+    expect(frames).toEqual([
+      [0, 4, RecordType.crc],
+      [16, 31, RecordType.metadata],
+      [56, 14, RecordType.snapshot],
+      [80, 111, RecordType.entry],
+      [200, 16, RecordType.state],
+      [224, 16, RecordType.entry],
+    ]);
+  });
+
+  it("starts a fresh member at raft index 4 and revision 1, as a real etcd, and each restart adds 2", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    expect(await v3(etcd, "maintenance/status", {})).toMatchObject({ raftIndex: "4", raftTerm: "2", header: { revision: "1" } });
+    await v3(etcd, "kv/put", { key: b64("a"), value: b64("1") });
+    expect(await v3(etcd, "maintenance/status", {})).toMatchObject({ raftIndex: "5", header: { revision: "2" } });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await v3(etcd, "maintenance/status", {})).toMatchObject({ raftIndex: "7", raftTerm: "3", header: { revision: "2" } });
+  });
+
+  it("cuts segments named after the next index, and the purge keeps --max-wals and every segment still needed", async () => {
+    const dataDir = tempDir();
+    const etcd = await start(dataDir, { walSegmentSizeBytes: 1024, snapshotCount: 10, maxWals: 2, maxSnapshots: 2 });
+    for (let i = 0; i < 40; i++) await v2(etcd, "PUT", `k${i}`, { value: "x".repeat(40) });
+    const before = readdirSync(walDir(dataDir)).filter((name) => name.endsWith(".wal"));
+    expect(before.length).toBeGreaterThan(3);
+    expect(before[1]).toMatch(/^0000000000000001-[0-9a-f]{16}\.wal$/);
+    etcd.member?.purge();
+    const after = readdirSync(walDir(dataDir)).filter((name) => name.endsWith(".wal"));
+    expect(after.length).toBe(2);
+    expect(readdirSync(snapDir(dataDir)).filter((name) => name.endsWith(".snap")).length).toBe(2);
+    await stop(etcd);
+    const again = await start(dataDir);
+    for (let i = 0; i < 40; i++) expect((await v2(again, "GET", `k${i}`)).body.node.modifiedIndex).toBe(i + 1);
+  });
+});
+
+describe("restart", () => {
+  it("keeps v3 keys, revisions, leases with their keys (TTL back in full), the compaction revision, and v2 keys, TTLs and indexes", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    for (let i = 0; i < 5; i++) await v3(etcd, "kv/put", { key: b64("k"), value: b64(`v${i}`) });
+    const grant = await v3(etcd, "lease/grant", { TTL: 60 });
+    await v3(etcd, "kv/put", { key: b64("leased"), value: b64("l"), lease: grant["ID"] });
+    await v3(etcd, "kv/compaction", { revision: 4 });
+    await v3(etcd, "kv/deleterange", { key: b64("k") });
+    await v2(etcd, "PUT", "dir/a", { value: "1" });
+    const ttl = await v2(etcd, "PUT", "t", { value: "2", ttl: "100" });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await v3(etcd, "kv/range", { key: b64("k") })).toMatchObject({ header: { revision: "8" } });
+    expect((await v3(etcd, "kv/range", { key: b64("k"), revision: 6 }))["kvs"][0]).toMatchObject({ mod_revision: "6", version: "5" });
+    expect(await v3(etcd, "kv/range", { key: b64("k"), revision: 3 })).toMatchObject({ error: "etcdserver: mvcc: required revision has been compacted" });
+    expect(await v3(etcd, "kv/range", { key: b64("k"), revision: 4 })).toMatchObject({ count: "1" });
+    const ttlAnswer = await v3(etcd, "lease/timetolive", { ID: grant["ID"], keys: true });
+    expect(ttlAnswer).toMatchObject({ grantedTTL: "60", keys: [b64("leased")] });
+    expect(Number(ttlAnswer["TTL"])).toBeGreaterThanOrEqual(59);
+    const next = await v3(etcd, "kv/put", { key: b64("n"), value: b64("n") });
+    expect(next["header"].revision).toBe("9");
+    const t = await v2(etcd, "GET", "t");
+    expect(t.body.node).toMatchObject({ value: "2", modifiedIndex: 2, expiration: ttl.body.node.expiration });
+    expect(t.index).toBe("2");
+    expect((await v2(etcd, "PUT", "z", { value: "3" })).body.node.modifiedIndex).toBe(3);
+  });
+
+  it("keeps an active NOSPACE alarm across a restart, still refusing puts, until it is disarmed", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    const memberId = (await v3(etcd, "maintenance/status", {}))["header"].member_id;
+    await v3(etcd, "maintenance/alarm", { action: "ACTIVATE", memberID: memberId, alarm: "NOSPACE" });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await v3(etcd, "maintenance/alarm", { action: "GET" })).toMatchObject({ alarms: [{ memberID: memberId, alarm: "NOSPACE" }] });
+    expect(await v3(etcd, "kv/put", { key: b64("k"), value: b64("v") })).toMatchObject({ error: "etcdserver: mvcc: database space exceeded" });
+    await v3(etcd, "maintenance/alarm", { action: "DEACTIVATE", memberID: memberId, alarm: "NOSPACE" });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await v3(etcd, "kv/put", { key: b64("k"), value: b64("v") })).toMatchObject({ header: { revision: "2" } });
+  });
+
+  it("shrinks the backend file on defragment after a compaction, as etcd's rewrite does, and keeps every key", async () => {
+    const dataDir = tempDir();
+    const etcd = await start(dataDir);
+    const big = b64("v".repeat(1024));
+    for (let i = 0; i < 600; i++) await v3(etcd, "kv/put", { key: b64(`k${i % 20}`), value: big });
+    const grown = Number((await v3(etcd, "maintenance/status", {}))["dbSize"]);
+    await v3(etcd, "kv/compaction", { revision: 601, physical: true });
+    etcd.member?.backend.commit();
+    const compacted = await v3(etcd, "maintenance/status", {});
+    expect(Number(compacted["dbSize"])).toBeGreaterThanOrEqual(grown); // compaction frees pages but never shrinks the file
+    expect(Number(compacted["dbSizeInUse"])).toBeLessThan(grown / 4);
+    expect(await v3(etcd, "maintenance/defragment", {})).not.toHaveProperty("error");
+    const defragged = Number((await v3(etcd, "maintenance/status", {}))["dbSize"]);
+    expect(defragged).toBeLessThan(grown / 4);
+    await v3(etcd, "kv/put", { key: b64("after"), value: b64("1") });
+    await stop(etcd);
+    const again = await start(dataDir);
+    const range = await v3(again, "kv/range", { key: b64("a"), range_end: b64("z") });
+    expect(range["count"]).toBe("21");
+    expect(range["header"].revision).toBe("602");
+  });
+
+  it("cuts a torn last WAL record once, keeps the segment as .broken, and loses only that record", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    await v2(etcd, "PUT", "kept", { value: "1" });
+    await v2(etcd, "PUT", "torn", { value: "2" });
+    await stop(etcd);
+    const bytes = readFileSync(firstSegment(dataDir));
+    const decoder = new Decoder([{ name: "seg", bytes }]);
+    let lastEntry = 0;
+    for (let record = decoder.next(); record !== undefined; record = decoder.next()) if (record.type === RecordType.entry) lastEntry = record.offset;
+    truncateSync(firstSegment(dataDir), lastEntry + 20); // the crash hit in the middle of the last entry
+    etcd = await start(dataDir);
+    expect((await v2(etcd, "GET", "kept")).body.node.value).toBe("1");
+    expect((await v2(etcd, "GET", "torn")).body.errorCode).toBe(100);
+    const broken = readdirSync(walDir(dataDir)).filter((name) => name.endsWith(".broken"));
+    expect(broken).toEqual(["0000000000000000-0000000000000000.wal.broken"]);
+    const brokenBytes = readFileSync(join(walDir(dataDir), broken[0] as string));
+    await v2(etcd, "PUT", "after", { value: "3" });
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect((await v2(etcd, "GET", "after")).body.node.value).toBe("3");
+    expect(readFileSync(join(walDir(dataDir), broken[0] as string)).equals(brokenBytes)).toBe(true); // no second repair
+  });
+
+  it("replays v3 writes from the WAL when the backend lags it (a kill inside the 100 ms batch window)", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    await v3(etcd, "kv/put", { key: b64("early"), value: b64("1") });
+    await stop(etcd); // commits the backend: consistent_index covers "early"
+    copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved"));
+    etcd = await start(dataDir);
+    await v3(etcd, "kv/put", { key: b64("late"), value: b64("2") });
+    await stop(etcd);
+    copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db")); // the db as it was before "late" was committed
+    etcd = await start(dataDir);
+    const range = await v3(etcd, "kv/range", { key: b64("a"), range_end: b64("z") });
+    expect(range["kvs"].map((kv: { key: string; mod_revision: string }) => [Buffer.from(kv.key, "base64").toString(), kv.mod_revision])).toEqual([
+      ["early", "2"],
+      ["late", "3"],
+    ]);
+  });
+});
+
+describe("damage", () => {
+  it("renames a corrupt newest .snap to .broken and recovers the same state from the older one plus the WAL", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir, { snapshotCount: 3 });
+    for (let i = 0; i < 9; i++) await v2(etcd, "PUT", `s${i}`, { value: `${i}` });
+    await stop(etcd);
+    const snaps = readdirSync(snapDir(dataDir)).filter((name) => name.endsWith(".snap")).sort();
+    expect(snaps).toEqual(["0000000000000002-0000000000000005.snap", "0000000000000002-0000000000000009.snap", "0000000000000002-000000000000000d.snap"]);
+    const newest = join(snapDir(dataDir), snaps[2] as string);
+    const bytes = readFileSync(newest);
+    bytes[bytes.length - 3] = (bytes[bytes.length - 3] as number) ^ 0xff;
+    writeFileSync(newest, bytes);
+    etcd = await start(dataDir, { snapshotCount: 3 });
+    expect(existsSync(`${newest}.broken`)).toBe(true);
+    for (let i = 0; i < 9; i++) expect((await v2(etcd, "GET", `s${i}`)).body.node).toMatchObject({ value: `${i}`, modifiedIndex: i + 1 });
+  });
+
+  it("refuses to start when every .snap is corrupt and the WAL before them was purged, naming the missing file", async () => {
+    const dataDir = tempDir();
+    const etcd = await start(dataDir, { walSegmentSizeBytes: 1024, snapshotCount: 5, maxWals: 1 });
+    for (let i = 0; i < 30; i++) await v2(etcd, "PUT", `p${i}`, { value: "y".repeat(40) });
+    etcd.member?.purge();
+    await stop(etcd);
+    for (const name of readdirSync(snapDir(dataDir)).filter((n) => n.endsWith(".snap"))) writeFileSync(join(snapDir(dataDir), name), "");
+    await expect(start(dataDir)).rejects.toThrow(/wal: file not found/);
+  });
+
+  it("refuses to start when the backend is missing but a snapshot needs it, naming the db file", async () => {
+    const dataDir = tempDir();
+    const etcd = await start(dataDir, { snapshotCount: 3 });
+    for (let i = 0; i < 4; i++) await v3(etcd, "kv/put", { key: b64(`d${i}`), value: b64("v") });
+    await stop(etcd);
+    rmSync(join(snapDir(dataDir), "db"));
+    rmSync(join(snapDir(dataDir), "db-lock"), { force: true });
+    await expect(start(dataDir)).rejects.toThrow(/member\/snap\/db is missing/);
+    expect(existsSync(join(snapDir(dataDir), "db"))).toBe(false);
+  });
+});

@@ -14,7 +14,7 @@
 import { credentials, makeGenericClientConstructor, type Client, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
 import { etcdAvailable, startEtcd, type RealEtcd } from "../test/support/realEtcd.js";
 import { startSim, type SimServer } from "../test/support/simServer.js";
-import { protoRegistry } from "../v3/v3rpc/grpc.js";
+import { grpcCall, grpcClient } from "../test/support/grpcClient.js";
 import type { WatchRequest, WatchResponse } from "../v3/rpc.js";
 import { median } from "./harness.js";
 import type { BenchContext } from "./main.js";
@@ -32,26 +32,12 @@ const TARGET = "≥ 1×";
 const encoder = new TextEncoder();
 const bytes = (text: string): Uint8Array => encoder.encode(text);
 
-type Unary = (request: object, callback: (error: ServiceError | null, response?: unknown) => void) => void;
-
-function client(service: string, address: string): Client {
-  const Constructor = makeGenericClientConstructor(protoRegistry().serviceDefinition(service, 2 ** 31 - 1), service);
-  // A channel of its own per client, so the two servers never share a connection pool entry.
-  return new Constructor(address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 });
-}
-
-function unary(target: Client, method: string, request: object): Promise<unknown> {
-  return new Promise((resolve, reject) =>
-    ((target as unknown as Record<string, Unary>)[method] as Unary).call(target, request, (error, response) => (error === null ? resolve(response) : reject(error))),
-  );
-}
-
 /** `calls` unary calls with CONCURRENCY in flight; calls/s. */
 async function load(target: Client, method: string, calls: number, request: (i: number) => object): Promise<number> {
   let next = 0;
   const started = process.hrtime.bigint();
   const worker = async (): Promise<void> => {
-    while (next < calls) await unary(target, method, request(next++));
+    while (next < calls) await grpcCall(target, method, request(next++));
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   return calls / (Number(process.hrtime.bigint() - started) / 1e9);
@@ -59,8 +45,8 @@ async function load(target: Client, method: string, calls: number, request: (i: 
 
 /** One Watch stream, WATCHERS watchers on `key`; WATCH_PUTS puts; events/s delivered. */
 async function watchTrial(address: string, key: string): Promise<number> {
-  const watch = client("etcdserverpb.Watch", address);
-  const kv = client("etcdserverpb.KV", address);
+  const watch = grpcClient("etcdserverpb.Watch", address);
+  const kv = grpcClient("etcdserverpb.KV", address);
   try {
     const stream = (watch as unknown as { Watch(): ClientDuplexStream<WatchRequest, WatchResponse> }).Watch();
     let created = 0;
@@ -84,7 +70,7 @@ async function watchTrial(address: string, key: string): Promise<number> {
     await until(() => created === WATCHERS);
     const started = process.hrtime.bigint();
     const delivered = until(() => events >= expected);
-    for (let i = 0; i < WATCH_PUTS; i++) await unary(kv, "Put", { key: bytes(key), value: bytes(`v${i}`) });
+    for (let i = 0; i < WATCH_PUTS; i++) await grpcCall(kv, "Put", { key: bytes(key), value: bytes(`v${i}`) });
     await delivered;
     const rate = expected / (Number(process.hrtime.bigint() - started) / 1e9);
     stream.cancel();
@@ -142,7 +128,7 @@ export async function run(context: BenchContext): Promise<Row[]> {
     etcdServer = await startEtcd();
     const subject = (url: string): Subject => {
       const address = url.replace(/^http:\/\//, "");
-      const kv = client("etcdserverpb.KV", address);
+      const kv = grpcClient("etcdserverpb.KV", address);
       clients.push(kv);
       return { address, kv };
     };

@@ -112,8 +112,11 @@ export interface V3Entry {
 export const V3_ENTRY_MARKER = 0x00;
 
 export function encodeV3Entry(entry: V3Entry): Uint8Array {
-  const json = JSON.stringify(entry, (_key, value: unknown) => {
-    if (value instanceof Uint8Array) return { $b: Buffer.from(value).toString("base64") };
+  // The holder's own field, not `value`: JSON.stringify has already turned a Buffer (what the gRPC
+  // decoder gives for bytes fields) into {type: "Buffer", data: [...]} by its toJSON before this runs.
+  const json = JSON.stringify(entry, function (this: Record<string, unknown>, key, value: unknown) {
+    const own = this[key];
+    if (own instanceof Uint8Array) return { $b: Buffer.from(own).toString("base64") };
     if (typeof value === "bigint") return { $n: value.toString() };
     return value;
   });

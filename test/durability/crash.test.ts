@@ -2,8 +2,8 @@
  * kill -9 in the middle of concurrent v2 and v3 writes, then a restart on the same data dir: the
  * durability promise of datadir.md §2.4 and §9.5, checked the same way on etcdsim and on a real etcd 3.4.
  *
- * Each round: 8 clients write as fast as they can through HTTP (v3 puts, v3 deletes of their own earlier
- * keys, 3-key txns, lease grants with a key attached, v2 sets); after a random 150–500 ms the server gets
+ * Each round: 8 clients write as fast as they can (v3 puts over the JSON gateway and over gRPC, v3 deletes
+ * of their own earlier keys, 3-key txns, lease grants with a key attached, v2 sets); after a random 150–500 ms the server gets
  * SIGKILL. Every other round, 4 KiB of garbage is then appended to the newest WAL segment. The server
  * restarts on the same dir and every acknowledgement so far is checked:
  *   - an acknowledged put is there with the mod_revision it was answered with (v2: the modifiedIndex);
@@ -17,7 +17,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sleep } from "../../shared/clock.js";
+import type { Client } from "@grpc/grpc-js";
 import { Random } from "../../shared/random.js";
+import { utf8 } from "../../shared/bytes.js";
+import type { PutResponse } from "../../v3/rpc.js";
+import { grpcCall, grpcClient } from "../support/grpcClient.js";
 import { etcdAvailable, freePort, startEtcd } from "../support/realEtcd.js";
 import { startSim } from "../support/simServer.js";
 
@@ -93,6 +97,15 @@ interface Acks {
 
 /** One client's loop until `stop()` says so; failures (the kill) end it. */
 async function client(url: string, id: string, random: Random, acks: Acks, running: () => boolean): Promise<void> {
+  const kv = grpcClient("etcdserverpb.KV", new URL(url).host);
+  try {
+    await writes(url, kv, id, random, acks, running);
+  } finally {
+    kv.close();
+  }
+}
+
+async function writes(url: string, kv: Client, id: string, random: Random, acks: Acks, running: () => boolean): Promise<void> {
   const mine: string[] = [];
   for (let i = 0; running(); i++) {
     const choice = random.int(0, 9);
@@ -125,6 +138,12 @@ async function client(url: string, id: string, random: Random, acks: Acks, runni
         const answer = await v3(url, "kv/put", { key: b64(key), value: b64("l"), lease: grant["ID"] });
         acks.leases.set(String(grant["ID"]), key);
         acks.puts.set(key, { value: "l", revision: Number(answer["header"].revision) });
+      } else if (choice === 8) {
+        const key = `crash/grpc/${id}-${i}`;
+        const answer = await grpcCall<PutResponse>(kv, "Put", { key: utf8(key), value: utf8(`g${i}`) });
+        const revision = Number(answer.header?.revision);
+        acks.puts.set(key, { value: `g${i}`, revision });
+        acks.maxRevision = Math.max(acks.maxRevision, revision);
       } else {
         const key = `crash-${id}-${i}`;
         const index = await v2Put(url, key, `x${i}`);

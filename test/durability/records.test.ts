@@ -55,4 +55,13 @@ describe("logged requests", () => {
     expect(decodeV3Entry(data)).toEqual(entry);
     expect(isV3Entry(encodeV2Request(toV2Request(1n, { ...({} as KeyRequest), method: "PUT", path: "/a", value: "", prevValue: "", prevIndex: 0, waitIndex: 0 } as KeyRequest)))).toBe(false);
   });
+
+  it("keeps the bytes of a request the gRPC decoder built from Buffers, as it keeps plain Uint8Arrays", () => {
+    const entry = { op: "txn" as const, request: { compare: [{ key: Buffer.from("k"), value: Buffer.from([0, 1]) }], success: [{ requestPut: { key: Buffer.from("crash/grpc/1"), value: Buffer.from("g1") } }] } };
+    const decoded = decodeV3Entry(encodeV3Entry(entry)).request as { compare: Array<{ key: Uint8Array; value: Uint8Array }>; success: Array<{ requestPut: { key: Uint8Array; value: Uint8Array } }> };
+    expect(Buffer.from(decoded.compare[0]!.key).toString()).toBe("k");
+    expect([...decoded.compare[0]!.value]).toEqual([0, 1]);
+    expect(Buffer.from(decoded.success[0]!.requestPut.key).toString()).toBe("crash/grpc/1");
+    expect(Buffer.from(decoded.success[0]!.requestPut.value).toString()).toBe("g1");
+  });
 });

@@ -14,28 +14,10 @@ import { utf8 } from "../../shared/bytes.js";
 import { startEtcd, type EtcdOptions, type RunningEtcd } from "../../server/etcd.js";
 import { HTTP2_PREFACE, sniff } from "../../server/cmux.js";
 import { v3Mount } from "../../server/v3Mount.js";
-import { protoRegistry } from "../../v3/v3rpc/grpc.js";
+import { grpcCall as call, grpcClientClass as clientClass } from "../support/grpcClient.js";
 import type { PutResponse, RangeResponse, WatchRequest, WatchResponse } from "../../v3/rpc.js";
 
 const CERTS = join(import.meta.dirname, "..", "..", "..", "shared", "etcd3-suite", "src", "test", "certs");
-
-/** A grpc-js client class for one of the loaded services. */
-function clientClass(service: string): new (address: string, creds: ReturnType<typeof credentials.createInsecure>, options?: object) => Client {
-  return makeGenericClientConstructor(protoRegistry().serviceDefinition(service, 2 ** 31 - 1), service) as never;
-}
-
-type Unary = (request: object, callback: (error: ServiceError | null, response?: unknown) => void) => void;
-
-function call<T>(client: Client, method: string, request: object, metadata = new Metadata()): Promise<T> {
-  return new Promise((resolve, reject) => {
-    (client as unknown as Record<string, (r: object, m: Metadata, cb: (e: ServiceError | null, r?: unknown) => void) => void>)[method]?.call(
-      client,
-      request,
-      metadata,
-      (error, response) => (error === null ? resolve(response as T) : reject(error)),
-    );
-  });
-}
 
 async function failure(promise: Promise<unknown>): Promise<{ code: number; details: string }> {
   try {
@@ -384,11 +366,7 @@ describe("TLS on the client port", () => {
     const member = await startMember({ listenClientUrl: "https://127.0.0.1:0", tls: { ...tls, trustedCaFile: join(CERTS, "certs", "ca.crt") } });
     const KV = clientClass("etcdserverpb.KV");
     const kv = new KV(member.address, credentials.createSsl(ca));
-    const error = await failure(
-      new Promise((resolve, reject) =>
-        (kv as unknown as { Range: Unary }).Range({ key: utf8("x") }, (e, r) => (e === null ? resolve(r) : reject(e))),
-      ),
-    );
+    const error = await failure(call(kv, "Range", { key: utf8("x") }));
     expect(error.code).toBe(14); // Unavailable: the handshake is refused
     kv.close();
     await member.etcd.close();

@@ -8,7 +8,7 @@
  *
  * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
  * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
- * --data-dir, --snapshot-count. Unknown flags are refused, as etcd refuses them.
+ * --data-dir, --snapshot-count, --quota-backend-bytes. Unknown flags are refused, as etcd refuses them.
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
@@ -22,6 +22,7 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "quota-backend-bytes",
 ] as const;
 
 /** Parses etcd-style flags into options; throws an Error with a usage message on bad input. */
@@ -45,6 +46,9 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const peers = urls("initial-advertise-peer-urls");
   const token = values.get("initial-cluster-token");
   const dataDir = values.get("data-dir");
+  const quotaText = values.get("quota-backend-bytes");
+  const quotaBackendBytes = quotaText === undefined ? undefined : Number(quotaText);
+  if (quotaBackendBytes !== undefined && !Number.isSafeInteger(quotaBackendBytes)) throw new Error(`--quota-backend-bytes must be an integer`);
   return {
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
     name: values.get("name") ?? "default",
@@ -53,6 +57,7 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(quotaBackendBytes !== undefined ? { quotaBackendBytes } : {}),
   };
 }
 

@@ -39,7 +39,7 @@ import type {
 } from "./rpc.js";
 import { CompareResult, CompareTarget, NO_LEASE, SortOrder, SortTarget } from "./rpc.js";
 import type { KV, LeaseHooks, ReadView, TxnRead, TxnWrite } from "./kv.js";
-import { compareBytes } from "../shared/bytes.js";
+import { compareBytes, toBinaryString } from "../shared/bytes.js";
 import { CompactedError, FutureRevError, InvariantViolation, KeyNotFoundError, LeaseNotFoundError, RequestTooLargeError, toRpcError } from "./errors.js";
 import type { MemberIdentity } from "./member.js";
 import { DEFAULT_MEMBER, responseHeader } from "./member.js";
@@ -233,7 +233,10 @@ export class Applier {
     let path: boolean[];
     try {
       path = compareToPath(reader, r);
-      if (!readOnly) checkRequests(reader, r, path, (view, op) => this.checkPut(view, op));
+      if (!readOnly) {
+        const keys = new KeysDuringTxn(reader);
+        checkRequests(reader, r, path, (_view, op) => this.checkPut(keys, op));
+      }
       checkRequests(reader, r, path, checkRange);
     } finally {
       reader.end();
@@ -266,13 +269,18 @@ export class Applier {
     let rest = path;
     ops.forEach((op, i) => {
       const slot = response.responses[i] as ResponseOp;
-      if (op.request_range !== undefined) {
-        slot.response_range = this.applyRange(txn, op.request_range);
-      } else if (op.request_put !== undefined) {
-        slot.response_put = this.applyPut(asWrite(txn), op.request_put);
-      } else if (op.request_delete_range !== undefined) {
-        slot.response_delete_range = this.applyDeleteRange(asWrite(txn), op.request_delete_range);
-      } else if (op.request_txn !== undefined) {
+      if (op.request_txn === undefined) {
+        try {
+          if (op.request_range !== undefined) slot.response_range = this.applyRange(txn, op.request_range);
+          else if (op.request_put !== undefined) slot.response_put = this.applyPut(asWrite(txn), op.request_put);
+          else if (op.request_delete_range !== undefined) slot.response_delete_range = this.applyDeleteRange(asWrite(txn), op.request_delete_range);
+        } catch (err) {
+          // The checks before the txn let every op through, so an op failing here is a bug, as
+          // in etcd (which panics with this text): never a client's answer.
+          if (err instanceof InvariantViolation) throw err;
+          throw new InvariantViolation(`unexpected error during txn: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      } else {
         const applied = this.applyTxn(txn, op.request_txn, rest.slice(1), slot.response_txn as TxnResponse);
         txns += applied + 1;
         rest = rest.slice(applied + 1);
@@ -281,15 +289,30 @@ export class Applier {
     return txns;
   }
 
-  /** etcd's checkPut: ignore_value/ignore_lease need the key; a lease must exist. */
-  private checkPut(view: ReadView, op: RequestOp): void {
+  /**
+   * etcd's checkRequestPut, run over the chosen ops in the order they will apply (deletes are
+   * recorded on the way): ignore_value/ignore_lease need the key to exist when the put runs; a
+   * lease must exist.
+   *
+   * Quirk guarded, not copied: etcd 3.4.23 checks ignore_* puts against the state before the txn
+   * only, and its duplicate-key check lets a delete with range_end "\0" through (that interval holds
+   * no key, see keyChecks.ts). So [delete a.."\0", put a ignore_lease] on a live "a" passes every
+   * check, the delete runs, the put finds no "a", and the member panics ("unexpected error during
+   * txn: etcdserver: key not found"), again on every restart as it replays the entry. The simulator
+   * refuses such a txn here, before any op runs, with the error the put itself met and etcd's
+   * panic names (etcdserver: key not found, InvalidArgument, HTTP 400): the same answer a put on a
+   * key missing before the txn gets. Not "duplicate key": etcd accepts [delete a.."\0", put a].
+   */
+  private checkPut(keys: KeysDuringTxn, op: RequestOp): void {
+    if (op.request_delete_range !== undefined) return keys.deleted(op.request_delete_range);
     const put = op.request_put;
     if (put === undefined) return;
     if (put.ignore_value === true || put.ignore_lease === true) {
-      if (view.range(put.key, undefined).kvs.length === 0) throw new KeyNotFoundError();
+      if (!keys.exists(put.key)) throw new KeyNotFoundError();
     }
     const lease = put.lease ?? NO_LEASE;
     if (lease !== NO_LEASE && !this.leases.exists(lease)) throw new LeaseNotFoundError();
+    keys.put(put.key);
   }
 
   /** Counts a write request as a raft entry, refusing one whose encoding is too large. */
@@ -356,6 +379,46 @@ export function compareToPath(view: ReadView, r: TxnRequest): boolean[] {
   const ops = path[0] ? (r.success ?? []) : (r.failure ?? []);
   for (const op of ops) if (op.request_txn !== undefined) path.push(...compareToPath(view, op.request_txn));
   return path;
+}
+
+/**
+ * Which keys exist as the ops of a txn run, before they run: the view before the txn, minus what
+ * earlier deletes removed, plus what earlier puts wrote. Only keys a check asks about are looked up.
+ *
+ *   before {a, b}; delete b.."\0"; put c   →  exists(a) true, exists(b) false, exists(c) true
+ */
+class KeysDuringTxn {
+  /** Every delete so far, as binary strings [key, end): end undefined = just key, "" = every key ≥ key. */
+  private readonly deletes: { key: string; end: string | undefined }[] = [];
+  /** Keys (binary strings) written so far: true = put since the last delete covering it. */
+  private readonly written = new Map<string, boolean>();
+
+  constructor(private readonly before: ReadView) {}
+
+  deleted(r: DeleteRangeRequest): void {
+    const end = mkGteRange(r.range_end);
+    const range = { key: toBinaryString(r.key), end: end === undefined ? undefined : toBinaryString(end) };
+    this.deletes.push(range);
+    for (const key of this.written.keys()) if (covers(range, key)) this.written.set(key, false);
+  }
+
+  put(key: Uint8Array): void {
+    this.written.set(toBinaryString(key), true);
+  }
+
+  exists(key: Uint8Array): boolean {
+    const k = toBinaryString(key);
+    const written = this.written.get(k);
+    if (written !== undefined) return written;
+    if (this.deletes.some((range) => covers(range, k))) return false;
+    return this.before.range(key, undefined).kvs.length > 0;
+  }
+}
+
+/** True when a delete's range holds the key `k` (binary strings compare like the bytes). */
+function covers(range: { key: string; end: string | undefined }, k: string): boolean {
+  if (range.end === undefined) return range.key === k;
+  return range.key <= k && (range.end === "" || k < range.end);
 }
 
 /** Runs `check` on every op of the chosen branches; returns how many nested txns it walked. */

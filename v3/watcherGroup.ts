@@ -248,7 +248,10 @@ export class WatcherGroup {
   /**
    * Picks up to `maxWatchers` watchers to sync (etcd: `choose`/`chooseAll`): the first ones in
    * insertion order. Returns them and the smallest `minRev` among those not compacted; watchers
-   * whose `minRev` < `compactRev` are returned apart, for the caller to cancel.
+   * whose `minRev` < `compactRev` are returned apart, for the caller to cancel. etcd's
+   * `chooseAll` retires those itself, but from the group it works on, which is a temporary copy
+   * when the group holds `maxWatchers` or more: the caller (syncWatchers) keeps that quirk.
+   * etcd picks in Go's random map order; insertion order is one of the orders it may pick.
    */
   choose(maxWatchers: number, curRev: number, compactRev: number): { chosen: Watcher[]; compacted: Watcher[]; minRev: number } {
     const chosen: Watcher[] = [];

@@ -235,6 +235,39 @@ describe("watchableStore.syncWatchers", () => {
     expect(store.watcherGroups()).toEqual({ synced: 1, unsynced: 0, victims: 0 });
   });
 
+  it("keeps etcd's quirk: with maxWatchersPerSync or more unsynced, a compacted watcher stays unsynced and is told again", () => {
+    const { store } = setup({ maxWatchersPerSync: 2 });
+    for (let i = 0; i < 6; i++) store.put(b("foo"), b(`v${i}`), 0n); // revs 2..7
+    store.compact(5);
+    const stream = store.newWatchStream();
+    const ids = [0, 1, 2].map(() => stream.watch(AUTO_WATCH_ID, b("foo"), undefined, 3));
+    const told = (): number[] => stream.ch.drain().map((r) => (r.compactRevision === 5 ? r.watchID : -1));
+    // 3 ≥ 2 unsynced: the first two are told, and stay unsynced at the back of the queue.
+    expect(store.syncWatchers()).toBe(3);
+    expect(told()).toEqual([ids[0], ids[1]]);
+    // The next pass picks the third and the first again: the first is told a second time.
+    expect(store.syncWatchers()).toBe(3);
+    expect(told()).toEqual([ids[2], ids[0]]);
+    // Cancelling takes a told watcher out; below the cap a compacted watcher is told once more and retired.
+    stream.cancel(ids[0] as number);
+    stream.cancel(ids[2] as number);
+    expect(store.syncWatchers()).toBe(0);
+    expect(told()).toEqual([ids[1]]);
+    expect(store.watcherGroups()).toEqual({ synced: 0, unsynced: 0, victims: 0 });
+    store.checkInvariants();
+  });
+
+  it("tells a compacted watcher once when fewer than maxWatchersPerSync are unsynced", () => {
+    const { store } = setup({ maxWatchersPerSync: 3 });
+    for (let i = 0; i < 6; i++) store.put(b("foo"), b(`v${i}`), 0n);
+    store.compact(5);
+    const stream = store.newWatchStream();
+    const ids = [0, 1].map(() => stream.watch(AUTO_WATCH_ID, b("foo"), undefined, 3));
+    expect(store.syncWatchers()).toBe(0);
+    expect(store.syncWatchers()).toBe(0);
+    expect(stream.ch.drain().map((r) => [r.watchID, r.compactRevision])).toEqual([[ids[0], 5], [ids[1], 5]]);
+  });
+
   it("replays a delete at the start revision and a delete older than a later put (history, not the index)", () => {
     const { store } = setup();
     store.put(b("k"), b("1"), 0n); // 2

@@ -7,6 +7,7 @@
  *   every 100 ms        catch up unsynced watchers     (watchable store's syncWatchersLoop)
  *   every  10 ms        retry victim batches           (watchable store's syncVictimsLoop)
  *   every 10 min        progress notifications          (v3rpc's progress ticker)
+ *   every 1 s           forget expired simple tokens    (auth's simpleTokenTTLKeeper)
  *
  * The v3 core never reads the clock by itself (see v3/etcdServer.ts `tick`); here a RealClock ticker
  * calls each step, so `npm run serve` behaves like a running etcd. A failing step is logged and the
@@ -16,7 +17,10 @@
  * v3 header's `cluster_id` is the v2 `X-Etcd-Cluster-Id` written in decimal:
  *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
+import { randomInt } from "node:crypto";
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
+import { SIMPLE_TOKEN_SWEEP_MS } from "../v3/auth/simpleToken.js";
+import { Random } from "../shared/random.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import type { MemberIdentity } from "../v3/member.js";
@@ -49,7 +53,9 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
  */
 export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
   const { clock } = context;
-  const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
+  // Token prefixes must not be guessable on a real server: the seed comes from the OS.
+  const random = new Random(randomInt(2 ** 31 - 1));
+  const server = new EtcdServer({ clock, random, ...(member === undefined ? {} : { member }) });
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {
@@ -64,5 +70,6 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity): H
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
+  every(SIMPLE_TOKEN_SWEEP_MS, "auth token sweep", () => server.auth.tokenProvider.sweep(clock.now()));
   return createV3Gateway(server);
 }

@@ -76,6 +76,32 @@ import { WatchableStore } from "./watchableStore.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, ServerWatchStream } from "./watchServer.js";
 import { InProcessClient } from "./concurrency/inProcessClient.js";
 import { fromBinaryString } from "../shared/bytes.js";
+import { Random } from "../shared/random.js";
+import type {
+  AuthEmptyRequest,
+  AuthenticateRequest,
+  AuthenticateResponse,
+  AuthHeaderResponse,
+  AuthRoleAddRequest,
+  AuthRoleGetResponse,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleListResponse,
+  AuthRoleNameRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserGetResponse,
+  AuthUserGrantRoleRequest,
+  AuthUserListResponse,
+  AuthUserNameRequest,
+  AuthUserRevokeRoleRequest,
+} from "./rpc.js";
+import { PermissionType } from "./authpb.js";
+import { AuthStore, type AuthState } from "./auth/store.js";
+import { SimpleTokenProvider, type AuthInfo, type TokenProvider } from "./auth/simpleToken.js";
+import { AuthError, GrpcCode, rawAuthError } from "./errors.js";
+import { checkDeleteRangeAuth, checkLeasePuts, checkPutAuth, checkTxnAuth, type LeaseKeys } from "./applyAuth.js";
+
 
 /** How often the lessor looks for expired leases (etcd: the lessor's `runLoop`, 500 ms). */
 export const LEASE_EXPIRY_CHECK_MS = 500;
@@ -102,6 +128,27 @@ export interface EtcdServerOptions {
   chanBufLen?: number;
   /** Progress-notify period (default 10 min). */
   progressNotifyIntervalMs?: number;
+  /** Draws simple-token prefixes (default: seeded from the clock's first reading). */
+  random?: Random;
+  /** v3 auth: `--auth-token-ttl` (s, default 300), `--bcrypt-cost`, `--client-cert-auth`, a restored state, or another token kind (JWT). */
+  auth?: {
+    tokenTTLSeconds?: number;
+    bcryptCost?: number;
+    clientCertAuth?: boolean;
+    state?: AuthState;
+    tokenProvider?: TokenProvider;
+  };
+}
+
+/**
+ * What a call carries besides its message (etcd: the gRPC context): metadata `token`, else
+ * `authorization` (what the gateway's `Authorization` header becomes), and the CN of a verified
+ * TLS client certificate. `{}` = an anonymous call.
+ */
+export interface CallContext {
+  readonly token?: string;
+  readonly authorization?: string;
+  readonly commonName?: string;
 }
 
 /** What one `tick()` did, for lessons and logs. */
@@ -129,6 +176,10 @@ export class EtcdServer {
   private lastProgressNotifyMs: number;
   /** Lease requests that went through raft (grant, revoke): counted into the raft index. */
   private leaseRaftRequests = 0;
+  /** Auth requests that went through raft (every Auth RPC, reads included, and Authenticate). */
+  private authRaftRequests = 0;
+  readonly auth: AuthStore;
+  private readonly clientCertAuth: boolean;
 
   constructor(options: EtcdServerOptions) {
     this.clock = options.clock;
@@ -149,6 +200,20 @@ export class EtcdServer {
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.lastLeaseCheckMs = this.clock.now();
     this.lastProgressNotifyMs = this.clock.now();
+    const auth = options.auth ?? {};
+    const tokenProvider =
+      auth.tokenProvider ??
+      new SimpleTokenProvider({
+        random: options.random ?? new Random(this.clock.now() % 2 ** 31),
+        ...(auth.tokenTTLSeconds === undefined ? {} : { ttlSeconds: auth.tokenTTLSeconds }),
+      });
+    this.auth = new AuthStore({
+      tokenProvider,
+      ...(auth.bcryptCost === undefined ? {} : { bcryptCost: auth.bcryptCost }),
+      ...(auth.state === undefined ? {} : { state: auth.state }),
+    });
+    this.auth.start(this.clock.now());
+    this.clientCertAuth = auth.clientCertAuth ?? false;
   }
 
   /** A header at the current revision. */
@@ -158,26 +223,38 @@ export class EtcdServer {
 
   /** Raft entries applied: KV writes and lease grants/revokes. */
   get raftIndex(): number {
-    return this.applier.appliedIndex + this.leaseRaftRequests;
+    return this.applier.appliedIndex + this.leaseRaftRequests + this.authRaftRequests;
   }
 
   // ── KV service ─────────────────────────────────────────────────────────────────────────────
 
-  range(request: RangeRequest): RangeResponse {
-    return this.applier.range(request);
+  // Each call resolves its credentials first (a bad token fails before anything is proposed),
+  // then the applier runs the auth check at etcd's point (see Applier.range).
+
+  range(request: RangeRequest, ctx: CallContext = {}): RangeResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
+    return this.applier.range(request, () => this.auth.isRangePermitted(who, request.key, request.range_end));
   }
-  put(request: PutRequest): PutResponse {
-    return this.applier.put(request);
+  put(request: PutRequest, ctx: CallContext = {}): PutResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
+    return this.applier.put(request, () => checkPutAuth(this.auth, who, request, this.leaseKeys));
   }
-  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse {
-    return this.applier.deleteRange(request);
+  deleteRange(request: DeleteRangeRequest, ctx: CallContext = {}): DeleteRangeResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
+    return this.applier.deleteRange(request, () => checkDeleteRangeAuth(this.auth, who, request));
   }
-  txn(request: TxnRequest): TxnResponse {
-    return this.applier.txn(request);
+  txn(request: TxnRequest, ctx: CallContext = {}): TxnResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
+    return this.applier.txn(request, () => checkTxnAuth(this.auth, who, request));
   }
-  compact(request: CompactionRequest): CompactionResponse {
+  /** No auth check at all in etcd 3.4 (quirk: any user, even an anonymous one, may compact). */
+  compact(request: CompactionRequest, ctx: CallContext = {}): CompactionResponse {
+    rpc(() => this.authInfoFromCtx(ctx));
     return this.applier.compaction(request);
   }
+
+  /** The keys on a lease, for the lease checks of apply_auth.go. */
+  private readonly leaseKeys: LeaseKeys = (id) => this.lessor.lookup(id)?.itemSet;
 
   // ── Lease service ──────────────────────────────────────────────────────────────────────────
 
@@ -195,9 +272,11 @@ export class EtcdServer {
   }
 
   /** etcd: `EtcdServer.LeaseRevoke`; the keys go in one write txn (one revision). */
-  leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse {
+  leaseRevoke(request: LeaseRevokeRequest, ctx: CallContext = {}): LeaseRevokeResponse {
     return rpc(() => {
+      const who = this.authInfoFromCtx(ctx);
       this.leaseRaftRequests++;
+      checkLeasePuts(this.auth, who, request.ID, this.leaseKeys);
       this.lessor.revoke(request.ID);
       return { header: this.header() };
     });
@@ -270,9 +349,10 @@ export class EtcdServer {
    * for `take()`). `autoPump: false` makes a slow reader: events wait in the 128-slot channel
    * until `pump()`.
    */
-  watch(onResponse?: (response: WatchResponse) => void, options: { autoPump?: boolean } = {}): ServerWatchStream {
+  watch(onResponse?: (response: WatchResponse) => void, options: { autoPump?: boolean } = {}, ctx: CallContext = {}): ServerWatchStream {
     const stream = new ServerWatchStream(this.watchableStore, {
       header: (revision) => this.header(revision),
+      isWatchPermitted: (key, end) => this.watchRefusal(ctx, key, end),
       ...(onResponse === undefined ? {} : { onResponse }),
       ...(options.autoPump === undefined ? {} : { autoPump: options.autoPump }),
       ...(this.chanBufLen === undefined ? {} : { chanBufLen: this.chanBufLen }),
@@ -305,6 +385,7 @@ export class EtcdServer {
 
   /** Runs whatever etcd's timers would have run by `nowMs` (see the header). */
   tick(nowMs: number = this.clock.now()): TickReport {
+    this.auth.tokenProvider.sweep(nowMs);
     let revokedLeases: LeaseID[] = [];
     if (nowMs - this.lastLeaseCheckMs >= LEASE_EXPIRY_CHECK_MS) {
       this.lastLeaseCheckMs = nowMs;
@@ -362,6 +443,211 @@ export class EtcdServer {
   client(): InProcessClient {
     return new InProcessClient(this);
   }
+
+  // ── Auth (etcd: v3_server.go's Auth methods, applied by apply_auth.go / store.go) ─────────────
+
+  /**
+   * etcd `AuthInfoFromCtx`: the token (metadata `token`, else `authorization`) decides; a token
+   * that is not accepted is "invalid auth token", even while auth is disabled. Without a token,
+   * under --client-cert-auth the certificate's CN is the user. undefined = anonymous.
+   */
+  authInfoFromCtx(ctx: CallContext): AuthInfo | undefined {
+    const token = ctx.token ?? ctx.authorization;
+    if (token !== undefined) {
+      const info = this.auth.authInfoFromToken(token, this.raftIndex, this.clock.now());
+      if (info === undefined) throw new AuthError("ErrInvalidAuthToken");
+      return info;
+    }
+    if (this.clientCertAuth && ctx.commonName !== undefined && ctx.commonName !== "") return this.auth.authInfoFromCommonName(ctx.commonName);
+    return undefined;
+  }
+
+  /**
+   * The admin check of Cluster calls (etcd: `checkMembershipOperationPermission`), before anything
+   * is proposed; errors in their etcdserver form (code 7/3/9).
+   */
+  checkAdmin(ctx: CallContext): void {
+    rpc(() => this.auth.isAdminPermitted(this.authInfoFromCtx(ctx)));
+  }
+
+  /**
+   * The admin check of Maintenance Defragment, Hash, HashKV and Snapshot (etcd:
+   * `authMaintenanceServer.isAuthenticated`). quirk: it returns the auth store's error unconverted,
+   * so clients see code 2 and "auth: permission denied" / "auth: user name is empty" / "auth: invalid auth token".
+   */
+  checkMaintenanceAdmin(ctx: CallContext): void {
+    try {
+      this.auth.isAdminPermitted(this.authInfoFromCtx(ctx));
+    } catch (error) {
+      throw error instanceof AuthError ? rawAuthError(error) : error;
+    }
+  }
+
+  /**
+   * etcd `isWatchPermitted` plus recvLoop's cancel reasons: undefined when allowed, otherwise the
+   * full gRPC status text. Checked once, when the watch is created.
+   */
+  private watchRefusal(ctx: CallContext, key: Uint8Array, end: Uint8Array | undefined): string | undefined {
+    try {
+      this.auth.isRangePermitted(this.authInfoFromCtx(ctx), key, end);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      const known = ["ErrInvalidAuthToken", "ErrAuthOldRevision", "ErrUserEmpty"].includes(error.sentinel);
+      const status = toRpcError(known ? error : new AuthError("ErrPermissionDenied"));
+      return grpcStatusText(status.code, status.message);
+    }
+  }
+
+  /**
+   * One Auth RPC through raft: credentials first, one raft entry, then (for admin calls) the admin
+   * check when the entry is applied (etcd: authApplierV3.Apply with needAdminPermission).
+   */
+  private authRaft<T>(ctx: CallContext, admin: boolean, apply: (who: AuthInfo | undefined) => T): T {
+    return rpc(() => {
+      const who = this.authInfoFromCtx(ctx);
+      this.authRaftRequests++;
+      if (admin) this.auth.isAdminPermitted(who);
+      return apply(who);
+    });
+  }
+
+  private authHeader(): AuthHeaderResponse {
+    return { header: this.header() };
+  }
+
+  authEnable(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.authEnable(this.clock.now());
+      return this.authHeader();
+    });
+  }
+
+  authDisable(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.authDisable();
+      return this.authHeader();
+    });
+  }
+
+  /**
+   * etcd `Authenticate`: the password is checked outside raft (bcrypt is slow), then one raft entry
+   * carries the user name and a fresh token prefix; the token is issued when it is applied, named
+   * after that entry's index. (etcd retries if the auth revision moved in between; it cannot here.)
+   */
+  authenticate(r: AuthenticateRequest, ctx: CallContext = {}): AuthenticateResponse {
+    return rpc(() => {
+      this.auth.checkPassword(r.name, r.password);
+      const prefix = this.auth.tokenProvider.genTokenPrefix();
+      return this.authRaft(ctx, false, () => {
+        const token = this.auth.authenticate(r.name, { index: this.raftIndex, prefix }, this.clock.now());
+        return { header: this.header(), token };
+      });
+    });
+  }
+
+  userAdd(r: AuthUserAddRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.userAdd(r.name, r.password, r.options?.no_password ?? false);
+      return this.authHeader();
+    });
+  }
+
+  /** Admin, or the caller asking about itself. */
+  userGet(r: AuthUserNameRequest, ctx: CallContext = {}): AuthUserGetResponse {
+    return this.authRaft(ctx, false, (who) => {
+      try {
+        this.auth.isAdminPermitted(who);
+      } catch (error) {
+        if (r.name !== (who?.username ?? "")) throw error;
+      }
+      return { header: this.header(), roles: this.auth.userGet(r.name) };
+    });
+  }
+
+  userList(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthUserListResponse {
+    return this.authRaft(ctx, true, () => ({ header: this.header(), users: this.auth.userList() }));
+  }
+
+  userDelete(r: AuthUserNameRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.userDelete(r.name);
+      return this.authHeader();
+    });
+  }
+
+  userChangePassword(r: AuthUserChangePasswordRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.userChangePassword(r.name, r.password);
+      return this.authHeader();
+    });
+  }
+
+  userGrantRole(r: AuthUserGrantRoleRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.userGrantRole(r.user, r.role);
+      return this.authHeader();
+    });
+  }
+
+  userRevokeRole(r: AuthUserRevokeRoleRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.userRevokeRole(r.name, r.role);
+      return this.authHeader();
+    });
+  }
+
+  roleAdd(r: AuthRoleAddRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.roleAdd(r.name);
+      return this.authHeader();
+    });
+  }
+
+  /** Admin, or a role the caller holds. */
+  roleGet(r: AuthRoleNameRequest, ctx: CallContext = {}): AuthRoleGetResponse {
+    return this.authRaft(ctx, false, (who) => {
+      try {
+        this.auth.isAdminPermitted(who);
+      } catch (error) {
+        if (!this.auth.hasRole(who?.username ?? "", r.role)) throw error;
+      }
+      return { header: this.header(), perm: this.auth.roleGet(r.role) };
+    });
+  }
+
+  roleList(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthRoleListResponse {
+    return this.authRaft(ctx, true, () => ({ header: this.header(), roles: this.auth.roleList() }));
+  }
+
+  roleDelete(r: AuthRoleNameRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.roleDelete(r.role);
+      return this.authHeader();
+    });
+  }
+
+  /** A request without `perm` grants READ on the empty key (gogo's zero Permission). */
+  roleGrantPermission(r: AuthRoleGrantPermissionRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      const perm = r.perm ?? { permType: PermissionType.READ, key: new Uint8Array(), range_end: new Uint8Array() };
+      this.auth.roleGrantPermission(r.name, perm);
+      return this.authHeader();
+    });
+  }
+
+  roleRevokePermission(r: AuthRoleRevokePermissionRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      this.auth.roleRevokePermission(r.role, r.key, r.range_end);
+      return this.authHeader();
+    });
+  }
+}
+
+/** gRPC's `status.Error(...).Error()` text: "rpc error: code = PermissionDenied desc = …". */
+export function grpcStatusText(code: GrpcCode, message: string): string {
+  const name = Object.entries(GrpcCode).find(([, value]) => value === code)?.[0] ?? `Code(${code})`;
+  return `rpc error: code = ${name} desc = ${message}`;
 }
 
 /** Runs a handler and converts a sentinel it throws into the RpcError the client sees. */

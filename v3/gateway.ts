@@ -32,8 +32,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GoJsonStream, type StreamItem } from "./gatewayGoJson.js";
 import { GoJsonError } from "./gatewayGoText.js";
+import type { CallContext, EtcdServer } from "./etcdServer.js";
 import {
   decodeRequest,
+  encodeAuthenticateResponse,
+  encodeAuthHeaderResponse,
+  encodeAuthRoleGetResponse,
+  encodeAuthRoleListResponse,
+  encodeAuthUserGetResponse,
+  encodeAuthUserListResponse,
   encodeCompactionResponse,
   encodeDeleteRangeResponse,
   encodeErrorBody,
@@ -95,57 +102,120 @@ export interface WatchSession {
  * What the gateway needs from the v3 server: the unary RPCs, and a way to open a watch stream.
  * Each method throws an `RpcError` (or a sentinel that `toRpcError` converts) to refuse a request.
  */
-export interface V3Api {
-  range(request: RangeRequest): RangeResponse;
-  put(request: PutRequest): PutResponse;
-  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse;
-  txn(request: TxnRequest): TxnResponse;
-  compact(request: CompactionRequest): CompactionResponse;
+export interface V3Api extends Partial<V3AuthApi> {
+  range(request: RangeRequest, ctx?: CallContext): RangeResponse;
+  put(request: PutRequest, ctx?: CallContext): PutResponse;
+  deleteRange(request: DeleteRangeRequest, ctx?: CallContext): DeleteRangeResponse;
+  txn(request: TxnRequest, ctx?: CallContext): TxnResponse;
+  compact(request: CompactionRequest, ctx?: CallContext): CompactionResponse;
   leaseGrant(request: LeaseGrantRequest): LeaseGrantResponse;
-  leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse;
+  leaseRevoke(request: LeaseRevokeRequest, ctx?: CallContext): LeaseRevokeResponse;
   /** One keep-alive; an unknown lease answers TTL 0 (etcd's LeaseServer turns not-found into TTL 0). */
   leaseKeepAlive(request: LeaseKeepAliveRequest): LeaseKeepAliveResponse;
   leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
   leaseLeases(): LeaseLeasesResponse;
   status(): StatusResponse;
   /** Opens a watch stream whose responses go to `onResponse`, in order (events only when pumped). */
-  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
+  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }, ctx?: CallContext): WatchSession;
 }
+
+/** The Auth service (etcdserverpb.Auth), as EtcdServer implements it; without it /v3/auth/* is 404. */
+export type V3AuthApi = Pick<
+  EtcdServer,
+  | "authEnable"
+  | "authDisable"
+  | "authenticate"
+  | "userAdd"
+  | "userGet"
+  | "userList"
+  | "userDelete"
+  | "userChangePassword"
+  | "userGrantRole"
+  | "userRevokeRole"
+  | "roleAdd"
+  | "roleGet"
+  | "roleList"
+  | "roleDelete"
+  | "roleGrantPermission"
+  | "roleRevokePermission"
+>;
 
 /** Go buffers this many bytes of a response before it must choose chunked framing. */
 const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
 
 /** A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). */
-type Unary = (api: V3Api, item: StreamItem) => string;
+type Unary = (api: V3Api, item: StreamItem, ctx: CallContext) => string;
 
 /** A unary route: decode the request, call the server, encode the answer. */
-function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K]) => string): Unary {
-  return (api, item) => {
+function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K], ctx: CallContext) => string): Unary {
+  return (api, item, ctx) => {
     if (item.kind === "error") throw new GoJsonError(item.message);
     const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
     // Past this point the request has reached gRPC: errors are statuses, sent with trailers.
     const tooLarge = grpcReceiveLimitError(requestType, request);
     if (tooLarge !== undefined) throw tooLarge;
-    return call(api, request);
+    return call(api, request, ctx);
   };
+}
+
+/** An Auth route: 404 (as an unknown path) when the API has no Auth service. */
+function authUnary<K extends keyof RequestTypes, M extends keyof V3AuthApi>(
+  requestType: K,
+  method: M,
+  encode: (response: ReturnType<V3AuthApi[M]>) => string,
+): Unary {
+  return unary(requestType, (api, request, ctx) => {
+    const call = api[method] as ((r: RequestTypes[K], c: CallContext) => ReturnType<V3AuthApi[M]>) | undefined;
+    if (call === undefined) throw new RpcError(GrpcCode.Unimplemented, `unknown service etcdserverpb.Auth`);
+    return encode(call.call(api, request, ctx));
+  });
 }
 
 /** The unary routes, by path under /v3. */
 const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
-  ["/v3/kv/range", unary("RangeRequest", (api, r) => encodeRangeResponse(api.range(r)))],
-  ["/v3/kv/put", unary("PutRequest", (api, r) => encodePutResponse(api.put(r)))],
-  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => encodeDeleteRangeResponse(api.deleteRange(r)))],
-  ["/v3/kv/txn", unary("TxnRequest", (api, r) => encodeTxnResponse(api.txn(r)))],
-  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => encodeCompactionResponse(api.compact(r)))],
+  ["/v3/kv/range", unary("RangeRequest", (api, r, ctx) => encodeRangeResponse(api.range(r, ctx)))],
+  ["/v3/kv/put", unary("PutRequest", (api, r, ctx) => encodePutResponse(api.put(r, ctx)))],
+  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r, ctx) => encodeDeleteRangeResponse(api.deleteRange(r, ctx)))],
+  ["/v3/kv/txn", unary("TxnRequest", (api, r, ctx) => encodeTxnResponse(api.txn(r, ctx)))],
+  ["/v3/kv/compaction", unary("CompactionRequest", (api, r, ctx) => encodeCompactionResponse(api.compact(r, ctx)))],
   ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => encodeLeaseGrantResponse(api.leaseGrant(r)))],
-  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
-  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => encodeLeaseRevokeResponse(api.leaseRevoke(r)))],
+  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r, ctx) => encodeLeaseRevokeResponse(api.leaseRevoke(r, ctx)))],
+  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r, ctx) => encodeLeaseRevokeResponse(api.leaseRevoke(r, ctx)))],
   ["/v3/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/kv/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/kv/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/maintenance/status", unary("StatusRequest", (api) => encodeStatusResponse(api.status()))],
+  ["/v3/auth/enable", authUnary("AuthEmptyRequest", "authEnable", encodeAuthHeaderResponse)],
+  ["/v3/auth/disable", authUnary("AuthEmptyRequest", "authDisable", encodeAuthHeaderResponse)],
+  ["/v3/auth/authenticate", authUnary("AuthenticateRequest", "authenticate", encodeAuthenticateResponse)],
+  ["/v3/auth/user/add", authUnary("AuthUserAddRequest", "userAdd", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/get", authUnary("AuthUserNameRequest", "userGet", encodeAuthUserGetResponse)],
+  ["/v3/auth/user/list", authUnary("AuthEmptyRequest", "userList", encodeAuthUserListResponse)],
+  ["/v3/auth/user/delete", authUnary("AuthUserNameRequest", "userDelete", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/changepw", authUnary("AuthUserChangePasswordRequest", "userChangePassword", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/grant", authUnary("AuthUserGrantRoleRequest", "userGrantRole", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/revoke", authUnary("AuthUserRevokeRoleRequest", "userRevokeRole", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/add", authUnary("AuthRoleAddRequest", "roleAdd", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/get", authUnary("AuthRoleNameRequest", "roleGet", encodeAuthRoleGetResponse)],
+  ["/v3/auth/role/list", authUnary("AuthEmptyRequest", "roleList", encodeAuthRoleListResponse)],
+  ["/v3/auth/role/delete", authUnary("AuthRoleNameRequest", "roleDelete", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/grant", authUnary("AuthRoleGrantPermissionRequest", "roleGrantPermission", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/revoke", authUnary("AuthRoleRevokePermissionRequest", "roleRevokePermission", encodeAuthHeaderResponse)],
 ]);
+
+/**
+ * The gRPC metadata the gateway forwards (grpc-gateway v1): the `Authorization` header becomes
+ * metadata `authorization`, a `Grpc-Metadata-Token` header becomes `token`. The token is sent raw.
+ */
+export function callContextOf(req: IncomingMessage): CallContext {
+  const token = req.headers["grpc-metadata-token"];
+  const authorization = req.headers["authorization"];
+  return {
+    ...(typeof token === "string" ? { token } : {}),
+    ...(typeof authorization === "string" ? { authorization } : {}),
+  };
+}
 
 const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keepalive"]);
 
@@ -178,9 +248,10 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
       writeGoError(res, 405, "Method Not Allowed");
       return true;
     }
-    if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink));
+    const ctx = callContextOf(req);
+    if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink, ctx));
     else if (path === "/v3/lease/keepalive") serveStream(req, res, "LeaseKeepAliveRequest", (sink) => openKeepAlive(api, sink));
-    else if (route !== undefined) serveUnary(api, route, req, res);
+    else if (route !== undefined) serveUnary(api, route, req, res, ctx);
     return true;
   };
 }
@@ -191,7 +262,7 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
  * connection will close, otherwise once the body has ended (Go's server reads the rest of the
  * body before it answers on a connection it may reuse; see gatewayStream.ts).
  */
-function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse): void {
+function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse, ctx: CallContext): void {
   const body = new GoJsonStream();
   const early = connectionWillClose(req);
   let answer: (() => void) | undefined;
@@ -200,7 +271,7 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
     if (answer === undefined) {
       const item = body.next();
       if (item.kind === "more") return;
-      answer = runUnary(api, route, item, res);
+      answer = runUnary(api, route, item, res, ctx);
     }
     if (bodyEnded || early) {
       const write = answer;
@@ -221,9 +292,9 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
 }
 
 /** Runs one decoded request now; returns the function that writes its answer. */
-function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse): () => void {
+function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse, ctx: CallContext): () => void {
   try {
-    const json = route(api, item);
+    const json = route(api, item, ctx);
     return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
   } catch (error) {
     if (error instanceof GoJsonError) {
@@ -243,8 +314,8 @@ function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerRespons
  * out of the channel one at a time while the client keeps reading (etcd's sendLoop blocked on a
  * full gRPC window), so a client that stops reading fills the channel and makes victims.
  */
-function openWatch(api: V3Api, sink: StreamSink): StreamSession<WatchRequest> {
-  const session = api.watch((response) => sink.send(encodeWatchResponse(response)), { autoPump: false });
+function openWatch(api: V3Api, sink: StreamSink, ctx: CallContext): StreamSession<WatchRequest> {
+  const session = api.watch((response) => sink.send(encodeWatchResponse(response)), { autoPump: false }, ctx);
   const pump = (): void => {
     while (sink.writable() && session.pump(1) > 0) {
       // one response per turn, re-checking the client's buffer each time

@@ -22,10 +22,28 @@
  * Empty and missing are the same on the wire: the gateway is a gRPC client, and protobuf does not
  * tell an empty list or empty bytes from an absent one, so `kvs: []` is omitted exactly like no kvs.
  */
-import { toBase64 } from "../shared/bytes.js";
+import { fromUtf8, toBase64 } from "../shared/bytes.js";
+import type { Permission } from "./authpb.js";
 import { parseGoJson, type GoJsonValue } from "./gatewayGoJson.js";
 import { goBase64Decode, goJsonString, GoJsonError, goQuote } from "./gatewayGoText.js";
 import type {
+  AuthEmptyRequest,
+  AuthenticateRequest,
+  AuthenticateResponse,
+  AuthHeaderResponse,
+  AuthRoleAddRequest,
+  AuthRoleGetResponse,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleListResponse,
+  AuthRoleNameRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserGetResponse,
+  AuthUserGrantRoleRequest,
+  AuthUserListResponse,
+  AuthUserNameRequest,
+  AuthUserRevokeRoleRequest,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -63,6 +81,7 @@ type FieldType =
   | { readonly t: "bytes" }
   | { readonly t: "int64"; readonly bigint?: true }
   | { readonly t: "bool" }
+  | { readonly t: "string" }
   | { readonly t: "enum"; readonly goType: string; readonly names: Readonly<Record<string, number>> }
   | { readonly t: "message"; readonly schema: () => MessageSchema };
 
@@ -90,6 +109,7 @@ const BYTES: FieldType = { t: "bytes" };
 const INT64: FieldType = { t: "int64" };
 const LEASE_ID: FieldType = { t: "int64", bigint: true };
 const BOOL: FieldType = { t: "bool" };
+const STRING: FieldType = { t: "string" };
 const enumType = (goType: string, names: Record<string, number>): FieldType => ({ t: "enum", goType, names });
 const message = (schema: () => MessageSchema): FieldType => ({ t: "message", schema });
 
@@ -267,6 +287,8 @@ function zeroOf(type: FieldType): unknown {
       return type.bigint ? 0n : 0;
     case "bool":
       return false;
+    case "string":
+      return "";
     case "enum":
       return 0;
     case "message":
@@ -292,6 +314,10 @@ function decodeSingle(type: FieldType, raw: GoJsonValue): unknown {
       return raw.value;
     case "bytes":
       return decodeBytes(raw);
+    case "string":
+      if (raw.kind === "null") return undefined;
+      if (raw.kind !== "string") throw typeError(kindWord(raw), "string");
+      return fromUtf8(raw.bytes);
   }
 }
 
@@ -347,6 +373,13 @@ function decodeBytes(raw: GoJsonValue): Uint8Array | undefined {
   );
 }
 
+const PERMISSION_TYPE = enumType("authpb.Permission_Type", { READ: 0, WRITE: 1, READWRITE: 2 });
+const PERMISSION: MessageSchema = { fields: [field("permType", PERMISSION_TYPE), field("key", BYTES), field("range_end", BYTES)] };
+const USER_ADD_OPTIONS: MessageSchema = { fields: [field("no_password", BOOL)] };
+const NAME_REQUEST: MessageSchema = { fields: [field("name", STRING)] };
+const ROLE_REQUEST: MessageSchema = { fields: [field("role", STRING)] };
+const NAME_PASSWORD_REQUEST: MessageSchema = { fields: [field("name", STRING), field("password", STRING)] };
+
 /** The request messages the gateway reads, by name. */
 export const REQUEST_SCHEMAS = {
   RangeRequest: RANGE_REQUEST,
@@ -361,6 +394,17 @@ export const REQUEST_SCHEMAS = {
   LeaseLeasesRequest: EMPTY_REQUEST,
   StatusRequest: EMPTY_REQUEST,
   WatchRequest: WATCH_REQUEST,
+  AuthEmptyRequest: EMPTY_REQUEST,
+  AuthenticateRequest: NAME_PASSWORD_REQUEST,
+  AuthUserAddRequest: { fields: [field("name", STRING), field("password", STRING), field("options", message(() => USER_ADD_OPTIONS))] },
+  AuthUserNameRequest: NAME_REQUEST,
+  AuthUserChangePasswordRequest: NAME_PASSWORD_REQUEST,
+  AuthUserGrantRoleRequest: { fields: [field("user", STRING), field("role", STRING)] },
+  AuthUserRevokeRoleRequest: { fields: [field("name", STRING), field("role", STRING)] },
+  AuthRoleAddRequest: NAME_REQUEST,
+  AuthRoleNameRequest: ROLE_REQUEST,
+  AuthRoleGrantPermissionRequest: { fields: [field("name", STRING), field("perm", message(() => PERMISSION))] },
+  AuthRoleRevokePermissionRequest: { fields: [field("role", STRING), field("key", BYTES), field("range_end", BYTES)] },
 } as const;
 
 /** The TypeScript type each request schema decodes to. */
@@ -377,6 +421,17 @@ export interface RequestTypes {
   LeaseLeasesRequest: Record<string, never>;
   StatusRequest: Record<string, never>;
   WatchRequest: WatchRequest;
+  AuthEmptyRequest: AuthEmptyRequest;
+  AuthenticateRequest: AuthenticateRequest;
+  AuthUserAddRequest: AuthUserAddRequest;
+  AuthUserNameRequest: AuthUserNameRequest;
+  AuthUserChangePasswordRequest: AuthUserChangePasswordRequest;
+  AuthUserGrantRoleRequest: AuthUserGrantRoleRequest;
+  AuthUserRevokeRoleRequest: AuthUserRevokeRoleRequest;
+  AuthRoleAddRequest: AuthRoleAddRequest;
+  AuthRoleNameRequest: AuthRoleNameRequest;
+  AuthRoleGrantPermissionRequest: AuthRoleGrantPermissionRequest;
+  AuthRoleRevokePermissionRequest: AuthRoleRevokePermissionRequest;
 }
 
 /**
@@ -582,5 +637,52 @@ export function encodeErrorBody(code: number, message: string): string {
     ["error", string(message)],
     ["message", string(message)],
     ["code", code === 0 ? undefined : String(code)],
+  ]);
+}
+
+// ── Auth answers ─────────────────────────────────────────────────────────────────────────────
+
+const PERMISSION_TYPE_NAMES: Readonly<Record<number, string>> = { 0: "READ", 1: "WRITE", 2: "READWRITE" };
+
+/** authpb.Permission: READ (0) is omitted as the zero value; bytes in base64. */
+export function encodePermission(p: Permission): string {
+  return object([
+    ["permType", p.permType === 0 ? undefined : `"${PERMISSION_TYPE_NAMES[p.permType] ?? String(p.permType)}"`],
+    ["key", bytes(p.key)],
+    ["range_end", bytes(p.range_end)],
+  ]);
+}
+
+export function encodeAuthHeaderResponse(r: AuthHeaderResponse): string {
+  return object([["header", encodeHeader(r.header)]]);
+}
+export function encodeAuthenticateResponse(r: AuthenticateResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["token", string(r.token)],
+  ]);
+}
+export function encodeAuthUserGetResponse(r: AuthUserGetResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["roles", list(r.roles, goJsonString)],
+  ]);
+}
+export function encodeAuthUserListResponse(r: AuthUserListResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["users", list(r.users, goJsonString)],
+  ]);
+}
+export function encodeAuthRoleListResponse(r: AuthRoleListResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["roles", list(r.roles, goJsonString)],
+  ]);
+}
+export function encodeAuthRoleGetResponse(r: AuthRoleGetResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["perm", list(r.perm, encodePermission)],
   ]);
 }

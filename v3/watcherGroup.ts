@@ -29,7 +29,7 @@ export const WATCH_BATCH_MAX_REVS = 1000;
  * +∞ for interval ends. Keys are held as latin1 strings (one char per byte, ≤ U+00FF), so the
  * single char U+0100 sorts after every key, and plain `<` on strings keeps working.
  */
-const AFFINE_INFINITY = "\u0100";
+export const AFFINE_INFINITY = "\u0100";
 
 /**
  * A half-open interval [low, high) of binary key strings, in the shape the library's red-black
@@ -41,7 +41,7 @@ const AFFINE_INFINITY = "\u0100";
  * (The package's bundled .d.ts files use extensionless imports that NodeNext cannot resolve, so
  * its classes type as `any`; this class and `IntervalTree` below restore the types we rely on.)
  */
-class KeyInterval {
+export class KeyInterval {
   constructor(
     public low: string,
     public high: string,
@@ -90,12 +90,14 @@ class KeyInterval {
  * (low, high) whose every node also keeps `max`, the span of its subtree (smallest low, largest
  * high). Insert and remove are O(log n). Point queries walk the nodes directly (`stab` below).
  */
-interface IntervalTree<V> {
+export interface IntervalTree<V> {
   readonly size: number;
   root: TreeNode<V> | null;
   readonly nil_node: TreeNode<V>;
   insert(key: KeyInterval, value: V): unknown;
   remove(key: KeyInterval, value: V): unknown;
+  /** Every (value, interval) whose interval intersects `key`, in (low, high) order. */
+  search<R>(key: KeyInterval, map: (value: V, key: KeyInterval) => R): R[];
 }
 interface TreeNode<V> {
   left: TreeNode<V> | null;
@@ -103,7 +105,7 @@ interface TreeNode<V> {
   item: { key?: KeyInterval; values: V[] };
   max: KeyInterval | undefined;
 }
-const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree<V>;
+export const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree<V>;
 
 /**
  * Calls `visit` with the value of every interval holding `point` (etcd: `IntervalTree.Stab`).

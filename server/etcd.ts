@@ -49,6 +49,10 @@ export interface EtcdOptions {
   /** Where the v2 snapshot is kept; none = memory only. */
   readonly dataDir?: string;
   readonly snapshotCount?: number;
+  /** v3 auth: `--auth-token-ttl` (seconds a simple token lives after its last use, default 300). */
+  readonly authTokenTTLSeconds?: number;
+  /** v3 auth: `--bcrypt-cost` (default 10; outside 4..31 falls back to 10). */
+  readonly bcryptCost?: number;
   readonly clock?: Clock & Ticker;
   /**
    * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets

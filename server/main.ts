@@ -8,7 +8,7 @@
  *
  * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
  * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
- * --data-dir, --snapshot-count. Unknown flags are refused, as etcd refuses them.
+ * --data-dir, --snapshot-count, --auth-token-ttl, --bcrypt-cost. Unknown flags are refused, as etcd refuses them.
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
@@ -22,6 +22,8 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "auth-token-ttl",
+  "bcrypt-cost",
 ] as const;
 
 /** Parses etcd-style flags into options; throws an Error with a usage message on bad input. */
@@ -45,6 +47,10 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const peers = urls("initial-advertise-peer-urls");
   const token = values.get("initial-cluster-token");
   const dataDir = values.get("data-dir");
+  const tokenTTL = values.get("auth-token-ttl");
+  if (tokenTTL !== undefined && !/^\d+$/.test(tokenTTL)) throw new Error(`--auth-token-ttl must be a whole number of seconds`);
+  const bcryptCost = values.get("bcrypt-cost");
+  if (bcryptCost !== undefined && !/^\d+$/.test(bcryptCost)) throw new Error(`--bcrypt-cost must be a whole number`);
   return {
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
     name: values.get("name") ?? "default",
@@ -53,6 +59,8 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(tokenTTL !== undefined ? { authTokenTTLSeconds: Number(tokenTTL) } : {}),
+    ...(bcryptCost !== undefined ? { bcryptCost: Number(bcryptCost) } : {}),
   };
 }
 

@@ -18,7 +18,7 @@
  *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
 import { randomInt } from "node:crypto";
-import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
+import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3/etcdServer.js";
 import { SIMPLE_TOKEN_SWEEP_MS } from "../v3/auth/simpleToken.js";
 import { Random } from "../shared/random.js";
 import { createV3Gateway } from "../v3/gateway.js";
@@ -44,18 +44,22 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
  * describe, starts its background tickers on the server's clock, and returns the gateway.
  */
 export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => Handler {
-  return (context) => createV3Mount(context, memberIdentityFor(options));
+  const auth = {
+    ...(options.authTokenTTLSeconds === undefined ? {} : { tokenTTLSeconds: options.authTokenTTLSeconds }),
+    ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
+  };
+  return (context) => createV3Mount(context, memberIdentityFor(options), auth);
 }
 
 /**
  * Builds the v3 server and its gateway handler, and starts the background tickers on the context's
  * clock; each ticker is cancelled when the server closes.
  */
-export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
+export function createV3Mount(context: MountContext, member?: MemberIdentity, auth: EtcdServerOptions["auth"] = {}): Handler {
   const { clock } = context;
   // Token prefixes must not be guessable on a real server: the seed comes from the OS.
   const random = new Random(randomInt(2 ** 31 - 1));
-  const server = new EtcdServer({ clock, random, ...(member === undefined ? {} : { member }) });
+  const server = new EtcdServer({ clock, random, auth, ...(member === undefined ? {} : { member }) });
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {

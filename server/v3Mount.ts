@@ -22,6 +22,7 @@ import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3
 import { SIMPLE_TOKEN_SWEEP_MS } from "../v3/auth/simpleToken.js";
 import { Random } from "../shared/random.js";
 import { createV3Gateway } from "../v3/gateway.js";
+import { registerV3Services } from "../v3/v3rpc/grpc.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import type { MemberIdentity } from "../v3/member.js";
 import type { EtcdOptions, MountContext } from "./etcd.js";
@@ -47,6 +48,7 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
   const auth = {
     ...(options.authTokenTTLSeconds === undefined ? {} : { tokenTTLSeconds: options.authTokenTTLSeconds }),
     ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
+    ...(options.tls?.clientCertAuth === true ? { clientCertAuth: true } : {}),
   };
   return (context) => createV3Mount(context, memberIdentityFor(options), auth);
 }
@@ -59,7 +61,15 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity, au
   const { clock } = context;
   // Token prefixes must not be guessable on a real server: the seed comes from the OS.
   const random = new Random(randomInt(2 ** 31 - 1));
-  const server = new EtcdServer({ clock, random, auth, ...(member === undefined ? {} : { member }) });
+  const server = new EtcdServer({
+    clock,
+    random,
+    auth,
+    ...(member === undefined ? {} : { member }),
+    ...(context.maxTxnOps === undefined ? {} : { maxTxnOps: context.maxTxnOps }),
+    ...(context.grpcLimits.maxRequestBytes === undefined ? {} : { maxRequestBytes: context.grpcLimits.maxRequestBytes }),
+  });
+  registerV3Services(context.grpcServer, server, context.grpcLimits);
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {

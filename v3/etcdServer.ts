@@ -128,6 +128,10 @@ export interface EtcdServerOptions {
   chanBufLen?: number;
   /** Progress-notify period (default 10 min). */
   progressNotifyIntervalMs?: number;
+  /** `--max-txn-ops` (default 128). */
+  maxTxnOps?: number;
+  /** `--max-request-bytes` (default 1.5 MiB): the largest write request raft accepts. */
+  maxRequestBytes?: number;
   /** Draws simple-token prefixes (default: seeded from the clock's first reading). */
   random?: Random;
   /** v3 auth: `--auth-token-ttl` (s, default 300), `--bcrypt-cost`, `--client-cert-auth`, a restored state, or another token kind (JWT). */
@@ -194,7 +198,13 @@ export class EtcdServer {
     });
     // Revokes delete through the watchable store, so their DELETE events reach watchers.
     this.lessor.setRangeDeleter(() => this.watchableStore.write());
-    this.applier = new Applier({ kv: this.watchableStore, leases: this.lessor, member: this.member });
+    this.applier = new Applier({
+      kv: this.watchableStore,
+      leases: this.lessor,
+      member: this.member,
+      ...(options.maxTxnOps === undefined ? {} : { maxTxnOps: options.maxTxnOps }),
+      ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
+    });
     this.leaseIds = new LeaseIdGenerator(this.member.memberId, this.clock.now());
     this.chanBufLen = options.chanBufLen;
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;

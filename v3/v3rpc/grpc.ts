@@ -27,6 +27,7 @@ import { ProtoRegistry } from "./codec.js";
 import { kvServer } from "./key.js";
 import { leaseServer } from "./lease.js";
 import { maintenanceServer } from "./maintenance.js";
+import { authServer } from "./auth.js";
 import { serverStream, unary } from "./util.js";
 import { watchServer } from "./watch.js";
 
@@ -100,6 +101,7 @@ export function registerV3Services(grpcServer: Server, server: EtcdServer, limit
   add("etcdserverpb.Watch", watchServer(server));
   add("etcdserverpb.Lease", leaseServer(server));
   add("etcdserverpb.Maintenance", maintenanceServer(server));
+  add("etcdserverpb.Auth", authServer(server));
   add("grpc.health.v1.Health", healthServer());
 }
 

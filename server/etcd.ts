@@ -25,6 +25,7 @@ import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock
 import { createV2Handler, type RaftStatus } from "../v2/http.js";
 import { loadSnapshotFile, saveSnapshotFile } from "../v2/snapshot.js";
 import { V2Store, type Store } from "../v2/store.js";
+import { V2AuthStore } from "../v2/v2auth/store.js";
 import { createBaseHandler } from "./base.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, type ClusterInfo } from "./membership.js";
 import { createClientListener, type TlsInfo } from "./cmux.js";
@@ -156,7 +157,17 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     clientUrls: options.advertiseClientUrls ?? [clientUrl],
     ...(options.initialClusterToken !== undefined ? { clusterToken: options.initialClusterToken } : {}),
   });
-  v2Handler = createV2Handler({ store, clock, cluster, raft, startTimeMs: clock.now(), onApply: afterApply });
+  const v2Auth = new V2AuthStore(store, options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost });
+  v2Handler = createV2Handler({
+    store,
+    clock,
+    cluster,
+    raft,
+    startTimeMs: clock.now(),
+    onApply: afterApply,
+    auth: v2Auth,
+    clientCertAuth: options.tls?.clientCertAuth ?? false,
+  });
 
   // etcd's SYNC: proposed only while some node has a TTL, applied with the leader's clock reading.
   const stopSync: Cancel = clock.every(SYNC_INTERVAL_MS, () => {

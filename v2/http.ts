@@ -26,8 +26,11 @@ import { formValue, parseForm, type FormValues } from "./httpForm.js";
 import { cleanKey } from "./path.js";
 import type { ExpireOptions, Store } from "./store.js";
 import type { Watcher } from "./watcher.js";
+import { AUTH_PREFIX, hasKeyPrefixAccess, serveV2Auth } from "./v2auth/http.js";
+import type { V2AuthStore } from "./v2auth/store.js";
 import {
   EcodeIndexNaN,
+  EcodeUnauthorized,
   EcodeInvalidField,
   EcodeInvalidForm,
   EcodePrevValueRequired,
@@ -77,6 +80,10 @@ export interface V2HandlerOptions {
   readonly startTimeMs?: number;
   /** Called after every proposal is applied (the server counts them for `--snapshot-count`). */
   readonly onApply?: () => void;
+  /** v2 auth (`/v2/auth`, and the keys API's access checks); none = no `/v2/auth` at all. */
+  readonly auth?: V2AuthStore;
+  /** `--client-cert-auth`: the TLS CN names the v2 user when no Authorization header is sent. */
+  readonly clientCertAuth?: boolean;
 }
 
 /**
@@ -318,7 +325,7 @@ function sortHeadersLikeGo(res: ServerResponse): void {
 }
 
 /** A whole body, framed as Go frames it: Content-Length up to 2048 bytes, chunked beyond; none for HEAD. */
-function writeBody(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
+export function writeBody(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
   const bytes = Buffer.from(body, "utf8");
   const framedByLength = bytes.length <= GO_BUFFER_BEFORE_CHUNKING_BYTES;
   if (framedByLength && (req.method !== "HEAD" || bytes.length > 0)) res.setHeader("Content-Length", String(bytes.length));
@@ -340,7 +347,7 @@ function writePlainError(req: IncomingMessage, res: ServerResponse, text: string
 }
 
 /** etcd's `allowMethod`: true if allowed, otherwise 405 with `Allow: A,B` and false. */
-function allowMethod(req: IncomingMessage, res: ServerResponse, ...methods: string[]): boolean {
+export function allowMethod(req: IncomingMessage, res: ServerResponse, ...methods: string[]): boolean {
   if (methods.includes(req.method ?? "")) return true;
   res.setHeader("Allow", methods.join(","));
   writePlainError(req, res, "Method Not Allowed", 405);
@@ -401,6 +408,11 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
           request = parseKeyRequest(req.method ?? "GET", urlPath, form.values, clock.now());
         } catch (error) {
           writeKeyError(req, res, error);
+          return;
+        }
+        // etcd checks v2 auth after parsing, on the path as the client wrote it (not cleaned).
+        if (options.auth !== undefined && !hasKeyPrefixAccess(options.auth, req, urlPath.slice(KEYS_PREFIX.length), request.recursive, options.clientCertAuth ?? false)) {
+          writeKeyError(req, res, new V2Error(EcodeUnauthorized, "Insufficient credentials", 0));
           return;
         }
         const proposes = isProposal(request);
@@ -537,6 +549,9 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
     if (urlPath === MEMBERS_PREFIX || urlPath.startsWith(MEMBERS_PREFIX + "/")) {
       serveMembers(req, res, urlPath.slice(MEMBERS_PREFIX.length).replace(/^\//, ""));
       return true;
+    }
+    if (options.auth !== undefined && urlPath.startsWith(AUTH_PREFIX + "/")) {
+      return serveV2Auth(options.auth, { clusterId: cluster.clusterId, clientCertAuth: options.clientCertAuth ?? false }, req, res, urlPath);
     }
     if (urlPath === MACHINES_PREFIX) {
       if (!allowMethod(req, res, "GET", "HEAD")) return true;

@@ -55,6 +55,8 @@ export interface EtcdOptions {
   readonly snapshotCount?: number;
   /** v3 auth: `--auth-token-ttl` (seconds a simple token lives after its last use, default 300). */
   readonly authTokenTTLSeconds?: number;
+  /** v3 auth: `--auth-token`, "simple" (default) or "jwt,pub-key=…,priv-key=…,sign-method=…[,ttl=…]". */
+  readonly authToken?: string;
   /** v3 auth: `--bcrypt-cost` (default 10; outside 4..31 falls back to 10). */
   readonly bcryptCost?: number;
   readonly clock?: Clock & Ticker;

@@ -8,7 +8,7 @@
  *
  * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
  * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
- * --data-dir, --snapshot-count, --auth-token-ttl, --bcrypt-cost. Unknown flags are refused, as etcd refuses them.
+ * --data-dir, --snapshot-count, --auth-token (simple | jwt,…), --auth-token-ttl, --bcrypt-cost. Unknown flags are refused, as etcd refuses them.
  * Flags take `--flag value` or `--flag=value`, like etcd's; a boolean flag (`--client-cert-auth`)
  * takes only `--flag` or `--flag=true|false`, as Go's flag package reads it. Accepted:
  * --listen-client-urls (first URL used), --advertise-client-urls, --initial-advertise-peer-urls,
@@ -32,6 +32,7 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "auth-token",
   "auth-token-ttl",
   "bcrypt-cost",
   "cert-file",
@@ -106,6 +107,7 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
     ...(token !== undefined ? { initialClusterToken: token } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
     ...(tokenTTL !== undefined ? { authTokenTTLSeconds: Number(tokenTTL) } : {}),
+    ...(values.get("auth-token") !== undefined ? { authToken: values.get("auth-token") as string } : {}),
     ...(bcryptCost !== undefined ? { bcryptCost: Number(bcryptCost) } : {}),
     ...(tls !== undefined ? { tls } : {}),
     ...(maxTxnOps !== undefined ? { maxTxnOps } : {}),

@@ -20,6 +20,7 @@
 import { randomInt } from "node:crypto";
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3/etcdServer.js";
 import { SIMPLE_TOKEN_SWEEP_MS } from "../v3/auth/simpleToken.js";
+import { JwtTokenProvider, parseJwtOptions } from "../v3/auth/jwt.js";
 import { Random } from "../shared/random.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { registerV3Services } from "../v3/v3rpc/grpc.js";
@@ -50,7 +51,14 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
     ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
     ...(options.tls?.clientCertAuth === true ? { clientCertAuth: true } : {}),
   };
-  return (context) => createV3Mount(context, memberIdentityFor(options), auth);
+  const spec = options.authToken ?? "simple";
+  if (spec !== "simple" && !spec.startsWith("jwt")) throw new Error(`--auth-token: unknown token type ${JSON.stringify(spec.split(",")[0])}`);
+  const jwt = spec === "simple" ? undefined : parseJwtOptions(spec); // read the key files at start, as etcd does
+  return (context) =>
+    createV3Mount(context, memberIdentityFor(options), {
+      ...auth,
+      ...(jwt === undefined ? {} : { tokenProvider: new JwtTokenProvider(jwt, () => context.clock.now()) }),
+    });
 }
 
 /**

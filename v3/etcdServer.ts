@@ -67,7 +67,7 @@ import type {
 import { NO_LEASE } from "./rpc.js";
 import { Backend } from "./backend.js";
 import { KVStore } from "./kvstore.js";
-import { Applier } from "./apply.js";
+import { Applier, isTxnReadonly } from "./apply.js";
 import { LeaseNotFoundError, toRpcError } from "./errors.js";
 import { DEFAULT_MEMBER, type MemberIdentity, responseHeader } from "./member.js";
 import { Lessor } from "./lessor.js";
@@ -243,7 +243,9 @@ export class EtcdServer {
 
   range(request: RangeRequest, ctx: CallContext = {}): RangeResponse {
     const who = rpc(() => this.authInfoFromCtx(ctx));
-    return this.applier.range(request, () => this.auth.isRangePermitted(who, request.key, request.range_end));
+    const response = this.applier.range(request, () => this.auth.isRangePermitted(who, request.key, request.range_end));
+    this.checkStaleRead(who);
+    return response;
   }
   put(request: PutRequest, ctx: CallContext = {}): PutResponse {
     const who = rpc(() => this.authInfoFromCtx(ctx));
@@ -255,7 +257,18 @@ export class EtcdServer {
   }
   txn(request: TxnRequest, ctx: CallContext = {}): TxnResponse {
     const who = rpc(() => this.authInfoFromCtx(ctx));
-    return this.applier.txn(request, () => checkTxnAuth(this.auth, who, request));
+    const response = this.applier.txn(request, () => checkTxnAuth(this.auth, who, request));
+    if (isTxnReadonly(request)) this.checkStaleRead(who);
+    return response;
+  }
+
+  /**
+   * etcd `doSerialize`'s last step: a read whose credentials carry an auth revision other than the
+   * current one is answered "revision of auth store is old", even while auth is disabled (observed
+   * with a JWT issued before an auth change; a simple token always carries the current revision).
+   */
+  private checkStaleRead(who: AuthInfo | undefined): void {
+    if (who !== undefined && who.revision !== 0 && who.revision !== this.auth.revision()) throw toRpcError(new AuthError("ErrAuthOldRevision"));
   }
   /** No auth check at all in etcd 3.4 (quirk: any user, even an anonymous one, may compact). */
   compact(request: CompactionRequest, ctx: CallContext = {}): CompactionResponse {

@@ -13,9 +13,13 @@ import { etcdAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js"
 import { startSim, type SimServer } from "../support/simServer.js";
 import { b64, V3Differential, type Body, type V3RequestOptions } from "../support/differentialV3.js";
 import { sleep } from "../../shared/clock.js";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
-async function startAuthPair(ttlSeconds?: number): Promise<{ etcd: RealEtcd; sim: SimServer; diff: V3Differential }> {
-  const ttl = ttlSeconds === undefined ? [] : [`--auth-token-ttl=${ttlSeconds}`];
+async function startAuthPair(ttlSeconds?: number, extra: string[] = []): Promise<{ etcd: RealEtcd; sim: SimServer; diff: V3Differential }> {
+  const ttl = [...(ttlSeconds === undefined ? [] : [`--auth-token-ttl=${ttlSeconds}`]), ...extra];
   const etcd = await startEtcd({ extraArgs: ttl });
   try {
     const sim = await startSim({ extraArgs: ["--initial-advertise-peer-urls", etcd.peerUrl, "--bcrypt-cost", "4", ...ttl] });
@@ -270,4 +274,44 @@ describe.skipIf(!etcdAvailable())("v3 simple tokens with --auth-token-ttl=3, com
     expect(busy.status).toBe(200);
     expect(diff.failures.join("\n\n")).toBe("");
   }, 30_000);
+});
+
+describe.skipIf(!etcdAvailable())("v3 JWT tokens (RS256), compared with a real etcd", () => {
+  let etcd: RealEtcd;
+  let sim: SimServer;
+  let diff: V3Differential;
+
+  beforeAll(async () => {
+    const dir = mkdtempSync(join(tmpdir(), "etcdsim-jwt-"));
+    const { publicKey, privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    writeFileSync(join(dir, "pub.pem"), publicKey.export({ type: "spki", format: "pem" }));
+    writeFileSync(join(dir, "priv.pem"), privateKey.export({ type: "pkcs8", format: "pem" }));
+    const spec = `--auth-token=jwt,pub-key=${join(dir, "pub.pem")},priv-key=${join(dir, "priv.pem")},sign-method=RS256`;
+    ({ etcd, sim, diff } = await startAuthPair(undefined, [spec]));
+  });
+  afterAll(async () => {
+    if (diff !== undefined) process.stdout.write(`v3 auth jwt differential: ${diff.summary()}\n`);
+    await Promise.all([etcd?.stop(), sim?.stop()]);
+  });
+
+  it("carries the auth revision in the token: any auth change makes an older token stale, even after disable", async () => {
+    await diff.unary("/v3/auth/user/add", { name: "root", password: "r" });
+    await diff.unary("/v3/auth/user/grant", { user: "root", role: "root" });
+    await diff.unary("/v3/auth/enable", {});
+    await diff.unary("/v3/auth/authenticate", { name: "root", password: "r" }, { tokenAs: "old" });
+    await diff.unary("/v3/kv/put", { key: b64("k"), value: b64("v") }, { token: "old" });
+    await diff.unary("/v3/kv/range", { key: b64("k") }, { token: "old" });
+    await diff.unary("/v3/auth/user/add", { name: "alice", password: "a" }, { token: "old" });
+    const [stale] = await diff.unary("/v3/kv/range", { key: b64("k") }, { token: "old" });
+    expect(stale.body).toContain("revision of auth store is old");
+    await diff.unary("/v3/kv/put", { key: b64("k"), value: b64("w") }, { token: "old" });
+    await diff.unary("/v3/auth/authenticate", { name: "root", password: "r" }, { tokenAs: "new" });
+    await diff.unary("/v3/kv/range", { key: b64("k") }, { token: "new" });
+    await diff.unary("/v3/auth/user/list", {}, { token: "old" });
+    await diff.unary("/v3/kv/range", { key: b64("k") }, { authorization: "eyJhbGciOiJSUzI1NiJ9.e30.AAAA" });
+    await diff.unary("/v3/auth/disable", {}, { token: "new" });
+    await diff.unary("/v3/kv/range", { key: b64("k") }, { token: "new" });
+    await diff.unary("/v3/kv/range", { key: b64("k") });
+    expect(diff.failures.join("\n\n")).toBe("");
+  }, 60_000);
 });

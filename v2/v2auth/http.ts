@@ -34,7 +34,7 @@ export function basicAuth(header: string | undefined): [string, string] | undefi
 }
 
 /** The credentials a request carries: its Authorization header and the TLS CN if any. */
-interface Credentials {
+export interface Credentials {
   readonly authorization: string | undefined;
   readonly commonName: string | undefined;
 }
@@ -73,17 +73,25 @@ function hasRootAccess(sec: V2AuthStore, creds: Credentials, clientCertAuth: boo
   return user?.roles?.includes(ROOT_ROLE) ?? false;
 }
 
-/** etcd `hasKeyPrefixAccess`: may this request touch `key` (the raw path after /v2/keys)? */
+/** etcd `hasKeyPrefixAccess` for an HTTP request: may it touch `key` (the raw path after /v2/keys)? */
 export function hasKeyPrefixAccess(sec: V2AuthStore, req: IncomingMessage, key: string, recursive: boolean, clientCertAuth: boolean): boolean {
+  return keyAccess(sec, { method: req.method ?? "GET", ...credentialsOf(req) }, key, recursive, clientCertAuth);
+}
+
+/**
+ * The decision itself, from the method and the credentials:
+ *   no Authorization header → the CN's user (under --client-cert-auth), else the guest role;
+ *   an Authorization header → that user with the right password, else refused (no guest fallback).
+ */
+export function keyAccess(sec: V2AuthStore, request: { method: string } & Credentials, key: string, recursive: boolean, clientCertAuth: boolean): boolean {
   if (!sec.authEnabled()) return true;
-  const creds = credentialsOf(req);
-  const write = req.method !== "GET" && req.method !== "HEAD";
+  const write = request.method !== "GET" && request.method !== "HEAD";
   let user: V2User | undefined;
-  if (creds.authorization === undefined) {
-    if (clientCertAuth) user = userFromCommonName(sec, creds.commonName);
+  if (request.authorization === undefined) {
+    if (clientCertAuth) user = userFromCommonName(sec, request.commonName);
     if (user === undefined) return hasGuestAccess(sec, key, write);
   } else {
-    user = userFromBasicAuth(sec, creds.authorization);
+    user = userFromBasicAuth(sec, request.authorization);
     if (user === undefined) return false;
   }
   for (const roleName of user.roles ?? []) {

@@ -535,22 +535,20 @@ export class EtcdServer {
     });
   }
 
-  private authHeader(): AuthHeaderResponse {
-    return { header: this.header() };
+  /** An admin Auth call that changes the store and answers only a header. */
+  private authChange(ctx: CallContext, change: () => void): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      change();
+      return { header: this.header() };
+    });
   }
 
   authEnable(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.authEnable(this.clock.now());
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.authEnable(this.clock.now()));
   }
 
   authDisable(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.authDisable();
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.authDisable());
   }
 
   /**
@@ -570,10 +568,7 @@ export class EtcdServer {
   }
 
   userAdd(r: AuthUserAddRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.userAdd(r.name, r.password, r.options?.no_password ?? false);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.userAdd(r.name, r.password, r.options?.no_password ?? false));
   }
 
   /** Admin, or the caller asking about itself. */
@@ -593,38 +588,23 @@ export class EtcdServer {
   }
 
   userDelete(r: AuthUserNameRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.userDelete(r.name);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.userDelete(r.name));
   }
 
   userChangePassword(r: AuthUserChangePasswordRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.userChangePassword(r.name, r.password);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.userChangePassword(r.name, r.password));
   }
 
   userGrantRole(r: AuthUserGrantRoleRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.userGrantRole(r.user, r.role);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.userGrantRole(r.user, r.role));
   }
 
   userRevokeRole(r: AuthUserRevokeRoleRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.userRevokeRole(r.name, r.role);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.userRevokeRole(r.name, r.role));
   }
 
   roleAdd(r: AuthRoleAddRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.roleAdd(r.name);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.roleAdd(r.name));
   }
 
   /** Admin, or a role the caller holds. */
@@ -644,26 +624,17 @@ export class EtcdServer {
   }
 
   roleDelete(r: AuthRoleNameRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.roleDelete(r.role);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.roleDelete(r.role));
   }
 
   /** A request without `perm` grants READ on the empty key (gogo's zero Permission). */
   roleGrantPermission(r: AuthRoleGrantPermissionRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      const perm = r.perm ?? { permType: PermissionType.READ, key: new Uint8Array(), range_end: new Uint8Array() };
-      this.auth.roleGrantPermission(r.name, perm);
-      return this.authHeader();
-    });
+    const perm = r.perm ?? { permType: PermissionType.READ, key: new Uint8Array(), range_end: new Uint8Array() };
+    return this.authChange(ctx, () => this.auth.roleGrantPermission(r.name, perm));
   }
 
   roleRevokePermission(r: AuthRoleRevokePermissionRequest, ctx: CallContext = {}): AuthHeaderResponse {
-    return this.authRaft(ctx, true, () => {
-      this.auth.roleRevokePermission(r.role, r.key, r.range_end);
-      return this.authHeader();
-    });
+    return this.authChange(ctx, () => this.auth.roleRevokePermission(r.role, r.key, r.range_end));
   }
 }
 

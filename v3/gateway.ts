@@ -12,6 +12,9 @@
  *   POST /v3/lease/keepalive                   a stream (see gatewayStream.ts)
  *   POST /v3/watch                             a stream (see gatewayStream.ts, watchServer.ts)
  *   POST /v3/maintenance/status
+ *   POST /v3/auth/{enable,disable,authenticate}, /v3/auth/user/{add,get,list,delete,changepw,grant,revoke},
+ *        /v3/auth/role/{add,get,list,delete,grant,revoke}       the Auth service
+ *   Credentials: the `Authorization` header (or `Grpc-Metadata-Token`) carries the token, raw.
  *   /v3beta/… is rewritten to /v3/… before routing; /v3alpha/… is not served (`404 page not found`).
  *
  * Answers, byte for byte as etcd 3.4.23 writes them:

@@ -145,6 +145,7 @@ describe.skipIf(!etcdAvailable())("v3 auth through the gateway, compared with a 
     await get("bob", "/open", "\0");
     await get("bob", "/open/z", "/zz");
     await get("bob", "\0", "\0");
+    await get("alice", "single", "\0");
     await get("root", "\0", "\0");
     // an extra role joins [c,e) onto alice's [a,c)
     await call("/v3/auth/role/add", { name: "more" }, as("root"));
@@ -175,13 +176,21 @@ describe.skipIf(!etcdAvailable())("v3 auth through the gateway, compared with a 
   it("refuses a watch at creation with the full status text, and keeps the stream open", async () => {
     const stream = diff.stream(
       "/v3/watch",
-      [{ create_request: { key: b64("/other") } }, { create_request: { key: b64("/app/"), range_end: b64("/app0") } }, { create_request: { key: b64("a") } }],
+      [
+        { create_request: { key: b64("/other") } },
+        { create_request: { key: b64("/app/"), range_end: b64("/app0") } },
+        { create_request: { key: b64("a") } },
+        // quirk: a from-key watch is checked as its single key, so alice's point permission on
+        // "single" lets her watch every key from "single" on (a from-key range is refused)
+        { create_request: { key: b64("single"), range_end: b64("\0") } },
+      ],
       { token: "alice" },
     );
     const anonymous = diff.stream("/v3/watch", [{ create_request: { key: b64("a") } }], {});
     try {
-      const lines = await stream.collect("alice's watches", { minLines: 3 });
-      expect(lines.length).toBe(3);
+      const lines = await stream.collect("alice's watches", { minLines: 4 });
+      expect(lines.length).toBe(4);
+      expect(lines[3]).not.toContain("canceled");
       expect(lines[0]).toContain("rpc error: code = PermissionDenied desc = etcdserver: permission denied");
       await anonymous.collect("anonymous watch", { minLines: 1 });
     } finally {

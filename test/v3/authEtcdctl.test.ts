@@ -135,7 +135,7 @@ const SESSION: readonly Step[] = [
   // watches: refused at creation
   [[...BOB, "watch", "/app/w/", "--prefix"]],
   [["watch", "a"]],
-  [[...ALICE, "watch", "/app/", "--prefix", "--rev", "1"], "", 3000],
+  [[...ALICE, "watch", "/app/", "--prefix", "--rev", "1"]],
   // leases
   [[...ROOT, "lease", "grant", "100"]],
   [[...BOB, "lease", "list"]],

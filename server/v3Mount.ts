@@ -93,5 +93,5 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity, au
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
   every(SIMPLE_TOKEN_SWEEP_MS, "auth token sweep", () => server.auth.tokenProvider.sweep(clock.now()));
-  return createV3Gateway(server);
+  return createV3Gateway(server, { clientCertAuth: auth.clientCertAuth ?? false });
 }

@@ -485,6 +485,11 @@ export class EtcdServer {
     return undefined;
   }
 
+  /** Is v3 auth on? */
+  authEnabled(): boolean {
+    return this.auth.isAuthEnabled();
+  }
+
   /**
    * The admin check of Cluster calls (etcd: `checkMembershipOperationPermission`), before anything
    * is proposed; errors in their etcdserver form (code 7/3/9).

@@ -106,6 +106,8 @@ export interface WatchSession {
  * Each method throws an `RpcError` (or a sentinel that `toRpcError` converts) to refuse a request.
  */
 export interface V3Api extends Partial<V3AuthApi> {
+  /** Is v3 auth enabled? (for the CN refusal above; absent = never) */
+  authEnabled?(): boolean;
   range(request: RangeRequest, ctx?: CallContext): RangeResponse;
   put(request: PutRequest, ctx?: CallContext): PutResponse;
   deleteRange(request: DeleteRangeRequest, ctx?: CallContext): DeleteRangeResponse;
@@ -120,6 +122,15 @@ export interface V3Api extends Partial<V3AuthApi> {
   status(): StatusResponse;
   /** Opens a watch stream whose responses go to `onResponse`, in order (events only when pumped). */
   watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }, ctx?: CallContext): WatchSession;
+}
+
+/** The CN of the request's verified TLS client certificate, if there is one. */
+function verifiedCommonName(req: IncomingMessage): string | undefined {
+  const socket = req.socket as { authorized?: boolean; getPeerCertificate?: () => { subject?: { CN?: string | string[] } } };
+  if (socket.authorized !== true || socket.getPeerCertificate === undefined) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return name === undefined || name === "" ? undefined : name;
 }
 
 /** The Auth service (etcdserverpb.Auth), as EtcdServer implements it; without it /v3/auth/* is 404. */
@@ -227,7 +238,7 @@ const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keep
  * /v3/ and /v3beta/), false otherwise. The bare `/v3` is the mux's business (server.ts: a 301 to
  * the `/v3/` subtree), as it is Go's ServeMux's in etcd.
  */
-export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createV3Gateway(api: V3Api, options: { clientCertAuth?: boolean } = {}): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const url = req.url ?? "/";
     const question = url.indexOf("?");
@@ -240,6 +251,12 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
     // etcd 3.4 serves the v3beta API by rewriting its prefix before routing.
     if (path.startsWith("/v3beta/")) path = "/v3/" + path.slice("/v3beta/".length);
     if (!path.startsWith("/v3/")) return false;
+    // etcd's accessController: with --client-cert-auth and auth on, a gateway request whose verified
+    // client certificate has a CN is refused (the gateway's own gRPC call could not carry it).
+    if (options.clientCertAuth === true && api.authEnabled?.() === true && verifiedCommonName(req) !== undefined) {
+      writeGoError(res, 400, "CommonName of client sending a request against gateway will be ignored and not used as expected");
+      return true;
+    }
 
     const route = UNARY_ROUTES.get(path);
     const isStream = STREAM_ROUTES.has(path);

@@ -4,11 +4,10 @@
  * etcd 3.4.23: the same status, headers and body (indexes relative to each server's start, see
  * test/support/differential.ts), and for etcdctl the same output and exit code.
  */
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep } from "../../shared/clock.js";
 import { describeDifference, formatExchange, instantiateRequest, normalize, send, startV2Pair, type RawRequest, type V2Pair } from "../support/differential.js";
-import { ETCDCTL_BINARY, etcdAvailable, etcdctlAvailable } from "../support/realEtcd.js";
+import { etcdAvailable, etcdctlAvailable } from "../support/realEtcd.js";
+import { runEtcdctl } from "../support/etcdctl.js";
 
 const basic = (user: string, password: string): Record<string, string> => ({
   Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString("base64")}`,
@@ -20,20 +19,6 @@ const json = (method: string, path: string, body?: unknown, headers: Record<stri
   headers: { ...(body === undefined ? {} : { "Content-Type": "application/json" }), ...headers },
 });
 const ROOT = basic("root", "rootpw");
-
-function runCtl(endpoint: string, args: readonly string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
-  return new Promise((resolve) => {
-    const child = spawn(ETCDCTL_BINARY, ["--endpoints", endpoint, ...args], { env: { ...process.env, ETCDCTL_API: "2" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    void sleep(15_000).then(() => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-    });
-    child.on("close", (status) => resolve({ stdout, stderr, status }));
-  });
-}
 
 describe.skipIf(!etcdAvailable())("v2 auth, compared with a real etcd", () => {
   let pair: V2Pair;
@@ -157,8 +142,8 @@ describe.skipIf(!etcdAvailable())("v2 auth, compared with a real etcd", () => {
       ["get", "/after"],
     ];
     for (const args of steps) {
-      const real = await runCtl(pair.real.clientUrl, args);
-      const sim = await runCtl(pair.sim.clientUrl, args);
+      const real = await runEtcdctl("2", ["--endpoints", pair.real.clientUrl, ...args]);
+      const sim = await runEtcdctl("2", ["--endpoints", pair.sim.clientUrl, ...args]);
       const clean = (r: { stdout: string; stderr: string; status: number | null }, url: string): string =>
         JSON.stringify({ ...r, stdout: r.stdout.split(url).join("<url>"), stderr: r.stderr.split(url).join("<url>").replace(/\[\d+\]$/gm, "[<index>]") });
       compared++;

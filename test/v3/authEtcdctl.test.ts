@@ -10,52 +10,17 @@
  * and user removal, and auth disable. (Defragment, Alarm and MemberList are served on the `maint`
  * branch; they join this session once it is merged.)
  */
-import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep } from "../../shared/clock.js";
-import { ETCDCTL_BINARY, etcdAvailable, etcdctlAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js";
+import { runEtcdctl, type CtlResult } from "../support/etcdctl.js";
+import { etcdAvailable, etcdctlAvailable, startEtcd, type RealEtcd } from "../support/realEtcd.js";
 import { startSim, type SimServer } from "../support/simServer.js";
 
-interface CtlResult {
-  stdout: string;
-  stderr: string;
-  status: number | null;
-}
-
-/** Runs etcdctl v3 against one endpoint, with `input` on stdin; killed after `timeoutMs`. */
-function runCtl(endpoint: string, args: readonly string[], input = "", timeoutMs = 15_000): Promise<CtlResult> {
-  return new Promise((resolve) => {
-    const child = spawn(ETCDCTL_BINARY, [`--endpoints=${endpoint}`, ...args], {
-      env: { ...process.env, ETCDCTL_API: "3" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdin.on("error", () => {}); // etcdctl may exit before reading its input
-    child.stdin.end(input);
-    let timedOut = false;
-    void sleep(timeoutMs).then(() => {
-      if (child.exitCode === null && child.pid !== undefined) {
-        timedOut = true;
-        process.kill(child.pid, "SIGKILL");
-      }
-    });
-    child.on("close", (status) => resolve({ stdout, stderr: timedOut ? stderr + "<killed after timeout>" : stderr, status: timedOut ? null : status }));
-  });
-}
-
 /**
- * Drops the client's JSON warn lines (timestamps, random client IDs), masks the endpoint and
- * generated lease IDs (16 hex digits: the ID generator's time-based part differs).
+ * Masks the endpoint and generated lease IDs (16 hex digits: the ID generator's time-based part differs).
  */
 function normalize(result: CtlResult, endpoint: string): CtlResult {
   const clean = (text: string): string =>
     text
-      .split("\n")
-      .filter((line) => !line.startsWith('{"level":'))
-      .join("\n")
       .split(endpoint)
       .join("<endpoint>")
       .replace(/\b[0-9a-f]{16}\b/g, "<lease ID>");
@@ -204,8 +169,10 @@ describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("etcdctl (API 3) auth c
     const realEndpoint = real.clientUrl.replace("http://", "");
     const simEndpoint = sim.clientUrl.replace("http://", "");
     for (const [args, input, timeoutMs] of SESSION) {
-      const a = normalize(await runCtl(realEndpoint, args, input ?? "", timeoutMs), realEndpoint);
-      const b = normalize(await runCtl(simEndpoint, args, input ?? "", timeoutMs), simEndpoint);
+      const run = (endpoint: string): Promise<CtlResult> =>
+        runEtcdctl("3", [`--endpoints=${endpoint}`, ...args], { input: input ?? "", ...(timeoutMs === undefined ? {} : { timeoutMs }) });
+      const a = normalize(await run(realEndpoint), realEndpoint);
+      const b = normalize(await run(simEndpoint), simEndpoint);
       compared++;
       if (JSON.stringify(a) !== JSON.stringify(b)) {
         mismatches.push(`etcdctl ${args.join(" ")}\n  real: ${JSON.stringify(a)}\n  sim:  ${JSON.stringify(b)}`);

@@ -5,14 +5,15 @@
  * same output, same exit code. A token, when given, wins over the certificate. And the JSON
  * gateway refuses (400) a request whose client certificate has a CN while auth is on.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sleep } from "../../shared/clock.js";
-import { ETCDCTL_BINARY, etcdAvailable, etcdctlAvailable, freePort, startEtcd, type RealEtcd } from "../support/realEtcd.js";
+import { runEtcdctl, type CtlResult } from "../support/etcdctl.js";
+import { etcdAvailable, etcdctlAvailable, freePort, startEtcd, type RealEtcd } from "../support/realEtcd.js";
 import { startSim, type SimServer } from "../support/simServer.js";
 
 const opensslAvailable = spawnSync("openssl", ["version"]).status === 0;
@@ -34,22 +35,9 @@ function makePki(dir: string): void {
   sign("alice", "extendedKeyUsage=clientAuth\n");
 }
 
-function runCtl(endpoint: string, dir: string, cert: string, args: readonly string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
+function runCtl(endpoint: string, dir: string, cert: string, args: readonly string[]): Promise<CtlResult> {
   const tls = ["--cacert", join(dir, "ca.crt"), "--cert", join(dir, `${cert}.crt`), "--key", join(dir, `${cert}.key`)];
-  return new Promise((resolve) => {
-    const child = spawn(ETCDCTL_BINARY, [`--endpoints=${endpoint}`, ...tls, ...args], { env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    void sleep(15_000).then(() => {
-      if (child.exitCode === null && child.pid !== undefined) process.kill(child.pid, "SIGKILL");
-    });
-    child.on("close", (status) => {
-      const clean = (text: string): string => text.split("\n").filter((line) => !line.startsWith('{"level":')).join("\n");
-      resolve({ stdout: clean(stdout), stderr: clean(stderr), status });
-    });
-  });
+  return runEtcdctl("3", [`--endpoints=${endpoint}`, ...tls, ...args]);
 }
 
 /** POST over HTTPS with a client certificate: status and body. */

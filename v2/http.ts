@@ -26,7 +26,7 @@ import { formValue, parseForm, type FormValues } from "./httpForm.js";
 import { cleanKey } from "./path.js";
 import type { ExpireOptions, Store } from "./store.js";
 import type { Watcher } from "./watcher.js";
-import { AUTH_PREFIX, hasKeyPrefixAccess, serveV2Auth } from "./v2auth/http.js";
+import { AUTH_PREFIX, checkMembersWrite, hasKeyPrefixAccess, serveV2Auth } from "./v2auth/http.js";
 import type { V2AuthStore } from "./v2auth/store.js";
 import {
   EcodeIndexNaN,
@@ -516,6 +516,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
   /** `/v2/members` (GET only here: a one-member simulator cannot add, remove or move members). */
   const serveMembers = (req: IncomingMessage, res: ServerResponse, rest: string): void => {
     if (!allowMethod(req, res, "GET", "POST", "DELETE", "PUT")) return;
+    if (options.auth !== undefined && !checkMembersWrite(options.auth, req, res, options.clientCertAuth ?? false)) return;
     res.setHeader("X-Etcd-Cluster-Id", cluster.clusterId);
     res.setHeader("Content-Type", "application/json");
     if (req.method !== "GET") {

@@ -107,6 +107,8 @@ describe.skipIf(!etcdAvailable())("v2 auth, compared with a real etcd", () => {
     await check({ method: "GET", path: "/v2/keys/top", headers: ROOT });
     await check({ method: "DELETE", path: "/v2/keys/top", headers: ROOT });
     await check(json("GET", "/v2/auth/users", undefined, basic("bob", "bobpw")));
+    await check(json("POST", "/v2/members", { peerURLs: ["http://127.0.0.1:1"] }, basic("bob", "bobpw")));
+    await check(json("DELETE", "/v2/members/abc"));
     await check(json("DELETE", "/v2/auth/users/root", undefined, ROOT));
     await check(json("DELETE", "/v2/auth/roles/app", undefined, ROOT));
     await check(json("DELETE", "/v2/auth/roles/app", undefined, ROOT));

@@ -130,6 +130,17 @@ function writeError(req: IncomingMessage, res: ServerResponse, error: unknown): 
   else writeMessage(req, res, 500, error instanceof Error ? error.message : String(error));
 }
 
+/**
+ * etcd's check on `/v2/members` writes (`hasWriteRootAccess`): GET and HEAD are open, anything else
+ * needs root while v2 auth is on. Answers the 401 itself and returns false when refused.
+ */
+export function checkMembersWrite(sec: V2AuthStore, req: IncomingMessage, res: ServerResponse, clientCertAuth: boolean): boolean {
+  if (req.method === "GET" || req.method === "HEAD") return true;
+  if (hasRootAccess(sec, credentialsOf(req), clientCertAuth)) return true;
+  writeNoAuth(req, res);
+  return false;
+}
+
 /** etcd `writeNoAuth`: 401 without the cluster header. */
 function writeNoAuth(req: IncomingMessage, res: ServerResponse): void {
   res.removeHeader("X-Etcd-Cluster-Id");

@@ -19,6 +19,7 @@ import { lesson as readsUnderWrites } from "./14-reads-under-writes.js";
 import { lesson as serviceRegistration } from "./15-service-registration.js";
 import { lesson as indexVsRevision } from "./16-index-vs-revision.js";
 import { lesson as locksAreLeases } from "./17-locks-are-leases.js";
+import { lesson as whoMayReadWhat } from "./18-who-may-read-what.js";
 
 export const LESSONS: readonly Lesson[] = [
   dataModel,
@@ -38,4 +39,5 @@ export const LESSONS: readonly Lesson[] = [
   serviceRegistration,
   indexVsRevision,
   locksAreLeases,
+  whoMayReadWhat,
 ];

@@ -25,6 +25,7 @@ import { newGrpcServer, type GrpcLimits } from "../v3/v3rpc/grpc.js";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
 import { createV2Handler, type KeyRequest, type RaftStatus } from "../v2/http.js";
 import { V2Store, type Store } from "../v2/store.js";
+import { V2AuthStore } from "../v2/v2auth/store.js";
 import { createBaseHandler } from "./base.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, type ClusterInfo } from "./membership.js";
 import { Member, type MemberStats } from "./member.js";
@@ -61,6 +62,12 @@ export interface EtcdOptions {
   readonly walSegmentSizeBytes?: number;
   /** `--quota-backend-bytes` for the v3 backend: 0 (default) means 2 GiB, negative disables it. */
   readonly quotaBackendBytes?: number;
+  /** v3 auth: `--auth-token-ttl` (seconds a simple token lives after its last use, default 300). */
+  readonly authTokenTTLSeconds?: number;
+  /** v3 auth: `--auth-token`, "simple" (default) or "jwt,pub-key=…,priv-key=…,sign-method=…[,ttl=…]". */
+  readonly authToken?: string;
+  /** v3 auth: `--bcrypt-cost` (default 10; outside 4..31 falls back to 10). */
+  readonly bcryptCost?: number;
   readonly clock?: Clock & Ticker;
   /** Certificates for an https:// client URL (etcd's --cert-file, --key-file, …). */
   readonly tls?: TlsInfo;
@@ -222,6 +229,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     clientUrls: options.advertiseClientUrls ?? [clientUrl],
     ...(options.initialClusterToken !== undefined ? { clusterToken: options.initialClusterToken } : {}),
   });
+  const v2Auth = new V2AuthStore(store, options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost });
   if (member !== undefined) await member.startup(cluster);
   v2Handler = createV2Handler({
     store,
@@ -231,6 +239,8 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     startTimeMs: clock.now(),
     onApply: afterApply,
     ...(member !== undefined ? { propose: (request: KeyRequest) => member.proposeV2(request) } : {}),
+    auth: v2Auth,
+    clientCertAuth: options.tls?.clientCertAuth ?? false,
   });
 
   // etcd's SYNC: proposed only while some node has a TTL, applied with the leader's clock reading.

@@ -20,7 +20,7 @@
  * `InternalRaftRequest` protobuf there instead (field 4 put, 5 delete_range, 6 txn, 7 compaction,
  * 8 lease_grant, 9 lease_revoke).
  */
-import { bytesOf, PbWriter, readFields, varintOf, int64 } from "./pb.js";
+import { bytesOf, PbWriter, readFields, varintOf, int64 } from "../shared/pb.js";
 
 export interface WalMetadata {
   readonly nodeId: bigint;
@@ -100,12 +100,18 @@ export function decodeV2Request(buf: Uint8Array): V2Request {
 }
 
 /** The v3 operations that go through the log (etcd: the fields of InternalRaftRequest). */
-export type V3Op = "put" | "deleteRange" | "txn" | "compaction" | "leaseGrant" | "leaseRevoke" | "alarm";
+export type V3Op = "put" | "deleteRange" | "txn" | "compaction" | "leaseGrant" | "leaseRevoke" | "alarm" | "auth" | "authenticate";
 
-/** A logged v3 request: which operation, and its rpc.ts request object. */
+/**
+ * A logged v3 request: which operation, and its rpc.ts request object; for "auth", which Auth method
+ * (e.g. "userAdd"). `who` is the caller as resolved when it was proposed (etcd's RequestHeader
+ * username and auth_revision), so the apply (and a replay) checks the same identity.
+ */
 export interface V3Entry {
   readonly op: V3Op;
   readonly request: unknown;
+  readonly method?: string;
+  readonly who?: { readonly username: string; readonly revision: number };
 }
 
 /** The marker byte of etcdsim's own v3 entry encoding. */

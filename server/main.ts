@@ -9,7 +9,8 @@
  * Flags take `--flag value` or `--flag=value`, like etcd's; a boolean flag (`--client-cert-auth`,
  * `--memory`) takes only `--flag` or `--flag=true|false`, as Go's flag package reads it. Accepted:
  * --listen-client-urls (first URL used), --advertise-client-urls, --initial-advertise-peer-urls,
- * --initial-cluster-token, --name, --data-dir, --snapshot-count, --quota-backend-bytes; the data dir's
+ * --initial-cluster-token, --name, --data-dir, --snapshot-count, --quota-backend-bytes; v3 auth's
+ * --auth-token (simple | jwt,…), --auth-token-ttl, --bcrypt-cost; the data dir's
  * --max-snapshots, --max-wals, --backend-batch-interval (a Go duration such as 100ms),
  * --backend-batch-limit, and etcdsim's own --memory (no data dir: everything in memory, lost on exit);
  * TLS for an https:// client URL: --cert-file, --key-file, --trusted-ca-file, --client-cert-auth;
@@ -37,6 +38,9 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "auth-token",
+  "auth-token-ttl",
+  "bcrypt-cost",
   "cert-file",
   "key-file",
   "trusted-ca-file",
@@ -101,6 +105,10 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const advertise = urls("advertise-client-urls");
   const peers = urls("initial-advertise-peer-urls");
   const token = values.get("initial-cluster-token");
+  const tokenTTL = values.get("auth-token-ttl");
+  if (tokenTTL !== undefined && !/^\d+$/.test(tokenTTL)) throw new Error(`--auth-token-ttl must be a whole number of seconds`);
+  const bcryptCost = values.get("bcrypt-cost");
+  if (bcryptCost !== undefined && !/^\d+$/.test(bcryptCost)) throw new Error(`--bcrypt-cost must be a whole number`);
   const certFile = values.get("cert-file");
   const keyFile = values.get("key-file");
   const trustedCaFile = values.get("trusted-ca-file");
@@ -140,6 +148,9 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(tokenTTL !== undefined ? { authTokenTTLSeconds: Number(tokenTTL) } : {}),
+    ...(values.get("auth-token") !== undefined ? { authToken: values.get("auth-token") as string } : {}),
+    ...(bcryptCost !== undefined ? { bcryptCost: Number(bcryptCost) } : {}),
     ...(tls !== undefined ? { tls } : {}),
     ...(maxTxnOps !== undefined ? { maxTxnOps } : {}),
     grpcLimits: {

@@ -10,7 +10,7 @@
  *
  *   the no-op a new leader appends at term 2, index 2  →  08 00 10 02 18 02   (no Data)
  */
-import { bytesOf, PbWriter, readFields, varintOf } from "./pb.js";
+import { bytesOf, PbWriter, readFields, varintOf } from "../shared/pb.js";
 
 export const EntryType = { normal: 0, confChange: 1 } as const;
 

@@ -7,6 +7,7 @@
  *   every 100 ms        catch up unsynced watchers     (watchable store's syncWatchersLoop)
  *   every  10 ms        retry victim batches           (watchable store's syncVictimsLoop)
  *   every 10 min        progress notifications          (v3rpc's progress ticker)
+ *   every 1 s           forget expired simple tokens    (auth's simpleTokenTTLKeeper)
  *
  * The v3 core never reads the clock by itself (see v3/etcdServer.ts `tick`); here a RealClock ticker
  * calls each step, so `npm run serve` behaves like a running etcd. A failing step is logged and the
@@ -16,7 +17,11 @@
  * v3 header's `cluster_id` is the v2 `X-Etcd-Cluster-Id` written in decimal:
  *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
+import { randomInt } from "node:crypto";
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3/etcdServer.js";
+import { SIMPLE_TOKEN_SWEEP_MS } from "../v3/auth/simpleToken.js";
+import { JwtTokenProvider, parseJwtOptions } from "../v3/auth/jwt.js";
+import { Random } from "../shared/random.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { registerV3Services } from "../v3/v3rpc/grpc.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
@@ -43,6 +48,14 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
  * describe, starts its background tickers on the server's clock, and returns the gateway.
  */
 export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => Handler {
+  const auth = {
+    ...(options.authTokenTTLSeconds === undefined ? {} : { tokenTTLSeconds: options.authTokenTTLSeconds }),
+    ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
+    ...(options.tls?.clientCertAuth === true ? { clientCertAuth: true } : {}),
+  };
+  const spec = options.authToken ?? "simple";
+  if (spec !== "simple" && !spec.startsWith("jwt")) throw new Error(`--auth-token: unknown token type ${JSON.stringify(spec.split(",")[0])}`);
+  const jwt = spec === "simple" ? undefined : parseJwtOptions(spec); // read the key files at start, as etcd does
   return (context) =>
     createV3Mount(context, memberIdentityFor(options), {
       ...(options.quotaBackendBytes === undefined ? {} : { quotaBackendBytes: options.quotaBackendBytes }),
@@ -52,6 +65,7 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
         // The listen URL as given: with port 0 the real port is known only later (the member list then shows :0).
         clientURLs: options.advertiseClientUrls ?? [options.listenClientUrl ?? DEFAULT_LISTEN_CLIENT_URL],
       },
+      auth: { ...auth, ...(jwt === undefined ? {} : { tokenProvider: new JwtTokenProvider(jwt, () => context.clock.now()) }) },
     });
 }
 
@@ -59,9 +73,17 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
  * Builds the v3 server and its gateway handler, and starts the background tickers on the context's
  * clock; each ticker is cancelled when the server closes.
  */
-export function createV3Mount(context: MountContext, member?: MemberIdentity, serverOptions: Pick<EtcdServerOptions, "quotaBackendBytes" | "memberAttributes"> = {}): Handler {
+export function createV3Mount(
+  context: MountContext,
+  member?: MemberIdentity,
+  serverOptions: Pick<EtcdServerOptions, "quotaBackendBytes" | "memberAttributes" | "auth"> = {},
+): Handler {
   const { clock } = context;
+  // Token prefixes must not be guessable on a real server: the seed comes from the OS.
+  const random = new Random(randomInt(2 ** 31 - 1));
+  const gatewayOptions = { clientCertAuth: serverOptions.auth?.clientCertAuth ?? false };
   const limits = {
+    random,
     ...(context.maxTxnOps === undefined ? {} : { maxTxnOps: context.maxTxnOps }),
     ...(context.grpcLimits.maxRequestBytes === undefined ? {} : { maxRequestBytes: context.grpcLimits.maxRequestBytes }),
   };
@@ -74,12 +96,12 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity, se
     durable.attachV3(api);
     registerV3Services(context.grpcServer, api, context.grpcLimits);
     startV3Background(context, server, () => api.revokeExpiredLeases(clock.now()));
-    return createV3Gateway(api);
+    return createV3Gateway(api, gatewayOptions);
   }
   const server = new EtcdServer({ clock, ...serverOptions, ...limits, ...(member === undefined ? {} : { member }) });
   registerV3Services(context.grpcServer, server, context.grpcLimits);
   startV3Background(context, server, () => server.revokeExpiredLeases(clock.now()));
-  return createV3Gateway(server);
+  return createV3Gateway(server, gatewayOptions);
 }
 
 /** The v3 timers (see the header), each cancelled when the server closes; `revoke` is the lease expiry pass. */
@@ -105,4 +127,5 @@ function startV3Background(context: MountContext, server: EtcdServer, revoke: ()
     server.lockServer.close();
     server.electionServer.close();
   });
+  every(SIMPLE_TOKEN_SWEEP_MS, "auth token sweep", () => server.auth.tokenProvider.sweep(clock.now()));
 }

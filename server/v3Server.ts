@@ -3,7 +3,14 @@
  * with a data dir, every v3 request that changes state goes through the log before it is applied.
  *
  *   Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke, Alarm  →  logged, synced, applied, answered
+ *   every Auth call (reads too, as etcd's), Authenticate               →  logged, synced, applied, answered
  *   Range, LeaseTimeToLive, LeaseLeases, Status, Hash, keep-alives, Watch   →  served at once (no log entry)
+ *
+ * Credentials are resolved before anything is logged (a bad token fails at once), and the entry
+ * carries the caller's name and auth revision, as etcd's RequestHeader does; the apply checks
+ * permissions against that identity. As in etcd 3.4, Authenticate and UserAdd/ChangePassword log the
+ * password as sent (etcd 3.5 stopped doing so); the auth store's state lives in the backend's auth,
+ * authUsers and authRoles buckets.
  *
  * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
  * committed): member add/remove/update/promote (ConfChanges in etcd), and the keys that
@@ -17,10 +24,24 @@
  * keys, and the others fail as etcd's do (a lease granted twice, a revision compacted twice) and the
  * failure is only reported.
  */
-import type { EtcdServer } from "../v3/etcdServer.js";
-import type { V3Api } from "../v3/gateway.js";
+import type { CallContext, EtcdServer } from "../v3/etcdServer.js";
+import type { V3Api, V3AuthApi, V3AuthMethod } from "../v3/gateway.js";
+import { toRpcError } from "../v3/errors.js";
+import { ROOT_USER } from "../v3/auth/store.js";
 import type {
   AlarmRequest,
+  AuthEmptyRequest,
+  AuthenticateRequest,
+  AuthenticateResponse,
+  AuthRoleAddRequest,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleNameRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserGrantRoleRequest,
+  AuthUserNameRequest,
+  AuthUserRevokeRoleRequest,
   MemberAddRequest,
   MemberPromoteRequest,
   MemberRemoveRequest,
@@ -47,28 +68,55 @@ import type { RaftNode } from "./raft.js";
 
 /** Applies one logged v3 request to the server and returns its answer (throws its error). */
 export function applyV3Entry(server: EtcdServer, entry: V3Entry): unknown {
+  const ctx: CallContext = entry.who === undefined ? {} : { authInfo: entry.who };
   switch (entry.op) {
     case "put":
-      return server.put(entry.request as PutRequest);
+      return server.put(entry.request as PutRequest, ctx);
     case "deleteRange":
-      return server.deleteRange(entry.request as DeleteRangeRequest);
+      return server.deleteRange(entry.request as DeleteRangeRequest, ctx);
     case "txn":
-      return server.txn(entry.request as TxnRequest);
+      return server.txn(entry.request as TxnRequest, ctx);
     case "compaction":
-      return server.compact(entry.request as CompactionRequest);
+      return server.compact(entry.request as CompactionRequest, ctx);
     case "leaseGrant":
       return server.leaseGrant(entry.request as LeaseGrantRequest);
     case "leaseRevoke":
-      return server.leaseRevoke(entry.request as LeaseRevokeRequest);
+      return server.leaseRevoke(entry.request as LeaseRevokeRequest, ctx);
     case "alarm":
       return server.alarm(entry.request as AlarmRequest);
+    case "authenticate":
+      return server.authenticateApply(entry.request as { name: string; prefix: string }, ctx);
+    case "auth": {
+      const method = entry.method as V3AuthMethod;
+      if (!AUTH_METHODS.includes(method)) throw new Error(`etcdsim: unknown auth entry ${String(entry.method)}`);
+      return (server[method] as (request: unknown, ctx: CallContext) => unknown).call(server, entry.request, ctx);
+    }
     default:
       throw new Error(`etcdsim: unknown v3 entry ${String(entry.op)}`);
   }
 }
 
-/** The gateway's API over a server whose writes go through `node`. */
-export class LoggedV3Api implements V3Api {
+/** The Auth methods that go through the log as an "auth" entry (Authenticate has an entry of its own). */
+const AUTH_METHODS: readonly V3AuthMethod[] = [
+  "authEnable",
+  "authDisable",
+  "userAdd",
+  "userGet",
+  "userList",
+  "userDelete",
+  "userChangePassword",
+  "userGrantRole",
+  "userRevokeRole",
+  "roleAdd",
+  "roleGet",
+  "roleList",
+  "roleDelete",
+  "roleGrantPermission",
+  "roleRevokePermission",
+];
+
+/** The gateway's and gRPC's API over a server whose writes go through `node`. */
+export class LoggedV3Api implements V3Api, V3AuthApi {
   private readonly revoking = new Set<LeaseID>();
 
   constructor(
@@ -80,27 +128,45 @@ export class LoggedV3Api implements V3Api {
     return this.node.propose(encodeV3Entry(entry), () => applyV3Entry(this.server, entry) as T);
   }
 
-  range(request: RangeRequest) {
-    return this.server.range(request);
+  /**
+   * Resolves the caller, then logs `entry` with it (etcd's `raftRequest`: AuthInfoFromCtx before the
+   * proposal). A token that is not accepted fails here, before anything reaches the log.
+   */
+  private proposeAs<T>(ctx: CallContext, entry: V3Entry): Promise<T> {
+    let who;
+    try {
+      who = this.server.authInfoFromCtx(ctx);
+    } catch (error) {
+      return Promise.reject(toRpcError(error));
+    }
+    return this.propose<T>(who === undefined ? entry : { ...entry, who: { username: who.username, revision: who.revision } });
   }
-  put(request: PutRequest) {
-    return this.propose<ReturnType<EtcdServer["put"]>>({ op: "put", request });
+
+  private auth<M extends V3AuthMethod>(method: M, request: unknown, ctx: CallContext = {}): Promise<ReturnType<EtcdServer[M]>> {
+    return this.proposeAs(ctx, { op: "auth", method, request });
   }
-  deleteRange(request: DeleteRangeRequest) {
-    return this.propose<ReturnType<EtcdServer["deleteRange"]>>({ op: "deleteRange", request });
+
+  range(request: RangeRequest, ctx?: CallContext) {
+    return this.server.range(request, ctx);
   }
-  txn(request: TxnRequest) {
-    return this.propose<ReturnType<EtcdServer["txn"]>>({ op: "txn", request });
+  put(request: PutRequest, ctx: CallContext = {}) {
+    return this.proposeAs<ReturnType<EtcdServer["put"]>>(ctx, { op: "put", request });
   }
-  compact(request: CompactionRequest) {
-    return this.propose<ReturnType<EtcdServer["compact"]>>({ op: "compaction", request });
+  deleteRange(request: DeleteRangeRequest, ctx: CallContext = {}) {
+    return this.proposeAs<ReturnType<EtcdServer["deleteRange"]>>(ctx, { op: "deleteRange", request });
+  }
+  txn(request: TxnRequest, ctx: CallContext = {}) {
+    return this.proposeAs<ReturnType<EtcdServer["txn"]>>(ctx, { op: "txn", request });
+  }
+  compact(request: CompactionRequest, ctx: CallContext = {}) {
+    return this.proposeAs<ReturnType<EtcdServer["compact"]>>(ctx, { op: "compaction", request });
   }
   leaseGrant(request: LeaseGrantRequest) {
     const withId: LeaseGrantRequest = request.ID === undefined || request.ID === 0n ? { ...request, ID: this.server.nextLeaseId() } : request;
     return this.propose<ReturnType<EtcdServer["leaseGrant"]>>({ op: "leaseGrant", request: withId });
   }
-  leaseRevoke(request: LeaseRevokeRequest) {
-    return this.propose<ReturnType<EtcdServer["leaseRevoke"]>>({ op: "leaseRevoke", request });
+  leaseRevoke(request: LeaseRevokeRequest, ctx: CallContext = {}) {
+    return this.proposeAs<ReturnType<EtcdServer["leaseRevoke"]>>(ctx, { op: "leaseRevoke", request });
   }
   leaseKeepAlive(request: LeaseKeepAliveRequest) {
     return this.server.leaseKeepAlive(request);
@@ -117,22 +183,23 @@ export class LoggedV3Api implements V3Api {
   alarm(request: AlarmRequest) {
     return this.propose<ReturnType<EtcdServer["alarm"]>>({ op: "alarm", request });
   }
-  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }) {
-    return this.server.watch(onResponse, options);
+  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }, ctx?: CallContext) {
+    return this.server.watch(onResponse, options, ctx);
   }
-  hash() {
-    return this.server.hash();
+  hash(ctx?: CallContext) {
+    return this.server.hash(ctx);
   }
-  hashKV(request: HashKVRequest) {
-    return this.server.hashKV(request);
+  hashKV(request: HashKVRequest, ctx?: CallContext) {
+    return this.server.hashKV(request, ctx);
   }
   /** etcd's Defragment on a file: rewritten without its free pages before the answer (backend.ts). */
-  async defragment() {
+  async defragment(ctx?: CallContext) {
+    this.server.checkMaintenanceAdmin(ctx ?? {});
     if (this.server.backend instanceof DiskBackend) await this.server.backend.defragFile();
-    return this.server.defragment();
+    return this.server.defragment(ctx);
   }
-  snapshot() {
-    return this.server.snapshot();
+  snapshot(ctx?: CallContext) {
+    return this.server.snapshot(ctx);
   }
   moveLeader(request: MoveLeaderRequest) {
     return this.server.moveLeader(request);
@@ -140,17 +207,77 @@ export class LoggedV3Api implements V3Api {
   memberList() {
     return this.server.memberList();
   }
-  memberAdd(request: MemberAddRequest) {
-    return this.server.memberAdd(request);
+  memberAdd(request: MemberAddRequest, ctx?: CallContext) {
+    return this.server.memberAdd(request, ctx);
   }
-  memberRemove(request: MemberRemoveRequest) {
-    return this.server.memberRemove(request);
+  memberRemove(request: MemberRemoveRequest, ctx?: CallContext) {
+    return this.server.memberRemove(request, ctx);
   }
-  memberUpdate(request: MemberUpdateRequest) {
-    return this.server.memberUpdate(request);
+  memberUpdate(request: MemberUpdateRequest, ctx?: CallContext) {
+    return this.server.memberUpdate(request, ctx);
   }
-  memberPromote(request: MemberPromoteRequest) {
-    return this.server.memberPromote(request);
+  memberPromote(request: MemberPromoteRequest, ctx?: CallContext) {
+    return this.server.memberPromote(request, ctx);
+  }
+
+  // ── Auth: every call is one log entry, as in etcd (reads included) ─────────────────────────
+  authEnabled() {
+    return this.server.authEnabled();
+  }
+  /** The password is checked and the token prefix drawn before the entry is logged (etcd's order). */
+  authenticate(request: AuthenticateRequest, ctx: CallContext = {}): Promise<AuthenticateResponse> {
+    try {
+      this.server.auth.checkPassword(request.name, request.password);
+    } catch (error) {
+      return Promise.reject(toRpcError(error));
+    }
+    const prefix = this.server.auth.tokenProvider.genTokenPrefix();
+    return this.proposeAs(ctx, { op: "authenticate", request: { name: request.name, prefix } });
+  }
+  authEnable(request: AuthEmptyRequest = {}, ctx?: CallContext) {
+    return this.auth("authEnable", request, ctx);
+  }
+  authDisable(request: AuthEmptyRequest = {}, ctx?: CallContext) {
+    return this.auth("authDisable", request, ctx);
+  }
+  userAdd(request: AuthUserAddRequest, ctx?: CallContext) {
+    return this.auth("userAdd", request, ctx);
+  }
+  userGet(request: AuthUserNameRequest, ctx?: CallContext) {
+    return this.auth("userGet", request, ctx);
+  }
+  userList(request: AuthEmptyRequest = {}, ctx?: CallContext) {
+    return this.auth("userList", request, ctx);
+  }
+  userDelete(request: AuthUserNameRequest, ctx?: CallContext) {
+    return this.auth("userDelete", request, ctx);
+  }
+  userChangePassword(request: AuthUserChangePasswordRequest, ctx?: CallContext) {
+    return this.auth("userChangePassword", request, ctx);
+  }
+  userGrantRole(request: AuthUserGrantRoleRequest, ctx?: CallContext) {
+    return this.auth("userGrantRole", request, ctx);
+  }
+  userRevokeRole(request: AuthUserRevokeRoleRequest, ctx?: CallContext) {
+    return this.auth("userRevokeRole", request, ctx);
+  }
+  roleAdd(request: AuthRoleAddRequest, ctx?: CallContext) {
+    return this.auth("roleAdd", request, ctx);
+  }
+  roleGet(request: AuthRoleNameRequest, ctx?: CallContext) {
+    return this.auth("roleGet", request, ctx);
+  }
+  roleList(request: AuthEmptyRequest = {}, ctx?: CallContext) {
+    return this.auth("roleList", request, ctx);
+  }
+  roleDelete(request: AuthRoleNameRequest, ctx?: CallContext) {
+    return this.auth("roleDelete", request, ctx);
+  }
+  roleGrantPermission(request: AuthRoleGrantPermissionRequest, ctx?: CallContext) {
+    return this.auth("roleGrantPermission", request, ctx);
+  }
+  roleRevokePermission(request: AuthRoleRevokePermissionRequest, ctx?: CallContext) {
+    return this.auth("roleRevokePermission", request, ctx);
   }
   lock(request: LockRequest, signal?: AbortSignal) {
     return this.server.lock(request, signal);
@@ -182,7 +309,8 @@ export class LoggedV3Api implements V3Api {
     for (const lease of this.server.lessor.findExpiredLeases(nowMs)) {
       if (this.revoking.has(lease.ID)) continue;
       this.revoking.add(lease.ID);
-      this.leaseRevoke({ ID: lease.ID })
+      // etcd revokes an expired lease with root's credentials (`authStore.WithRoot`).
+      this.leaseRevoke({ ID: lease.ID }, { authInfo: { username: ROOT_USER, revision: this.server.auth.revision() } })
         .catch(() => undefined)
         .finally(() => this.revoking.delete(lease.ID));
     }

@@ -27,8 +27,11 @@ import { formValue, parseForm, type FormValues } from "./httpForm.js";
 import { cleanKey } from "./path.js";
 import type { ExpireOptions, Store } from "./store.js";
 import type { Watcher } from "./watcher.js";
+import { AUTH_PREFIX, checkMembersWrite, hasKeyPrefixAccess, serveV2Auth } from "./v2auth/http.js";
+import type { V2AuthStore } from "./v2auth/store.js";
 import {
   EcodeIndexNaN,
+  EcodeUnauthorized,
   EcodeInvalidField,
   EcodeInvalidForm,
   EcodePrevValueRequired,
@@ -81,6 +84,10 @@ export interface V2HandlerOptions {
    * it is on disk and applied (server/raft.ts). Without it, requests apply at once in memory.
    */
   readonly propose?: (request: KeyRequest) => Promise<KeyResponse>;
+  /** v2 auth (`/v2/auth`, and the keys API's access checks); none = no `/v2/auth` at all. */
+  readonly auth?: V2AuthStore;
+  /** `--client-cert-auth`: the TLS CN names the v2 user when no Authorization header is sent. */
+  readonly clientCertAuth?: boolean;
 }
 
 /**
@@ -370,6 +377,11 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
           writeKeyError(req, res, error);
           return;
         }
+        // etcd checks v2 auth after parsing, on the path as the client wrote it (not cleaned).
+        if (options.auth !== undefined && !hasKeyPrefixAccess(options.auth, req, urlPath.slice(KEYS_PREFIX.length), request.recursive, options.clientCertAuth ?? false)) {
+          writeKeyError(req, res, new V2Error(EcodeUnauthorized, "Insufficient credentials", 0));
+          return;
+        }
         const proposes = isProposal(request);
         if (proposes && options.propose !== undefined) {
           options.propose(request).then(
@@ -484,6 +496,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
   /** `/v2/members` (GET only here: a one-member simulator cannot add, remove or move members). */
   const serveMembers = (req: IncomingMessage, res: ServerResponse, rest: string): void => {
     if (!allowMethod(req, res, "GET", "POST", "DELETE", "PUT")) return;
+    if (options.auth !== undefined && !checkMembersWrite(options.auth, req, res, options.clientCertAuth ?? false)) return;
     res.setHeader("X-Etcd-Cluster-Id", cluster.clusterId);
     res.setHeader("Content-Type", "application/json");
     if (req.method !== "GET") {
@@ -517,6 +530,9 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
     if (urlPath === MEMBERS_PREFIX || urlPath.startsWith(MEMBERS_PREFIX + "/")) {
       serveMembers(req, res, urlPath.slice(MEMBERS_PREFIX.length).replace(/^\//, ""));
       return true;
+    }
+    if (options.auth !== undefined && urlPath.startsWith(AUTH_PREFIX + "/")) {
+      return serveV2Auth(options.auth, { clusterId: cluster.clusterId, clientCertAuth: options.clientCertAuth ?? false }, req, res, urlPath);
     }
     if (urlPath === MACHINES_PREFIX) {
       if (!allowMethod(req, res, "GET", "HEAD")) return true;

@@ -56,6 +56,11 @@ export interface Store {
   /** The current etcd index: the index of the last successful change (0 in an empty store). */
   readonly index: number;
 
+  /**
+   * One successful write outside the user tree (etcd keeps v2 auth under the hidden `/2`): it
+   * spends an etcd index and nothing under `/v2/keys` sees it. Returns the new index.
+   */
+  spendIndex(): number;
   /** Reads a node. `recursive` lists the whole visible subtree, `sorted` sorts `nodes` by key. */
   get(path: string, recursive: boolean, sorted: boolean, nowMs: number): Event;
   /** Creates or replaces a key (or, with `dir`, an empty directory). Action `set`. */
@@ -156,6 +161,10 @@ export class V2Store implements Store, NodeContext {
 
   get index(): number {
     return this.currentIndex;
+  }
+
+  spendIndex(): number {
+    return ++this.currentIndex;
   }
 
   /**

@@ -61,6 +61,9 @@ export interface ApplierOptions {
   readonly maxRequestBytes?: number;
 }
 
+/** An auth check run at etcd's point in the request (see `range`); throws to refuse. */
+export type Authorize = () => void;
+
 /** The v3 KV applier: range, put, deleteRange, txn and compaction requests against a KV. */
 export class Applier {
   readonly kv: KV;
@@ -83,10 +86,16 @@ export class Applier {
     this.maxRequestBytes = options.maxRequestBytes ?? MAX_REQUEST_BYTES;
   }
 
-  /** A Range request (reads do not go through raft). */
-  range(r: RangeRequest): RangeResponse {
+  /**
+   * A Range request (reads do not go through raft). `authorize`, when given, is the auth check
+   * (etcd: v3_server.go's `chk` in doSerialize, or apply_auth.go for writes); it throws to refuse.
+   * It runs after the request checks and, for writes, after the raft entry is taken, as in etcd,
+   * where a denied write still used an index.
+   */
+  range(r: RangeRequest, authorize?: Authorize): RangeResponse {
     return this.answer(() => {
       checkRangeRequest(r);
+      authorize?.();
       const response = this.applyRange(undefined, r);
       response.header = this.header(response.header.revision);
       return response;
@@ -94,10 +103,11 @@ export class Applier {
   }
 
   /** A Put request. */
-  put(r: PutRequest): PutResponse {
+  put(r: PutRequest, authorize?: Authorize): PutResponse {
     return this.answer(() => {
       checkPutRequest(r);
       this.propose("put", r);
+      authorize?.();
       const response = this.applyPut(undefined, r);
       response.header = this.header(response.header.revision);
       return response;
@@ -105,10 +115,11 @@ export class Applier {
   }
 
   /** A DeleteRange request. */
-  deleteRange(r: DeleteRangeRequest): DeleteRangeResponse {
+  deleteRange(r: DeleteRangeRequest, authorize?: Authorize): DeleteRangeResponse {
     return this.answer(() => {
       checkDeleteRequest(r);
       this.propose("delete", r);
+      authorize?.();
       const response = this.applyDeleteRange(undefined, r);
       response.header = this.header(response.header.revision);
       return response;
@@ -120,13 +131,14 @@ export class Applier {
    * (nested ones included) against the state before any op runs, pre-check the chosen ops against
    * that state, then run them in one write transaction (or a read one if every op is a range).
    */
-  txn(r: TxnRequest): TxnResponse {
+  txn(r: TxnRequest, authorize?: Authorize): TxnResponse {
     return this.answer(() => {
       checkTxnRequest(r, this.maxTxnOps);
       checkIntervals(r.success ?? []);
       checkIntervals(r.failure ?? []);
       const readOnly = isTxnReadonly(r);
       if (!readOnly) this.propose("txn", r);
+      authorize?.();
       const response = this.applyTxnRequest(r, readOnly);
       response.header = this.header(response.header.revision);
       return response;

@@ -426,6 +426,68 @@ export function toRpcError(err: unknown): RpcError {
   if (err instanceof RequestTooLargeError) return new RpcRequestTooLargeError(err);
   if (err instanceof NoSpaceError) return new RpcNoSpaceError(err);
   if (err instanceof TooManyRequestsError) return new RpcTooManyRequestsError(err);
+  if (err instanceof AuthError) return authToRpcError(err);
   const message = err instanceof Error ? err.message : String(err);
   return new RpcError(GrpcCode.Unknown, message);
+}
+
+// ---------------------------------------------------------------------------------------------
+// auth/store.go's sentinels and their rpctypes faces (rpctypes.ErrGRPC* for auth).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The auth store's Go sentinels, by variable name: the text inside the server ("auth: …"), and
+ * the gRPC code and text `togRPCError` turns it into. `rpc: undefined` means togRPCError has no
+ * entry for it, so the client sees code 2 (Unknown) and the raw "auth: …" text
+ * (ErrNoPasswordUser, as etcdctl shows for `--user nopw:x`).
+ */
+export const AUTH_ERRORS = {
+  ErrRootUserNotExist: { text: "auth: root user does not exist", rpc: [GrpcCode.FailedPrecondition, "etcdserver: root user does not exist"] },
+  ErrRootRoleNotExist: { text: "auth: root user does not have root role", rpc: [GrpcCode.FailedPrecondition, "etcdserver: root user does not have root role"] },
+  ErrUserAlreadyExist: { text: "auth: user already exists", rpc: [GrpcCode.FailedPrecondition, "etcdserver: user name already exists"] },
+  ErrUserEmpty: { text: "auth: user name is empty", rpc: [GrpcCode.InvalidArgument, "etcdserver: user name is empty"] },
+  ErrUserNotFound: { text: "auth: user not found", rpc: [GrpcCode.FailedPrecondition, "etcdserver: user name not found"] },
+  ErrRoleAlreadyExist: { text: "auth: role already exists", rpc: [GrpcCode.FailedPrecondition, "etcdserver: role name already exists"] },
+  ErrRoleNotFound: { text: "auth: role not found", rpc: [GrpcCode.FailedPrecondition, "etcdserver: role name not found"] },
+  ErrRoleEmpty: { text: "auth: role name is empty", rpc: [GrpcCode.InvalidArgument, "etcdserver: role name is empty"] },
+  ErrAuthFailed: { text: "auth: authentication failed, invalid user ID or password", rpc: [GrpcCode.InvalidArgument, "etcdserver: authentication failed, invalid user ID or password"] },
+  ErrNoPasswordUser: { text: "auth: authentication failed, password was given for no password user", rpc: undefined },
+  ErrPermissionDenied: { text: "auth: permission denied", rpc: [GrpcCode.PermissionDenied, "etcdserver: permission denied"] },
+  ErrRoleNotGranted: { text: "auth: role is not granted to the user", rpc: [GrpcCode.FailedPrecondition, "etcdserver: role is not granted to the user"] },
+  ErrPermissionNotGranted: { text: "auth: permission is not granted to the role", rpc: [GrpcCode.FailedPrecondition, "etcdserver: permission is not granted to the role"] },
+  ErrAuthNotEnabled: { text: "auth: authentication is not enabled", rpc: [GrpcCode.FailedPrecondition, "etcdserver: authentication is not enabled"] },
+  ErrAuthOldRevision: { text: "auth: revision in header is old", rpc: [GrpcCode.InvalidArgument, "etcdserver: revision of auth store is old"] },
+  ErrInvalidAuthToken: { text: "auth: invalid auth token", rpc: [GrpcCode.Unauthenticated, "etcdserver: invalid auth token"] },
+  ErrInvalidAuthMgmt: { text: "auth: invalid auth management", rpc: [GrpcCode.InvalidArgument, "etcdserver: invalid auth management"] },
+  ErrTokenSigningVerifyOnly: { text: "auth: token signing attempted with verify-only key", rpc: undefined },
+} as const satisfies Record<string, { text: string; rpc: readonly [GrpcCode, string] | undefined }>;
+export type AuthSentinel = keyof typeof AUTH_ERRORS;
+
+/**
+ * One of auth/store.go's sentinels. Compare with `err.sentinel === "ErrPermissionDenied"` (Go: `err == auth.ErrPermissionDenied`).
+ *
+ *   new AuthError("ErrPermissionDenied").message                  → "auth: permission denied"
+ *   toRpcError(new AuthError("ErrPermissionDenied"))              → code 7, "etcdserver: permission denied"
+ *   rawAuthError(new AuthError("ErrUserEmpty"))                   → code 2, "auth: user name is empty" (Maintenance)
+ */
+export class AuthError extends SentinelError {
+  readonly sentinel: AuthSentinel;
+  constructor(sentinel: AuthSentinel) {
+    super(AUTH_ERRORS[sentinel].text);
+    this.name = "AuthError";
+    this.sentinel = sentinel;
+  }
+}
+
+/**
+ * What the Maintenance service answers for an auth error: it returns the auth store's error
+ * without `togRPCError`, so gRPC sends code 2 (Unknown) with the raw text ("auth: permission denied").
+ */
+export function rawAuthError(err: AuthError): RpcError {
+  return new RpcError(GrpcCode.Unknown, err.message, err);
+}
+
+function authToRpcError(err: AuthError): RpcError {
+  const rpc = AUTH_ERRORS[err.sentinel].rpc;
+  return rpc === undefined ? rawAuthError(err) : new RpcError(rpc[0], rpc[1], err);
 }

@@ -86,8 +86,8 @@ import type {
 import { AlarmAction, AlarmType, NO_LEASE } from "./rpc.js";
 import { Backend } from "./backend.js";
 import { KVStore } from "./kvstore.js";
-import { Applier } from "./apply.js";
-import { GrpcCode, LeaseNotFoundError, RPC_BAD_LEADER_TRANSFEREE, RpcCorruptError, RpcError, RpcNoSpaceError, toRpcError } from "./errors.js";
+import { Applier, isTxnReadonly } from "./apply.js";
+import { AuthError, GrpcCode, LeaseNotFoundError, RPC_BAD_LEADER_TRANSFEREE, RpcCorruptError, RpcError, RpcNoSpaceError, rawAuthError, toRpcError } from "./errors.js";
 import { AlarmStore, formatAlarm } from "./alarms.js";
 import { DEFAULT_MEMBER_ATTRIBUTES, type MemberAttributes, RaftCluster } from "./cluster.js";
 import { hashBackend, hashByRev } from "./hash.js";
@@ -112,6 +112,31 @@ import { WatchableStore } from "./watchableStore.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, ServerWatchStream } from "./watchServer.js";
 import { InProcessClient } from "./concurrency/inProcessClient.js";
 import { fromBinaryString } from "../shared/bytes.js";
+import { Random } from "../shared/random.js";
+import type {
+  AuthEmptyRequest,
+  AuthenticateRequest,
+  AuthenticateResponse,
+  AuthHeaderResponse,
+  AuthRoleAddRequest,
+  AuthRoleGetResponse,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleListResponse,
+  AuthRoleNameRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserGetResponse,
+  AuthUserGrantRoleRequest,
+  AuthUserListResponse,
+  AuthUserNameRequest,
+  AuthUserRevokeRoleRequest,
+} from "./rpc.js";
+import { PermissionType } from "./authpb.js";
+import { AuthStore, type AuthState } from "./auth/store.js";
+import { SimpleTokenProvider, type AuthInfo, type TokenProvider } from "./auth/simpleToken.js";
+import { checkDeleteRangeAuth, checkLeasePuts, checkPutAuth, checkTxnAuth, type LeaseKeys } from "./applyAuth.js";
+
 
 /** How often the lessor looks for expired leases (etcd: the lessor's `runLoop`, 500 ms). */
 export const LEASE_EXPIRY_CHECK_MS = 500;
@@ -151,6 +176,32 @@ export interface EtcdServerOptions {
   quotaBackendBytes?: number;
   /** The local member's name and URLs, for MemberList and the members bucket (default: etcd's defaults). */
   memberAttributes?: MemberAttributes;
+  /** Draws simple-token prefixes (default: seeded from the clock's first reading). */
+  random?: Random;
+  /** v3 auth: `--auth-token-ttl` (s, default 300), `--bcrypt-cost`, `--client-cert-auth`, a restored state, or another token kind (JWT). */
+  auth?: {
+    tokenTTLSeconds?: number;
+    bcryptCost?: number;
+    clientCertAuth?: boolean;
+    state?: AuthState;
+    tokenProvider?: TokenProvider;
+  };
+}
+
+/**
+ * What a call carries besides its message (etcd: the gRPC context): metadata `token`, else
+ * `authorization` (what the gateway's `Authorization` header becomes), and the CN of a verified
+ * TLS client certificate. `{}` = an anonymous call.
+ */
+export interface CallContext {
+  /**
+   * Credentials already resolved (etcd: the username and auth revision a raft entry's header carries):
+   * a logged request is applied, and replayed, with the identity it was proposed with.
+   */
+  readonly authInfo?: AuthInfo;
+  readonly token?: string;
+  readonly authorization?: string;
+  readonly commonName?: string;
 }
 
 /** Snapshot chunk size (etcd's `snapshotSendBufferSize`, 32 KiB). */
@@ -192,6 +243,8 @@ export class EtcdServer {
    */
   private raftRequests = 0;
   private readonly logRaftIndex: (() => number) | undefined;
+  readonly auth: AuthStore;
+  private readonly clientCertAuth: boolean;
 
   constructor(options: EtcdServerOptions) {
     this.clock = options.clock;
@@ -229,6 +282,21 @@ export class EtcdServer {
       this.backend.bucket("members_removed"),
     );
     this.quota = new Quota(options.quotaBackendBytes ?? 0, () => this.backend.dbSizeBytes);
+    const auth = options.auth ?? {};
+    const tokenProvider =
+      auth.tokenProvider ??
+      new SimpleTokenProvider({
+        random: options.random ?? new Random(this.clock.now() % 2 ** 31),
+        ...(auth.tokenTTLSeconds === undefined ? {} : { ttlSeconds: auth.tokenTTLSeconds }),
+      });
+    this.auth = new AuthStore({
+      tokenProvider,
+      ...(auth.bcryptCost === undefined ? {} : { bcryptCost: auth.bcryptCost }),
+      ...(auth.state === undefined ? {} : { state: auth.state }),
+      buckets: { auth: this.backend.bucket("auth"), authUsers: this.backend.bucket("authUsers"), authRoles: this.backend.bucket("authRoles") },
+    });
+    this.auth.start(this.clock.now());
+    this.clientCertAuth = auth.clientCertAuth ?? false;
   }
 
   /** A header at the current revision. */
@@ -253,34 +321,60 @@ export class EtcdServer {
 
   // ── KV service ─────────────────────────────────────────────────────────────────────────────
 
+  // Each call resolves its credentials first (a bad token fails before anything is proposed),
+  // then the applier runs the auth check at etcd's point (see Applier.range).
+
   /** A linearizable range needs a quorum (etcd's ReadIndex); a serializable one reads locally. */
-  range(request: RangeRequest): RangeResponse {
+  range(request: RangeRequest, ctx: CallContext = {}): RangeResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
     if (request.serializable !== true) this.cluster.requireQuorum();
-    return this.applier.range(request);
+    const response = this.applier.range(request, () => this.auth.isRangePermitted(who, request.key, request.range_end));
+    this.checkStaleRead(who);
+    return response;
   }
-  put(request: PutRequest): PutResponse {
+  put(request: PutRequest, ctx: CallContext = {}): PutResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
     const cost = costPut(request);
     this.admit("put", cost);
-    return this.applied(cost, this.applier.put(request));
+    return this.applied(cost, this.applier.put(request, () => checkPutAuth(this.auth, who, request, this.leaseKeys)));
   }
-  deleteRange(request: DeleteRangeRequest): DeleteRangeResponse {
+  deleteRange(request: DeleteRangeRequest, ctx: CallContext = {}): DeleteRangeResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
     this.admit("deleteRange", 0);
-    return this.applier.deleteRange(request);
+    return this.applier.deleteRange(request, () => checkDeleteRangeAuth(this.auth, who, request));
   }
-  txn(request: TxnRequest): TxnResponse {
-    if (isTxnReadOnly(request)) {
+  txn(request: TxnRequest, ctx: CallContext = {}): TxnResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
+    const check = (): void => checkTxnAuth(this.auth, who, request);
+    if (isTxnReadonly(request)) {
       // etcd runs a read-only txn outside raft and outside the (possibly restricted) applier.
       this.cluster.requireQuorum();
-      return this.applier.txn(request);
+      const response = this.applier.txn(request, check);
+      this.checkStaleRead(who);
+      return response;
     }
     const cost = costTxn(request);
     this.admit("txn", cost);
-    return this.applied(cost, this.applier.txn(request));
+    return this.applied(cost, this.applier.txn(request, check));
   }
-  compact(request: CompactionRequest): CompactionResponse {
+  /** No auth check at all in etcd 3.4 (quirk: any user, even an anonymous one, may compact). */
+  compact(request: CompactionRequest, ctx: CallContext = {}): CompactionResponse {
+    rpc(() => this.authInfoFromCtx(ctx));
     this.admit("compaction", 0);
     return this.applier.compaction(request);
   }
+
+  /**
+   * etcd `doSerialize`'s last step: a read whose credentials carry an auth revision other than the
+   * current one is answered "revision of auth store is old", even while auth is disabled (observed
+   * with a JWT issued before an auth change; a simple token always carries the current revision).
+   */
+  private checkStaleRead(who: AuthInfo | undefined): void {
+    if (who !== undefined && who.revision !== 0 && who.revision !== this.auth.revision()) throw toRpcError(new AuthError("ErrAuthOldRevision"));
+  }
+
+  /** The keys on a lease, for the lease checks of apply_auth.go. */
+  private readonly leaseKeys: LeaseKeys = (id) => this.lessor.lookup(id)?.itemSet;
 
   /**
    * The path of every write, as etcd layers it (`cost` is the quota's price, quota.ts):
@@ -352,14 +446,12 @@ export class EtcdServer {
   }
 
   /** etcd: `EtcdServer.LeaseRevoke`; the keys go in one write txn (one revision). */
-  leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse {
+  leaseRevoke(request: LeaseRevokeRequest, ctx: CallContext = {}): LeaseRevokeResponse {
+    const who = rpc(() => this.authInfoFromCtx(ctx));
     this.admit("leaseRevoke", 0);
-    return this.revoke(request);
-  }
-
-  private revoke(request: LeaseRevokeRequest): LeaseRevokeResponse {
     return rpc(() => {
       this.raftRequests++;
+      checkLeasePuts(this.auth, who, request.ID, this.leaseKeys);
       this.lessor.revoke(request.ID);
       return { header: this.header() };
     });
@@ -429,12 +521,14 @@ export class EtcdServer {
   }
 
   /** CRC-32C over every bucket but meta/consistent_index (hash.ts). */
-  hash(): HashResponse {
+  hash(ctx: CallContext = {}): HashResponse {
+    this.checkMaintenanceAdmin(ctx);
     return { header: this.header(), hash: hashBackend(this.backend) };
   }
 
   /** The key bucket's hash as of `revision` (0: now); compact_revision −1 before any compaction (hash.ts). */
-  hashKV(request: HashKVRequest): HashKVResponse {
+  hashKV(request: HashKVRequest, ctx: CallContext = {}): HashKVResponse {
+    this.checkMaintenanceAdmin(ctx);
     return rpc(() => {
       const { hash, currentRev, compactRev } = hashByRev(this.kv, request.revision ?? 0);
       return { header: this.header(currentRev), hash, compact_revision: compactRev };
@@ -442,7 +536,8 @@ export class EtcdServer {
   }
 
   /** Rewrites the backend without its free pages; the answer carries no header (quirk). */
-  defragment(): DefragmentResponse {
+  defragment(ctx: CallContext = {}): DefragmentResponse {
+    this.checkMaintenanceAdmin(ctx);
     this.backend.defrag();
     return {};
   }
@@ -499,7 +594,8 @@ export class EtcdServer {
    *   a 20,480-byte image  → {remaining 0, 20,480 bytes}, {remaining 0, 32-byte digest}
    *   a 69,632-byte image  → {36,864, 32 KiB}, {4,096, 32 KiB}, {0, 4,096 bytes}, {0, digest}
    */
-  snapshot(): SnapshotResponse[] {
+  snapshot(ctx: CallContext = {}): SnapshotResponse[] {
+    this.checkMaintenanceAdmin(ctx);
     const image = this.backend.snapshot();
     const chunks: SnapshotResponse[] = [];
     for (let sent = 0; sent < image.length; ) {
@@ -534,25 +630,29 @@ export class EtcdServer {
   }
 
   /** Adds an unstarted member (see cluster.ts for what a single member accepts). */
-  memberAdd(request: MemberAddRequest): MemberAddResponse {
+  memberAdd(request: MemberAddRequest, ctx: CallContext = {}): MemberAddResponse {
+    this.checkAdmin(ctx);
     const member = this.cluster.add(request.peerURLs ?? [], request.isLearner === true, Math.floor(this.clock.now() / 1000));
     this.raftRequests++;
     return { header: this.header(0), member, members: this.cluster.list() };
   }
 
-  memberRemove(request: MemberRemoveRequest): MemberListResponse {
+  memberRemove(request: MemberRemoveRequest, ctx: CallContext = {}): MemberListResponse {
+    this.checkAdmin(ctx);
     this.cluster.remove(request.ID);
     this.raftRequests++;
     return this.memberList();
   }
 
-  memberUpdate(request: MemberUpdateRequest): MemberListResponse {
+  memberUpdate(request: MemberUpdateRequest, ctx: CallContext = {}): MemberListResponse {
+    this.checkAdmin(ctx);
     this.cluster.update(request.ID, request.peerURLs ?? []);
     this.raftRequests++;
     return this.memberList();
   }
 
-  memberPromote(request: MemberPromoteRequest): MemberListResponse {
+  memberPromote(request: MemberPromoteRequest, ctx: CallContext = {}): MemberListResponse {
+    this.checkAdmin(ctx);
     this.cluster.promote(request.ID);
     this.raftRequests++;
     return this.memberList();
@@ -592,9 +692,10 @@ export class EtcdServer {
    * for `take()`). `autoPump: false` makes a slow reader: events wait in the 128-slot channel
    * until `pump()`.
    */
-  watch(onResponse?: (response: WatchResponse) => void, options: { autoPump?: boolean } = {}): ServerWatchStream {
+  watch(onResponse?: (response: WatchResponse) => void, options: { autoPump?: boolean } = {}, ctx: CallContext = {}): ServerWatchStream {
     const stream = new ServerWatchStream(this.watchableStore, {
       header: (revision) => this.header(revision),
+      isWatchPermitted: (key, end) => this.watchRefusal(ctx, key, end),
       ...(onResponse === undefined ? {} : { onResponse }),
       ...(options.autoPump === undefined ? {} : { autoPump: options.autoPump }),
       ...(this.chanBufLen === undefined ? {} : { chanBufLen: this.chanBufLen }),
@@ -627,6 +728,7 @@ export class EtcdServer {
 
   /** Runs whatever etcd's timers would have run by `nowMs` (see the header). */
   tick(nowMs: number = this.clock.now()): TickReport {
+    this.auth.tokenProvider.sweep(nowMs);
     let revokedLeases: LeaseID[] = [];
     if (nowMs - this.lastLeaseCheckMs >= LEASE_EXPIRY_CHECK_MS) {
       this.lastLeaseCheckMs = nowMs;
@@ -684,19 +786,197 @@ export class EtcdServer {
   client(): InProcessClient {
     return new InProcessClient(this);
   }
+
+  // ── Auth (etcd: v3_server.go's Auth methods, applied by apply_auth.go / store.go) ─────────────
+
+  /**
+   * etcd `AuthInfoFromCtx`: the token (metadata `token`, else `authorization`) decides; a token
+   * that is not accepted is "invalid auth token", even while auth is disabled. Without a token,
+   * under --client-cert-auth the certificate's CN is the user. undefined = anonymous.
+   */
+  authInfoFromCtx(ctx: CallContext): AuthInfo | undefined {
+    if (ctx.authInfo !== undefined) return ctx.authInfo;
+    const token = ctx.token ?? ctx.authorization;
+    if (token !== undefined) {
+      const info = this.auth.authInfoFromToken(token, this.raftIndex, this.clock.now());
+      if (info === undefined) throw new AuthError("ErrInvalidAuthToken");
+      return info;
+    }
+    if (this.clientCertAuth && ctx.commonName !== undefined && ctx.commonName !== "") return this.auth.authInfoFromCommonName(ctx.commonName);
+    return undefined;
+  }
+
+  /** Is v3 auth on? */
+  authEnabled(): boolean {
+    return this.auth.isAuthEnabled();
+  }
+
+  /**
+   * The admin check of Cluster calls (etcd: `checkMembershipOperationPermission`), before anything
+   * is proposed; errors in their etcdserver form (code 7/3/9).
+   */
+  checkAdmin(ctx: CallContext): void {
+    rpc(() => this.auth.isAdminPermitted(this.authInfoFromCtx(ctx)));
+  }
+
+  /**
+   * The admin check of Maintenance Defragment, Hash, HashKV and Snapshot (etcd:
+   * `authMaintenanceServer.isAuthenticated`). quirk: it returns the auth store's error unconverted,
+   * so clients see code 2 and "auth: permission denied" / "auth: user name is empty" / "auth: invalid auth token".
+   */
+  checkMaintenanceAdmin(ctx: CallContext): void {
+    try {
+      this.auth.isAdminPermitted(this.authInfoFromCtx(ctx));
+    } catch (error) {
+      throw error instanceof AuthError ? rawAuthError(error) : error;
+    }
+  }
+
+  /**
+   * etcd `isWatchPermitted` plus recvLoop's cancel reasons: undefined when allowed, otherwise the
+   * full gRPC status text. Checked once, when the watch is created.
+   */
+  private watchRefusal(ctx: CallContext, key: Uint8Array, end: Uint8Array | undefined): string | undefined {
+    try {
+      this.auth.isRangePermitted(this.authInfoFromCtx(ctx), key, end);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      const known = ["ErrInvalidAuthToken", "ErrAuthOldRevision", "ErrUserEmpty"].includes(error.sentinel);
+      const status = toRpcError(known ? error : new AuthError("ErrPermissionDenied"));
+      return grpcStatusText(status.code, status.message);
+    }
+  }
+
+  /**
+   * One Auth RPC through raft: credentials first, one raft entry, then (for admin calls) the admin
+   * check when the entry is applied (etcd: authApplierV3.Apply with needAdminPermission).
+   */
+  private authRaft<T>(ctx: CallContext, admin: boolean, apply: (who: AuthInfo | undefined) => T): T {
+    return rpc(() => {
+      const who = this.authInfoFromCtx(ctx);
+      this.raftRequests++;
+      if (admin) this.auth.isAdminPermitted(who);
+      return apply(who);
+    });
+  }
+
+  /** An admin Auth call that changes the store and answers only a header. */
+  private authChange(ctx: CallContext, change: () => void): AuthHeaderResponse {
+    return this.authRaft(ctx, true, () => {
+      change();
+      return { header: this.header() };
+    });
+  }
+
+  authEnable(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.authEnable(this.clock.now()));
+  }
+
+  authDisable(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.authDisable());
+  }
+
+  /**
+   * etcd `Authenticate`: the password is checked outside raft (bcrypt is slow), then one raft entry
+   * carries the user name and a fresh token prefix; the token is issued when it is applied, named
+   * after that entry's index. (etcd retries if the auth revision moved in between; it cannot here.)
+   */
+  authenticate(r: AuthenticateRequest, ctx: CallContext = {}): AuthenticateResponse {
+    return rpc(() => {
+      this.auth.checkPassword(r.name, r.password);
+      const prefix = this.auth.tokenProvider.genTokenPrefix();
+      return this.authenticateApply({ name: r.name, prefix }, ctx);
+    });
+  }
+
+  /** Authenticate's raft entry, applied: the token for `name`, named after the entry's index. */
+  authenticateApply(r: { name: string; prefix: string }, ctx: CallContext = {}): AuthenticateResponse {
+    return this.authRaft(ctx, false, () => {
+      const token = this.auth.authenticate(r.name, { index: this.raftIndex, prefix: r.prefix }, this.clock.now());
+      return { header: this.header(), token };
+    });
+  }
+
+  userAdd(r: AuthUserAddRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.userAdd(r.name, r.password, r.options?.no_password ?? false));
+  }
+
+  /** Admin, or the caller asking about itself. */
+  userGet(r: AuthUserNameRequest, ctx: CallContext = {}): AuthUserGetResponse {
+    return this.authRaft(ctx, false, (who) => {
+      try {
+        this.auth.isAdminPermitted(who);
+      } catch (error) {
+        if (r.name !== (who?.username ?? "")) throw error;
+      }
+      return { header: this.header(), roles: this.auth.userGet(r.name) };
+    });
+  }
+
+  userList(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthUserListResponse {
+    return this.authRaft(ctx, true, () => ({ header: this.header(), users: this.auth.userList() }));
+  }
+
+  userDelete(r: AuthUserNameRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.userDelete(r.name));
+  }
+
+  userChangePassword(r: AuthUserChangePasswordRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.userChangePassword(r.name, r.password));
+  }
+
+  userGrantRole(r: AuthUserGrantRoleRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.userGrantRole(r.user, r.role));
+  }
+
+  userRevokeRole(r: AuthUserRevokeRoleRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.userRevokeRole(r.name, r.role));
+  }
+
+  roleAdd(r: AuthRoleAddRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.roleAdd(r.name));
+  }
+
+  /** Admin, or a role the caller holds. */
+  roleGet(r: AuthRoleNameRequest, ctx: CallContext = {}): AuthRoleGetResponse {
+    return this.authRaft(ctx, false, (who) => {
+      try {
+        this.auth.isAdminPermitted(who);
+      } catch (error) {
+        if (!this.auth.hasRole(who?.username ?? "", r.role)) throw error;
+      }
+      return { header: this.header(), perm: this.auth.roleGet(r.role) };
+    });
+  }
+
+  roleList(_r: AuthEmptyRequest = {}, ctx: CallContext = {}): AuthRoleListResponse {
+    return this.authRaft(ctx, true, () => ({ header: this.header(), roles: this.auth.roleList() }));
+  }
+
+  roleDelete(r: AuthRoleNameRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.roleDelete(r.role));
+  }
+
+  /** A request without `perm` grants READ on the empty key (gogo's zero Permission). */
+  roleGrantPermission(r: AuthRoleGrantPermissionRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    const perm = r.perm ?? { permType: PermissionType.READ, key: new Uint8Array(), range_end: new Uint8Array() };
+    return this.authChange(ctx, () => this.auth.roleGrantPermission(r.name, perm));
+  }
+
+  roleRevokePermission(r: AuthRoleRevokePermissionRequest, ctx: CallContext = {}): AuthHeaderResponse {
+    return this.authChange(ctx, () => this.auth.roleRevokePermission(r.role, r.key, r.range_end));
+  }
+}
+
+/** gRPC's `status.Error(...).Error()` text: "rpc error: code = PermissionDenied desc = …". */
+export function grpcStatusText(code: GrpcCode, message: string): string {
+  const name = Object.entries(GrpcCode).find(([, value]) => value === code)?.[0] ?? `Code(${code})`;
+  return `rpc error: code = ${name} desc = ${message}`;
 }
 
 /** The writes an alarm can refuse (etcd's capped and corrupt appliers). */
 type RestrictedWrite = "put" | "deleteRange" | "txn" | "compaction" | "leaseGrant" | "leaseRevoke";
-
-/** etcd's `isTxnReadonly`: no put or delete anywhere, nested txns included. */
-function isTxnReadOnly(request: TxnRequest): boolean {
-  const readOnly = (ops: TxnRequest["success"]): boolean =>
-    (ops ?? []).every(
-      (op) => op.request_put === undefined && op.request_delete_range === undefined && (op.request_txn === undefined || isTxnReadOnly(op.request_txn)),
-    );
-  return readOnly(request.success) && readOnly(request.failure);
-}
 
 /** Runs a handler and converts a sentinel it throws into the RpcError the client sees. */
 function rpc<T>(handler: () => T): T {

@@ -18,6 +18,9 @@
  *   POST /v3/election/campaign | proclaim | leader | resign, /v3/election/observe (a server stream)
  *   Quirk: Hash and HashKV both declare /v3/maintenance/hash; Hash serves it (no compact_revision),
  *   so HashKV is reachable over gRPC only.
+ *   POST /v3/auth/{enable,disable,authenticate}, /v3/auth/user/{add,get,list,delete,changepw,grant,revoke},
+ *        /v3/auth/role/{add,get,list,delete,grant,revoke}       the Auth service
+ *   Credentials: the `Authorization` header (or `Grpc-Metadata-Token`) carries the token, raw.
  *   /v3beta/… is rewritten to /v3/… before routing; /v3alpha/… is not served (`404 page not found`).
  *
  * Answers, byte for byte as etcd 3.4.23 writes them:
@@ -38,8 +41,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { GoJsonStream, type StreamItem } from "./gatewayGoJson.js";
 import { GoJsonError } from "./gatewayGoText.js";
+import type { CallContext, EtcdServer } from "./etcdServer.js";
 import {
   decodeRequest,
+  encodeAuthenticateResponse,
+  encodeAuthHeaderResponse,
+  encodeAuthRoleGetResponse,
+  encodeAuthRoleListResponse,
+  encodeAuthUserGetResponse,
+  encodeAuthUserListResponse,
   encodeCompactionResponse,
   encodeDeleteRangeResponse,
   encodeErrorBody,
@@ -138,33 +148,36 @@ export interface WatchSession {
  * What the gateway needs from the v3 server: the unary RPCs, and a way to open a watch stream.
  * Each method throws an `RpcError` (or a sentinel that `toRpcError` converts) to refuse a request.
  */
-export interface V3Api {
-  range(request: RangeRequest): RangeResponse;
+export interface V3Api extends Partial<V3AuthApi> {
+  /** Is v3 auth enabled? (for the CN refusal above; absent = never) */
+  authEnabled?(): boolean;
+  range(request: RangeRequest, ctx?: CallContext): RangeResponse;
   // Requests that go through raft may answer later: with a data dir, once logged, synced and applied.
-  put(request: PutRequest): Awaitable<PutResponse>;
-  deleteRange(request: DeleteRangeRequest): Awaitable<DeleteRangeResponse>;
-  txn(request: TxnRequest): Awaitable<TxnResponse>;
-  compact(request: CompactionRequest): Awaitable<CompactionResponse>;
+  put(request: PutRequest, ctx?: CallContext): Awaitable<PutResponse>;
+  deleteRange(request: DeleteRangeRequest, ctx?: CallContext): Awaitable<DeleteRangeResponse>;
+  txn(request: TxnRequest, ctx?: CallContext): Awaitable<TxnResponse>;
+  compact(request: CompactionRequest, ctx?: CallContext): Awaitable<CompactionResponse>;
   leaseGrant(request: LeaseGrantRequest): Awaitable<LeaseGrantResponse>;
-  leaseRevoke(request: LeaseRevokeRequest): Awaitable<LeaseRevokeResponse>;
+  leaseRevoke(request: LeaseRevokeRequest, ctx?: CallContext): Awaitable<LeaseRevokeResponse>;
   /** One keep-alive; an unknown lease answers TTL 0 (etcd's LeaseServer turns not-found into TTL 0). */
   leaseKeepAlive(request: LeaseKeepAliveRequest): LeaseKeepAliveResponse;
   leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
   leaseLeases(): LeaseLeasesResponse;
   status(): StatusResponse;
-  hash(): HashResponse;
+  // Defragment, Hash, HashKV and Snapshot are for the root user once auth is on; so are member changes.
+  hash(ctx?: CallContext): HashResponse;
   /** gRPC only (see the Quirk on /v3/maintenance/hash). */
-  hashKV(request: HashKVRequest): HashKVResponse;
-  defragment(): Awaitable<DefragmentResponse>;
+  hashKV(request: HashKVRequest, ctx?: CallContext): HashKVResponse;
+  defragment(ctx?: CallContext): Awaitable<DefragmentResponse>;
   alarm(request: AlarmRequest): Awaitable<AlarmResponse>;
   /** The backend image's chunks and the trailing SHA-256 message. */
-  snapshot(): SnapshotResponse[];
+  snapshot(ctx?: CallContext): SnapshotResponse[];
   moveLeader(request: MoveLeaderRequest): MoveLeaderResponse;
   memberList(): MemberListResponse;
-  memberAdd(request: MemberAddRequest): MemberAddResponse;
-  memberRemove(request: MemberRemoveRequest): MemberListResponse;
-  memberUpdate(request: MemberUpdateRequest): MemberListResponse;
-  memberPromote(request: MemberPromoteRequest): MemberListResponse;
+  memberAdd(request: MemberAddRequest, ctx?: CallContext): MemberAddResponse;
+  memberRemove(request: MemberRemoveRequest, ctx?: CallContext): MemberListResponse;
+  memberUpdate(request: MemberUpdateRequest, ctx?: CallContext): MemberListResponse;
+  memberPromote(request: MemberPromoteRequest, ctx?: CallContext): MemberListResponse;
   /** Blocking calls: `signal` fires when the HTTP client goes away. */
   lock(request: LockRequest, signal?: AbortSignal): Promise<LockResponse>;
   unlock(request: UnlockRequest): Promise<UnlockResponse>;
@@ -174,7 +187,7 @@ export interface V3Api {
   resign(request: ResignRequest): Promise<ResignResponse>;
   observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void>;
   /** Opens a watch stream whose responses go to `onResponse`, in order (events only when pumped). */
-  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
+  watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }, ctx?: CallContext): WatchSession;
 }
 
 /** A value now, or later. */
@@ -185,59 +198,116 @@ function then<T>(value: Awaitable<T>, encode: (value: T) => string): Awaitable<s
   return value instanceof Promise ? value.then(encode) : encode(value);
 }
 
+/** The CN of the request's verified TLS client certificate, if there is one. */
+function verifiedCommonName(req: IncomingMessage): string | undefined {
+  const socket = req.socket as { authorized?: boolean; getPeerCertificate?: () => { subject?: { CN?: string | string[] } } };
+  if (socket.authorized !== true || socket.getPeerCertificate === undefined) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return name === undefined || name === "" ? undefined : name;
+}
+
+/** The Auth service (etcdserverpb.Auth), as EtcdServer implements it; without it /v3/auth/* is 404. */
+export type V3AuthMethod =
+  | "authEnable"
+  | "authDisable"
+  | "authenticate"
+  | "userAdd"
+  | "userGet"
+  | "userList"
+  | "userDelete"
+  | "userChangePassword"
+  | "userGrantRole"
+  | "userRevokeRole"
+  | "roleAdd"
+  | "roleGet"
+  | "roleList"
+  | "roleDelete"
+  | "roleGrantPermission"
+  | "roleRevokePermission";
+/** Each Auth method with EtcdServer's request and answer; with a data dir the answer may come later. */
+export type V3AuthApi = {
+  [M in V3AuthMethod]: (request: Parameters<EtcdServer[M]>[0], ctx?: CallContext) => Awaitable<ReturnType<EtcdServer[M]>>;
+};
+
 /**
- * A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). A
- * blocking RPC (Lock, Campaign) answers with a Promise and is told through `signal` when the
- * client goes away.
+ * A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). `ctx`
+ * carries the caller's credentials. A blocking RPC (Lock, Campaign) answers with a Promise and is
+ * told through `signal` when the client goes away.
  */
-type Unary = (api: V3Api, item: StreamItem, signal: AbortSignal) => string | Promise<string>;
+type Unary = (api: V3Api, item: StreamItem, ctx: CallContext, signal: AbortSignal) => string | Promise<string>;
 
 /** A unary route: decode the request, call the server, encode the answer. */
 function unary<K extends keyof RequestTypes>(
   requestType: K,
-  call: (api: V3Api, request: RequestTypes[K], signal: AbortSignal) => string | Promise<string>,
+  call: (api: V3Api, request: RequestTypes[K], ctx: CallContext, signal: AbortSignal) => string | Promise<string>,
 ): Unary {
-  return (api, item, signal) => {
+  return (api, item, ctx, signal) => {
     if (item.kind === "error") throw new GoJsonError(item.message);
     const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
     // Past this point the request has reached gRPC: errors are statuses, sent with trailers.
     const tooLarge = grpcReceiveLimitError(requestType, request);
     if (tooLarge !== undefined) throw tooLarge;
-    return call(api, request, signal);
+    return call(api, request, ctx, signal);
   };
+}
+
+/** An Auth route: 404 (as an unknown path) when the API has no Auth service. */
+function authUnary<K extends keyof RequestTypes, M extends V3AuthMethod>(requestType: K, method: M, encode: (response: ReturnType<EtcdServer[M]>) => string): Unary {
+  return unary(requestType, (api, request, ctx) => {
+    const call = api[method] as ((r: RequestTypes[K], c: CallContext) => Awaitable<ReturnType<EtcdServer[M]>>) | undefined;
+    if (call === undefined) throw new RpcError(GrpcCode.Unimplemented, `unknown service etcdserverpb.Auth`);
+    return then(call.call(api, request, ctx), encode);
+  });
 }
 
 /** The unary routes, by path under /v3. */
 const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
-  ["/v3/kv/range", unary("RangeRequest", (api, r) => encodeRangeResponse(api.range(r)))],
-  ["/v3/kv/put", unary("PutRequest", (api, r) => then(api.put(r), encodePutResponse))],
-  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r) => then(api.deleteRange(r), encodeDeleteRangeResponse))],
-  ["/v3/kv/txn", unary("TxnRequest", (api, r) => then(api.txn(r), encodeTxnResponse))],
-  ["/v3/kv/compaction", unary("CompactionRequest", (api, r) => then(api.compact(r), encodeCompactionResponse))],
+  ["/v3/kv/range", unary("RangeRequest", (api, r, ctx) => encodeRangeResponse(api.range(r, ctx)))],
+  ["/v3/kv/put", unary("PutRequest", (api, r, ctx) => then(api.put(r, ctx), encodePutResponse))],
+  ["/v3/kv/deleterange", unary("DeleteRangeRequest", (api, r, ctx) => then(api.deleteRange(r, ctx), encodeDeleteRangeResponse))],
+  ["/v3/kv/txn", unary("TxnRequest", (api, r, ctx) => then(api.txn(r, ctx), encodeTxnResponse))],
+  ["/v3/kv/compaction", unary("CompactionRequest", (api, r, ctx) => then(api.compact(r, ctx), encodeCompactionResponse))],
   ["/v3/lease/grant", unary("LeaseGrantRequest", (api, r) => then(api.leaseGrant(r), encodeLeaseGrantResponse))],
-  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r) => then(api.leaseRevoke(r), encodeLeaseRevokeResponse))],
-  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r) => then(api.leaseRevoke(r), encodeLeaseRevokeResponse))],
+  ["/v3/lease/revoke", unary("LeaseRevokeRequest", (api, r, ctx) => then(api.leaseRevoke(r, ctx), encodeLeaseRevokeResponse))],
+  ["/v3/kv/lease/revoke", unary("LeaseRevokeRequest", (api, r, ctx) => then(api.leaseRevoke(r, ctx), encodeLeaseRevokeResponse))],
   ["/v3/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/kv/lease/timetolive", unary("LeaseTimeToLiveRequest", (api, r) => encodeLeaseTimeToLiveResponse(api.leaseTimeToLive(r)))],
   ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/kv/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/maintenance/status", unary("StatusRequest", (api) => encodeStatusResponse(api.status()))],
   ["/v3/maintenance/alarm", unary("AlarmRequest", (api, r) => then(api.alarm(r), encodeAlarmResponse))],
-  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api) => then(api.defragment(), encodeHeaderOnlyResponse))],
+  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api, _r, ctx) => then(api.defragment(ctx), encodeHeaderOnlyResponse))],
   // Quirk: Hash and HashKV share this path and Hash wins; a body's "revision" is ignored.
-  ["/v3/maintenance/hash", unary("HashRequest", (api) => encodeHashResponse(api.hash()))],
+  ["/v3/maintenance/hash", unary("HashRequest", (api, _r, ctx) => encodeHashResponse(api.hash(ctx)))],
   ["/v3/maintenance/transfer-leadership", unary("MoveLeaderRequest", (api, r) => encodeHeaderOnlyResponse(api.moveLeader(r)))],
   ["/v3/cluster/member/list", unary("MemberListRequest", (api) => encodeMemberListResponse(api.memberList()))],
-  ["/v3/cluster/member/add", unary("MemberAddRequest", (api, r) => encodeMemberAddResponse(api.memberAdd(r)))],
-  ["/v3/cluster/member/remove", unary("MemberRemoveRequest", (api, r) => encodeMemberListResponse(api.memberRemove(r)))],
-  ["/v3/cluster/member/update", unary("MemberUpdateRequest", (api, r) => encodeMemberListResponse(api.memberUpdate(r)))],
-  ["/v3/cluster/member/promote", unary("MemberPromoteRequest", (api, r) => encodeMemberListResponse(api.memberPromote(r)))],
-  ["/v3/lock/lock", unary("LockRequest", async (api, r, signal) => encodeLockResponse(await api.lock(r, signal)))],
+  ["/v3/cluster/member/add", unary("MemberAddRequest", (api, r, ctx) => encodeMemberAddResponse(api.memberAdd(r, ctx)))],
+  ["/v3/cluster/member/remove", unary("MemberRemoveRequest", (api, r, ctx) => encodeMemberListResponse(api.memberRemove(r, ctx)))],
+  ["/v3/cluster/member/update", unary("MemberUpdateRequest", (api, r, ctx) => encodeMemberListResponse(api.memberUpdate(r, ctx)))],
+  ["/v3/cluster/member/promote", unary("MemberPromoteRequest", (api, r, ctx) => encodeMemberListResponse(api.memberPromote(r, ctx)))],
+  ["/v3/lock/lock", unary("LockRequest", async (api, r, _ctx, signal) => encodeLockResponse(await api.lock(r, signal)))],
   ["/v3/lock/unlock", unary("UnlockRequest", async (api, r) => encodeHeaderOnlyResponse(await api.unlock(r)))],
-  ["/v3/election/campaign", unary("CampaignRequest", async (api, r, signal) => encodeCampaignResponse(await api.campaign(r, signal)))],
+  ["/v3/election/campaign", unary("CampaignRequest", async (api, r, _ctx, signal) => encodeCampaignResponse(await api.campaign(r, signal)))],
   ["/v3/election/proclaim", unary("ProclaimRequest", async (api, r) => encodeHeaderOnlyResponse(await api.proclaim(r)))],
   ["/v3/election/leader", unary("LeaderRequest", async (api, r) => encodeLeaderResponse(await api.leader(r)))],
   ["/v3/election/resign", unary("ResignRequest", async (api, r) => encodeHeaderOnlyResponse(await api.resign(r)))],
+  ["/v3/auth/enable", authUnary("AuthEmptyRequest", "authEnable", encodeAuthHeaderResponse)],
+  ["/v3/auth/disable", authUnary("AuthEmptyRequest", "authDisable", encodeAuthHeaderResponse)],
+  ["/v3/auth/authenticate", authUnary("AuthenticateRequest", "authenticate", encodeAuthenticateResponse)],
+  ["/v3/auth/user/add", authUnary("AuthUserAddRequest", "userAdd", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/get", authUnary("AuthUserNameRequest", "userGet", encodeAuthUserGetResponse)],
+  ["/v3/auth/user/list", authUnary("AuthEmptyRequest", "userList", encodeAuthUserListResponse)],
+  ["/v3/auth/user/delete", authUnary("AuthUserNameRequest", "userDelete", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/changepw", authUnary("AuthUserChangePasswordRequest", "userChangePassword", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/grant", authUnary("AuthUserGrantRoleRequest", "userGrantRole", encodeAuthHeaderResponse)],
+  ["/v3/auth/user/revoke", authUnary("AuthUserRevokeRoleRequest", "userRevokeRole", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/add", authUnary("AuthRoleAddRequest", "roleAdd", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/get", authUnary("AuthRoleNameRequest", "roleGet", encodeAuthRoleGetResponse)],
+  ["/v3/auth/role/list", authUnary("AuthEmptyRequest", "roleList", encodeAuthRoleListResponse)],
+  ["/v3/auth/role/delete", authUnary("AuthRoleNameRequest", "roleDelete", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/grant", authUnary("AuthRoleGrantPermissionRequest", "roleGrantPermission", encodeAuthHeaderResponse)],
+  ["/v3/auth/role/revoke", authUnary("AuthRoleRevokePermissionRequest", "roleRevokePermission", encodeAuthHeaderResponse)],
 ]);
 
 /**
@@ -245,30 +315,43 @@ const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
  * and each answer is a `{"result":…}` line. `start` sends through `send` and resolves when the
  * stream ends; `signal` fires when the client goes away.
  */
-type ServerStream = (api: V3Api, item: StreamItem, send: (messageJson: string) => void, signal: AbortSignal) => Promise<void>;
+type ServerStream = (api: V3Api, item: StreamItem, send: (messageJson: string) => void, ctx: CallContext, signal: AbortSignal) => Promise<void>;
 
 function serverStream<K extends keyof RequestTypes>(
   requestType: K,
-  run: (api: V3Api, request: RequestTypes[K], send: (messageJson: string) => void, signal: AbortSignal) => Promise<void>,
+  run: (api: V3Api, request: RequestTypes[K], send: (messageJson: string) => void, ctx: CallContext, signal: AbortSignal) => Promise<void>,
 ): ServerStream {
-  return async (api, item, send, signal) => {
+  return async (api, item, send, ctx, signal) => {
     if (item.kind === "error") throw new GoJsonError(item.message);
-    await run(api, decodeRequest(requestType, item.kind === "value" ? item.value : undefined), send, signal);
+    await run(api, decodeRequest(requestType, item.kind === "value" ? item.value : undefined), send, ctx, signal);
   };
 }
 
 const SERVER_STREAM_ROUTES: ReadonlyMap<string, ServerStream> = new Map<string, ServerStream>([
   [
     "/v3/maintenance/snapshot",
-    serverStream("SnapshotRequest", async (api, _r, send) => {
-      for (const chunk of api.snapshot()) send(encodeSnapshotResponse(chunk));
+    serverStream("SnapshotRequest", async (api, _r, send, ctx) => {
+      for (const chunk of api.snapshot(ctx)) send(encodeSnapshotResponse(chunk));
     }),
   ],
   [
     "/v3/election/observe",
-    serverStream("LeaderRequest", (api, r, send, signal) => api.observe(r, (response) => send(encodeLeaderResponse(response)), signal)),
+    serverStream("LeaderRequest", (api, r, send, _ctx, signal) => api.observe(r, (response) => send(encodeLeaderResponse(response)), signal)),
   ],
 ]);
+
+/**
+ * The gRPC metadata the gateway forwards (grpc-gateway v1): the `Authorization` header becomes
+ * metadata `authorization`, a `Grpc-Metadata-Token` header becomes `token`. The token is sent raw.
+ */
+export function callContextOf(req: IncomingMessage): CallContext {
+  const token = req.headers["grpc-metadata-token"];
+  const authorization = req.headers["authorization"];
+  return {
+    ...(typeof token === "string" ? { token } : {}),
+    ...(typeof authorization === "string" ? { authorization } : {}),
+  };
+}
 
 const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keepalive"]);
 
@@ -277,7 +360,7 @@ const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keep
  * /v3/ and /v3beta/), false otherwise. The bare `/v3` is the mux's business (server.ts: a 301 to
  * the `/v3/` subtree), as it is Go's ServeMux's in etcd.
  */
-export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createV3Gateway(api: V3Api, options: { clientCertAuth?: boolean } = {}): (req: IncomingMessage, res: ServerResponse) => boolean {
   return (req, res) => {
     const url = req.url ?? "/";
     const question = url.indexOf("?");
@@ -290,6 +373,12 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
     // etcd 3.4 serves the v3beta API by rewriting its prefix before routing.
     if (path.startsWith("/v3beta/")) path = "/v3/" + path.slice("/v3beta/".length);
     if (!path.startsWith("/v3/")) return false;
+    // etcd's accessController: with --client-cert-auth and auth on, a gateway request whose verified
+    // client certificate has a CN is refused (the gateway's own gRPC call could not carry it).
+    if (options.clientCertAuth === true && api.authEnabled?.() === true && verifiedCommonName(req) !== undefined) {
+      writeGoError(req, res, "CommonName of client sending a request against gateway will be ignored and not used as expected", 400);
+      return true;
+    }
 
     const route = UNARY_ROUTES.get(path);
     const serverStreamRoute = SERVER_STREAM_ROUTES.get(path);
@@ -302,10 +391,11 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
       writeGoError(req, res, "Method Not Allowed", 405);
       return true;
     }
-    if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink));
+    const ctx = callContextOf(req);
+    if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink, ctx));
     else if (path === "/v3/lease/keepalive") serveStream(req, res, "LeaseKeepAliveRequest", (sink) => openKeepAlive(api, sink));
-    else if (route !== undefined) serveUnary(api, route, req, res);
-    else if (serverStreamRoute !== undefined) serveServerStream(api, serverStreamRoute, req, res);
+    else if (route !== undefined) serveUnary(api, route, req, res, ctx);
+    else if (serverStreamRoute !== undefined) serveServerStream(api, serverStreamRoute, req, res, ctx);
     return true;
   };
 }
@@ -316,10 +406,10 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
  * connection will close, otherwise once the body has ended (Go's server reads the rest of the
  * body before it answers on a connection it may reuse; see gatewayStream.ts).
  */
-function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse): void {
+function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse, ctx: CallContext): void {
   const gone = clientGone(res);
   readFirstValue(req, (item, whenBodyEnds) => {
-    const answer = runUnary(api, route, item, res, gone);
+    const answer = runUnary(api, route, item, res, ctx, gone);
     if (answer instanceof Promise) void answer.then(whenBodyEnds);
     else whenBodyEnds(answer);
   });
@@ -375,9 +465,9 @@ function clientGone(res: ServerResponse): AbortSignal {
 }
 
 /** Runs one decoded request now; returns the function that writes its answer (later, for a blocking RPC). */
-function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse, signal: AbortSignal): (() => void) | Promise<() => void> {
+function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse, ctx: CallContext, signal: AbortSignal): (() => void) | Promise<() => void> {
   try {
-    const json = route(api, item, signal);
+    const json = route(api, item, ctx, signal);
     if (typeof json === "string") return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
     return json.then(
       (text) => () => writeJson(res, 200, text, { "Grpc-Metadata-Content-Type": "application/grpc" }),
@@ -411,7 +501,7 @@ function unaryError(error: unknown, res: ServerResponse): () => void {
  * before the first message is a plain error answer; a later one is a last line
  * `{"error":{"grpc_code":…,"http_code":…,"message":…,"http_status":…}}`.
  */
-function serveServerStream(api: V3Api, route: ServerStream, req: IncomingMessage, res: ServerResponse): void {
+function serveServerStream(api: V3Api, route: ServerStream, req: IncomingMessage, res: ServerResponse, ctx: CallContext): void {
   const gone = clientGone(res);
   readFirstValue(req, (item, whenBodyEnds) => {
     let wroteHeader = false;
@@ -449,7 +539,7 @@ function serveServerStream(api: V3Api, route: ServerStream, req: IncomingMessage
       for (const message of held.splice(0)) send(message);
       finish();
     });
-    route(api, item, send, gone).then(
+    route(api, item, send, ctx, gone).then(
       () => {
         outcome = "done";
         if (ready) finish();
@@ -490,8 +580,8 @@ const HTTP_STATUS_TEXT: Readonly<Record<number, string>> = {
  * out of the channel one at a time while the client keeps reading (etcd's sendLoop blocked on a
  * full gRPC window), so a client that stops reading fills the channel and makes victims.
  */
-function openWatch(api: V3Api, sink: StreamSink): StreamSession<WatchRequest> {
-  const session = api.watch((response) => sink.send(encodeWatchResponse(response)), { autoPump: false });
+function openWatch(api: V3Api, sink: StreamSink, ctx: CallContext): StreamSession<WatchRequest> {
+  const session = api.watch((response) => sink.send(encodeWatchResponse(response)), { autoPump: false }, ctx);
   const pump = (): void => {
     while (sink.writable() && session.pump(1) > 0) {
       // one response per turn, re-checking the client's buffer each time

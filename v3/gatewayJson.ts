@@ -34,9 +34,27 @@ import type {
   ProclaimResponse,
   ResignRequest,
 } from "./v3election.js";
+import type { Permission } from "./authpb.js";
 import { parseGoJson, type GoJsonValue } from "./gatewayGoJson.js";
 import { goBase64Decode, goJsonString, GoJsonError, goQuote } from "./gatewayGoText.js";
 import type {
+  AuthEmptyRequest,
+  AuthenticateRequest,
+  AuthenticateResponse,
+  AuthHeaderResponse,
+  AuthRoleAddRequest,
+  AuthRoleGetResponse,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleListResponse,
+  AuthRoleNameRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserGetResponse,
+  AuthUserGrantRoleRequest,
+  AuthUserListResponse,
+  AuthUserNameRequest,
+  AuthUserRevokeRoleRequest,
   CompactionRequest,
   CompactionResponse,
   DeleteRangeRequest,
@@ -91,6 +109,7 @@ type FieldType =
   | { readonly t: "uint64" }
   | { readonly t: "string" }
   | { readonly t: "bool" }
+  | { readonly t: "string" }
   | { readonly t: "enum"; readonly goType: string; readonly names: Readonly<Record<string, number>> }
   | { readonly t: "message"; readonly schema: () => MessageSchema };
 
@@ -315,6 +334,8 @@ function zeroOf(type: FieldType): unknown {
       return "";
     case "bool":
       return false;
+    case "string":
+      return "";
     case "enum":
       return 0;
     case "message":
@@ -346,6 +367,10 @@ function decodeSingle(type: FieldType, raw: GoJsonValue): unknown {
       return raw.value;
     case "bytes":
       return decodeBytes(raw);
+    case "string":
+      if (raw.kind === "null") return undefined;
+      if (raw.kind !== "string") throw typeError(raw.kind, "string");
+      return fromUtf8(raw.bytes);
   }
 }
 
@@ -414,6 +439,13 @@ function decodeBytes(raw: GoJsonValue): Uint8Array | undefined {
   );
 }
 
+const PERMISSION_TYPE = enumType("authpb.Permission_Type", { READ: 0, WRITE: 1, READWRITE: 2 });
+const PERMISSION: MessageSchema = { fields: [field("permType", PERMISSION_TYPE), field("key", BYTES), field("range_end", BYTES)] };
+const USER_ADD_OPTIONS: MessageSchema = { fields: [field("no_password", BOOL)] };
+const NAME_REQUEST: MessageSchema = { fields: [field("name", STRING)] };
+const ROLE_REQUEST: MessageSchema = { fields: [field("role", STRING)] };
+const NAME_PASSWORD_REQUEST: MessageSchema = { fields: [field("name", STRING), field("password", STRING)] };
+
 /** The request messages the gateway reads, by name. */
 export const REQUEST_SCHEMAS = {
   RangeRequest: RANGE_REQUEST,
@@ -445,6 +477,17 @@ export const REQUEST_SCHEMAS = {
   ProclaimRequest: PROCLAIM_REQUEST,
   LeaderRequest: LEADER_REQUEST,
   ResignRequest: RESIGN_REQUEST,
+  AuthEmptyRequest: EMPTY_REQUEST,
+  AuthenticateRequest: NAME_PASSWORD_REQUEST,
+  AuthUserAddRequest: { fields: [field("name", STRING), field("password", STRING), field("options", message(() => USER_ADD_OPTIONS))] },
+  AuthUserNameRequest: NAME_REQUEST,
+  AuthUserChangePasswordRequest: NAME_PASSWORD_REQUEST,
+  AuthUserGrantRoleRequest: { fields: [field("user", STRING), field("role", STRING)] },
+  AuthUserRevokeRoleRequest: { fields: [field("name", STRING), field("role", STRING)] },
+  AuthRoleAddRequest: NAME_REQUEST,
+  AuthRoleNameRequest: ROLE_REQUEST,
+  AuthRoleGrantPermissionRequest: { fields: [field("name", STRING), field("perm", message(() => PERMISSION))] },
+  AuthRoleRevokePermissionRequest: { fields: [field("role", STRING), field("key", BYTES), field("range_end", BYTES)] },
 } as const;
 
 /** The TypeScript type each request schema decodes to. */
@@ -478,6 +521,17 @@ export interface RequestTypes {
   ProclaimRequest: ProclaimRequest;
   LeaderRequest: LeaderRequest;
   ResignRequest: ResignRequest;
+  AuthEmptyRequest: AuthEmptyRequest;
+  AuthenticateRequest: AuthenticateRequest;
+  AuthUserAddRequest: AuthUserAddRequest;
+  AuthUserNameRequest: AuthUserNameRequest;
+  AuthUserChangePasswordRequest: AuthUserChangePasswordRequest;
+  AuthUserGrantRoleRequest: AuthUserGrantRoleRequest;
+  AuthUserRevokeRoleRequest: AuthUserRevokeRoleRequest;
+  AuthRoleAddRequest: AuthRoleAddRequest;
+  AuthRoleNameRequest: AuthRoleNameRequest;
+  AuthRoleGrantPermissionRequest: AuthRoleGrantPermissionRequest;
+  AuthRoleRevokePermissionRequest: AuthRoleRevokePermissionRequest;
 }
 
 /**
@@ -777,5 +831,52 @@ export function encodeErrorBody(code: number, message: string): string {
     ["error", string(message)],
     ["message", string(message)],
     ["code", code === 0 ? undefined : String(code)],
+  ]);
+}
+
+// ── Auth answers ─────────────────────────────────────────────────────────────────────────────
+
+const PERMISSION_TYPE_NAMES: Readonly<Record<number, string>> = { 0: "READ", 1: "WRITE", 2: "READWRITE" };
+
+/** authpb.Permission: READ (0) is omitted as the zero value; bytes in base64. */
+export function encodePermission(p: Permission): string {
+  return object([
+    ["permType", p.permType === 0 ? undefined : `"${PERMISSION_TYPE_NAMES[p.permType] ?? String(p.permType)}"`],
+    ["key", bytes(p.key)],
+    ["range_end", bytes(p.range_end)],
+  ]);
+}
+
+export function encodeAuthHeaderResponse(r: AuthHeaderResponse): string {
+  return object([["header", encodeHeader(r.header)]]);
+}
+export function encodeAuthenticateResponse(r: AuthenticateResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["token", string(r.token)],
+  ]);
+}
+export function encodeAuthUserGetResponse(r: AuthUserGetResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["roles", list(r.roles, goJsonString)],
+  ]);
+}
+export function encodeAuthUserListResponse(r: AuthUserListResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["users", list(r.users, goJsonString)],
+  ]);
+}
+export function encodeAuthRoleListResponse(r: AuthRoleListResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["roles", list(r.roles, goJsonString)],
+  ]);
+}
+export function encodeAuthRoleGetResponse(r: AuthRoleGetResponse): string {
+  return object([
+    ["header", encodeHeader(r.header)],
+    ["perm", list(r.perm, encodePermission)],
   ]);
 }

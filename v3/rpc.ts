@@ -374,3 +374,86 @@ export interface MemberListResponse {
 export type MemberRemoveResponse = MemberListResponse;
 export type MemberUpdateResponse = MemberListResponse;
 export type MemberPromoteResponse = MemberListResponse;
+
+// ── Auth service (rpc.proto's Auth* messages; authpb types in authpb.ts) ─────────────────────────
+
+/** AuthEnable, AuthDisable, AuthUserList, AuthRoleList: no fields. */
+export type AuthEmptyRequest = Record<string, never>;
+/** The answer of every Auth call that returns nothing but a header. */
+export interface AuthHeaderResponse {
+  header: ResponseHeader; // 1
+}
+/** etcdserverpb.AuthenticateRequest */
+export interface AuthenticateRequest {
+  name: string; // 1
+  password: string; // 2
+}
+/** etcdserverpb.AuthenticateResponse: a simple token `<16 letters>.<raft index>` or a JWT. */
+export interface AuthenticateResponse {
+  header: ResponseHeader; // 1
+  token: string; // 2
+}
+/** etcdserverpb.AuthUserAddRequest: options absent = {no_password: false}. */
+export interface AuthUserAddRequest {
+  name: string; // 1
+  password: string; // 2
+  options?: import("./authpb.js").UserAddOptions; // 3
+}
+/** AuthUserGetRequest, AuthUserDeleteRequest */
+export interface AuthUserNameRequest {
+  name: string; // 1
+}
+/** etcdserverpb.AuthUserChangePasswordRequest */
+export interface AuthUserChangePasswordRequest {
+  name: string; // 1
+  password: string; // 2
+}
+/** etcdserverpb.AuthUserGrantRoleRequest: note `user`, not `name`. */
+export interface AuthUserGrantRoleRequest {
+  user: string; // 1
+  role: string; // 2
+}
+/** etcdserverpb.AuthUserRevokeRoleRequest: note `name`, not `user`. */
+export interface AuthUserRevokeRoleRequest {
+  name: string; // 1
+  role: string; // 2
+}
+/** AuthRoleAddRequest */
+export interface AuthRoleAddRequest {
+  name: string; // 1
+}
+/** AuthRoleGetRequest, AuthRoleDeleteRequest: note `role`. */
+export interface AuthRoleNameRequest {
+  role: string; // 1
+}
+/** etcdserverpb.AuthRoleGrantPermissionRequest */
+export interface AuthRoleGrantPermissionRequest {
+  name: string; // 1
+  perm?: import("./authpb.js").Permission; // 2
+}
+/** etcdserverpb.AuthRoleRevokePermissionRequest */
+export interface AuthRoleRevokePermissionRequest {
+  role: string; // 1
+  key: Uint8Array; // 2
+  range_end: Uint8Array; // 3
+}
+/** etcdserverpb.AuthUserGetResponse: the user's roles, sorted. */
+export interface AuthUserGetResponse {
+  header: ResponseHeader; // 1
+  roles: string[]; // 2
+}
+/** etcdserverpb.AuthUserListResponse: every user name, sorted. */
+export interface AuthUserListResponse {
+  header: ResponseHeader; // 1
+  users: string[]; // 2
+}
+/** etcdserverpb.AuthRoleListResponse: every role name, sorted. */
+export interface AuthRoleListResponse {
+  header: ResponseHeader; // 1
+  roles: string[]; // 2
+}
+/** etcdserverpb.AuthRoleGetResponse: the role's permissions, sorted by key. */
+export interface AuthRoleGetResponse {
+  header: ResponseHeader; // 1
+  perm: import("./authpb.js").Permission[]; // 2
+}

@@ -46,6 +46,11 @@ export interface ServerWatchStreamOptions {
   autoPump?: boolean;
   /** Channel capacity (default 128). */
   chanBufLen?: number;
+  /**
+   * The auth check of a create (etcd: `isWatchPermitted`), given the key and end after the
+   * conversions below: undefined allows it, a string refuses it with that cancel reason.
+   */
+  isWatchPermitted?: (key: Uint8Array, end: Uint8Array | undefined) => string | undefined;
 }
 
 /** One server-side Watch stream (etcd: `serverWatchStream`). */
@@ -86,6 +91,13 @@ export class ServerWatchStream {
     if (end !== undefined && end.length === 0) end = undefined; // one key
     else if (end !== undefined && end.length === 1 && end[0] === 0) end = new Uint8Array(); // every key ≥ key
     const currentRev = this.watchStream.rev();
+    // quirk (etcd 3.4): the check sees the converted end, so a from-key watch (end "\0" → empty)
+    // is checked as the single key `key`, not as the range [key, +∞).
+    const refusal = this.options.isWatchPermitted?.(key, end);
+    if (refusal !== undefined) {
+      this.send({ ...emptyResponse(this.options.header(currentRev)), watch_id: INVALID_WATCH_ID, created: true, canceled: true, cancel_reason: refusal });
+      return;
+    }
     const startRev = request.start_revision !== undefined && request.start_revision !== 0 ? request.start_revision : currentRev + 1;
     const header = this.options.header(currentRev);
     let id: WatchID;

@@ -35,7 +35,7 @@ export const WATCH_BATCH_MAX_REVS = 1000;
  * Keys are held as latin1 strings (one char per byte, ≤ U+00FF), so the single char U+0100 sorts
  * after every key, and plain `<` on strings keeps working.
  */
-const AFFINE_INFINITY = "\u0100";
+export const AFFINE_INFINITY = "\u0100";
 
 /**
  * The library's base class for interval types. (The package's bundled .d.ts files use
@@ -55,7 +55,7 @@ const IntervalBase = IntervalBaseUntyped as unknown as abstract new (low: string
  *
  *   [a, c) and the point [c, c\0): a < c\0 but c < c fails → no intersection
  */
-class KeyInterval extends IntervalBase {
+export class KeyInterval extends IntervalBase {
   clone(): KeyInterval {
     return new KeyInterval(this.low, this.high);
   }
@@ -81,7 +81,7 @@ class KeyInterval extends IntervalBase {
 }
 
 /** The part of the library's `IntervalTree` we use (its public methods), typed. */
-interface IntervalTree<V> {
+export interface IntervalTree<V> {
   /** Adds `value` to the bucket of `key`, creating the node if needed. O(log n). */
   insert(key: KeyInterval, value: V): unknown;
   /** Takes `value` out of the bucket of `key`; the node goes with its last value. Undefined if absent. */
@@ -91,10 +91,12 @@ interface IntervalTree<V> {
   /** True when some interval intersects `key`. */
   intersect_any(key: KeyInterval): boolean;
   isEmpty(): boolean;
+  /** Number of intervals. */
+  readonly size: number;
   /** The distinct intervals, in order. O(n). */
   readonly keys: unknown[];
 }
-const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree<V>;
+export const IntervalTree = IntervalTreeUntyped as unknown as new <V>() => IntervalTree<V>;
 
 /** The interval tree key of a range watcher: [key, end), or [key, +∞) for an empty end. */
 function rangeInterval(key: string, end: string): KeyInterval {

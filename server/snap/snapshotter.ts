@@ -18,7 +18,7 @@
  */
 import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { bytesOf, PbWriter, readFields, varintOf } from "../pb.js";
+import { bytesOf, PbWriter, readFields, varintOf } from "../../shared/pb.js";
 import { decodeRaftSnapshot, encodeRaftSnapshot, type RaftSnapshot } from "../raftpb.js";
 import { crc32c } from "../wal/crc.js";
 import type { WalSnapshot } from "../wal/walpb.js";

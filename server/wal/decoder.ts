@@ -11,7 +11,7 @@
  *   a frame longer than 10 MB                             →  refused
  * Only the last segment may end torn; repair.ts then cuts it at `lastValidOffset`.
  */
-import { PbDecodeError } from "../pb.js";
+import { PbDecodeError } from "../../shared/pb.js";
 import { crc32c } from "./crc.js";
 import { FRAME_SIZE_BYTES } from "./encoder.js";
 import { decodeRecord, RecordType, type WalRecord } from "./walpb.js";

@@ -7,7 +7,7 @@
  *
  *   crc record of a fresh WAL  →  08 04 10 00        (type 4, crc 0, no data)
  */
-import { bytesOf, PbWriter, readFields, varintOf } from "../pb.js";
+import { bytesOf, PbWriter, readFields, varintOf } from "../../shared/pb.js";
 
 /** Record types (etcd's `wal.go` constants). */
 export const RecordType = { metadata: 1, entry: 2, state: 3, crc: 4, snapshot: 5 } as const;

@@ -15,8 +15,8 @@ beforeAll(async () => {
 }, 60_000);
 
 describe("every lesson", () => {
-  it("runs all 17 lessons in chapter order", () => {
-    expect(run.lessons.map((l) => l.id)).toEqual(Array.from({ length: 17 }, (_, i) => i + 1));
+  it("runs all 18 lessons in chapter order", () => {
+    expect(run.lessons.map((l) => l.id)).toEqual(Array.from({ length: 18 }, (_, i) => i + 1));
   });
 
   it("opens with Lesson, You will see and Try changing, and closes with What just happened", () => {

@@ -48,7 +48,7 @@ describe("targets", () => {
   it("exits with code 2 on a usage error and lists the lessons with --list", async () => {
     let out = "";
     expect(await main(["--list"], LESSONS, [inProcessProvider], (t) => (out += t))).toBe(0);
-    expect(out.split("\n").filter(Boolean)).toHaveLength(17);
+    expect(out.split("\n").filter(Boolean)).toHaveLength(18);
     expect(out).toContain(" 9  ttl-vs-leases");
     expect(await main(["nope-no-such-lesson"], LESSONS, [inProcessProvider], () => {})).toBe(2);
   });

@@ -51,6 +51,12 @@ export interface V3RequestOptions {
   ttl?: boolean;
   /** Sort the `keys` list before comparing (normalisation 7). */
   sortKeys?: boolean;
+  /** Record the `token` of this Authenticate answer under this name; it is compared as `<token>`. */
+  tokenAs?: string;
+  /** Send `Authorization: <the token recorded under this name>` (each side its own). */
+  token?: string;
+  /** Send this `Authorization` header as it is (the same on both sides). */
+  authorization?: string;
 }
 
 /** One server under test, with its own table of generated lease IDs. */
@@ -59,6 +65,8 @@ class Side {
   readonly leases = new Map<string, string>();
   /** Generated IDs in grant order (index + 1 = N in `<lease N>`). */
   readonly generated: string[] = [];
+  /** NAME → this side's auth token. */
+  readonly tokens = new Map<string, string>();
   constructor(
     readonly label: "real" | "sim",
     readonly baseUrl: string,
@@ -86,10 +94,10 @@ function rawHeaders(source: NodeJS.Dict<string | string[]>): Record<string, stri
 export const NO_ANSWER = "<connection closed without an answer>";
 
 /** Sends one request with the path as written and a complete body; resolves with the whole answer. */
-export function sendV3(baseUrl: string, method: string, path: string, body: string | undefined): Promise<V3Answer> {
+export function sendV3(baseUrl: string, method: string, path: string, body: string | undefined, extraHeaders: Record<string, string> = {}): Promise<V3Answer> {
   const url = new URL(baseUrl);
   return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(body));
     const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method, path, headers, agent: false });
     // A server that closes the connection without answering (Go after a handler panic) is an answer too.
@@ -205,6 +213,8 @@ export interface StreamOptions {
   readonly expectContinue?: boolean;
   /** Ask to keep the connection alive (default: `Connection: close`, what Node sends without an agent). */
   readonly keepAlive?: boolean;
+  /** Send `Authorization: <the token recorded under this name>` (each side its own). */
+  readonly token?: string;
 }
 
 /**
@@ -231,6 +241,7 @@ export class StreamPair {
       if (options.keepBodyOpen !== true) headers["Content-Length"] = String(Buffer.byteLength(text));
       if (options.expectContinue === true) headers["Expect"] = "100-continue";
       if (options.keepAlive === true) headers["Connection"] = "keep-alive";
+      if (options.token !== undefined) headers["Authorization"] = side.tokens.get(options.token) ?? `<no token ${options.token}>`;
       const outgoing = httpRequest({ host: url.hostname, port: Number(url.port), method: "POST", path, headers, agent: false });
       outgoing.on("error", () => {
         this.ended[i] = true;
@@ -359,7 +370,17 @@ export class V3Differential {
     const method = options.method ?? "POST";
     const answers: V3Answer[] = [];
     for (const side of this.sides) {
-      const answer = await sendV3(side.baseUrl, method, path, text === undefined ? undefined : side.instantiate(text));
+      const headers: Record<string, string> = {};
+      if (options.authorization !== undefined) headers["Authorization"] = options.authorization;
+      if (options.token !== undefined) headers["Authorization"] = side.tokens.get(options.token) ?? `<no token ${options.token}>`;
+      const answer = await sendV3(side.baseUrl, method, path, text === undefined ? undefined : side.instantiate(text), headers);
+      if (options.tokenAs !== undefined) {
+        const match = /"token":"([^"]*)"/.exec(answer.body);
+        if (match?.[1] !== undefined) {
+          side.tokens.set(options.tokenAs, match[1]);
+          answer.body = answer.body.replace(match[1], "<token>");
+        }
+      }
       if (options.grantAs !== undefined) {
         const match = /"ID":"(-?\d+)"/.exec(answer.body);
         if (match?.[1] !== undefined) {

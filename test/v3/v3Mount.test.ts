@@ -27,11 +27,11 @@ class CountingClock implements Clock, Ticker {
 }
 
 describe("the v3 mount's background tickers", () => {
-  it("registers the lease, watch-sync, victim and progress tickers, and cancels every one on close", async () => {
+  it("registers the lease, watch-sync, victim, progress and auth-token tickers, and cancels every one on close", async () => {
     const clock = new CountingClock();
     const etcd = await startEtcd({ listenClientUrl: "http://127.0.0.1:0", clock, extraHandlers: [v3Mount()] });
     const v2Tickers = 1; // the v2 SYNC ticker
-    expect(clock.active).toBe(v2Tickers + 4);
+    expect(clock.active).toBe(v2Tickers + 5);
     await etcd.close();
     expect(clock.active).toBe(0);
   });

@@ -25,7 +25,7 @@
  */
 import { Metadata, Server, type handleUnaryCall, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { GrpcCode, RpcError } from "../errors.js";
-import type { V3Api } from "../gateway.js";
+import type { V3Api, V3AuthApi } from "../gateway.js";
 import { ProtoRegistry } from "./codec.js";
 import { kvServer } from "./key.js";
 import { leaseServer } from "./lease.js";
@@ -33,6 +33,7 @@ import { electionServer } from "./election.js";
 import { lockServer } from "./lock.js";
 import { maintenanceServer } from "./maintenance.js";
 import { clusterServer } from "./member.js";
+import { authServer } from "./auth.js";
 import { serverStream, unary } from "./util.js";
 import { watchServer } from "./watch.js";
 
@@ -87,7 +88,7 @@ export function newGrpcServer(limits: GrpcLimits = {}): Server {
 }
 
 /** Registers the services of the table above on `grpcServer`. */
-export function registerV3Services(grpcServer: Server, server: V3Api, limits: GrpcLimits = {}): void {
+export function registerV3Services(grpcServer: Server, server: V3Api & V3AuthApi, limits: GrpcLimits = {}): void {
   const receiveBytes = maxReceiveBytes(limits);
   const registry = protoRegistry();
   const add = (service: string, implementation: UntypedServiceImplementation): void => {
@@ -106,6 +107,7 @@ export function registerV3Services(grpcServer: Server, server: V3Api, limits: Gr
   add("etcdserverpb.Maintenance", maintenanceServer(server));
   add("v3electionpb.Election", electionServer(server));
   add("v3lockpb.Lock", lockServer(server));
+  add("etcdserverpb.Auth", authServer(server));
   add("grpc.health.v1.Health", healthServer());
 }
 

@@ -11,14 +11,15 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { V3Api } from "../gateway.js";
 import type { CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest } from "../rpc.js";
 import { unary } from "./util.js";
+import { callContext } from "./auth.js";
 
 /** The KV service's handlers, keyed by method name. */
 export function kvServer(server: V3Api): UntypedServiceImplementation {
   return {
-    Range: unary((request: RangeRequest) => server.range(request)),
-    Put: unary((request: PutRequest) => server.put(request)),
-    DeleteRange: unary((request: DeleteRangeRequest) => server.deleteRange(request)),
-    Txn: unary((request: TxnRequest) => server.txn(request)),
-    Compact: unary((request: CompactionRequest) => server.compact(request)),
+    Range: unary((request: RangeRequest, call) => server.range(request, callContext(call))),
+    Put: unary((request: PutRequest, call) => server.put(request, callContext(call))),
+    DeleteRange: unary((request: DeleteRangeRequest, call) => server.deleteRange(request, callContext(call))),
+    Txn: unary((request: TxnRequest, call) => server.txn(request, callContext(call))),
+    Compact: unary((request: CompactionRequest, call) => server.compact(request, callContext(call))),
   };
 }

@@ -18,12 +18,13 @@ import type {
   LeaseTimeToLiveRequest,
 } from "../rpc.js";
 import { bidi, unary } from "./util.js";
+import { callContext } from "./auth.js";
 
 /** The Lease service's handlers, keyed by method name. */
 export function leaseServer(server: V3Api): UntypedServiceImplementation {
   return {
     LeaseGrant: unary((request: LeaseGrantRequest) => server.leaseGrant(request)),
-    LeaseRevoke: unary((request: LeaseRevokeRequest) => server.leaseRevoke(request)),
+    LeaseRevoke: unary((request: LeaseRevokeRequest, call) => server.leaseRevoke(request, callContext(call))),
     LeaseTimeToLive: unary((request: LeaseTimeToLiveRequest) => server.leaseTimeToLive(request)),
     LeaseLeases: unary(() => server.leaseLeases()),
     LeaseKeepAlive: bidi((call: ServerDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse>) => ({

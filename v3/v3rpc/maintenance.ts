@@ -15,18 +15,19 @@ import type { ServerWritableStream, UntypedServiceImplementation } from "@grpc/g
 import type { V3Api } from "../gateway.js";
 import type { AlarmRequest, HashKVRequest, MoveLeaderRequest, SnapshotResponse } from "../rpc.js";
 import { serverStream, unary } from "./util.js";
+import { callContext } from "./auth.js";
 
 /** The Maintenance service's handlers, keyed by method name. */
 export function maintenanceServer(server: V3Api): UntypedServiceImplementation {
   return {
     Status: unary(() => server.status()),
-    Hash: unary(() => server.hash()),
-    HashKV: unary((request: HashKVRequest) => server.hashKV(request)),
-    Defragment: unary(() => server.defragment()),
+    Hash: unary((_request: unknown, call) => server.hash(callContext(call))),
+    HashKV: unary((request: HashKVRequest, call) => server.hashKV(request, callContext(call))),
+    Defragment: unary((_request: unknown, call) => server.defragment(callContext(call))),
     Alarm: unary((request: AlarmRequest) => server.alarm(request)),
     MoveLeader: unary((request: MoveLeaderRequest) => server.moveLeader(request)),
     Snapshot: serverStream((_request: unknown, call: ServerWritableStream<unknown, SnapshotResponse>) => {
-      const chunks = server.snapshot();
+      const chunks = server.snapshot(callContext(call));
       let next = 0;
       const send = (): void => {
         while (next < chunks.length && !call.destroyed) {

@@ -10,14 +10,15 @@ import type { UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { V3Api } from "../gateway.js";
 import type { MemberAddRequest, MemberPromoteRequest, MemberRemoveRequest, MemberUpdateRequest } from "../rpc.js";
 import { unary } from "./util.js";
+import { callContext } from "./auth.js";
 
 /** The Cluster service's handlers, keyed by method name. */
 export function clusterServer(server: V3Api): UntypedServiceImplementation {
   return {
     MemberList: unary(() => server.memberList()),
-    MemberAdd: unary((request: MemberAddRequest) => server.memberAdd(request)),
-    MemberRemove: unary((request: MemberRemoveRequest) => server.memberRemove(request)),
-    MemberUpdate: unary((request: MemberUpdateRequest) => server.memberUpdate(request)),
-    MemberPromote: unary((request: MemberPromoteRequest) => server.memberPromote(request)),
+    MemberAdd: unary((request: MemberAddRequest, call) => server.memberAdd(request, callContext(call))),
+    MemberRemove: unary((request: MemberRemoveRequest, call) => server.memberRemove(request, callContext(call))),
+    MemberUpdate: unary((request: MemberUpdateRequest, call) => server.memberUpdate(request, callContext(call))),
+    MemberPromote: unary((request: MemberPromoteRequest, call) => server.memberPromote(request, callContext(call))),
   };
 }

@@ -19,12 +19,13 @@ import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grp
 import type { V3Api } from "../gateway.js";
 import type { WatchRequest, WatchResponse } from "../rpc.js";
 import { bidi } from "./util.js";
+import { callContext } from "./auth.js";
 
 /** The Watch service's handler. */
 export function watchServer(server: V3Api): UntypedServiceImplementation {
   return {
     Watch: bidi((call: ServerDuplexStream<WatchRequest, WatchResponse>) => {
-      const stream = server.watch((response) => call.write(response), { autoPump: false });
+      const stream = server.watch((response) => call.write(response), { autoPump: false }, callContext(call));
       // The send loop: move events out while grpc-js has room, then wait for 'drain'.
       const pump = (): void => {
         while (!call.writableNeedDrain && !call.destroyed && stream.pump(1) > 0) {

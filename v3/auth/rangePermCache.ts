@@ -41,10 +41,12 @@ export function requestInterval(key: Uint8Array, rangeEnd: Uint8Array | undefine
 
 /** One direction's merged intervals (etcd: an `adt.IntervalTree` in `unifiedRangePermissions`). */
 class PermissionSet {
-  private readonly tree = new IntervalTree<KeyInterval>();
+  // The value is a copy of the interval, not the interval itself: the library's search answers
+  // `key.output()` ([low, high]) instead of the value when the two are the same object.
+  private readonly tree = new IntervalTree<{ readonly low: string; readonly high: string }>();
 
   insert(interval: KeyInterval): void {
-    this.tree.insert(interval, interval);
+    this.tree.insert(interval, { low: interval.low, high: interval.high });
   }
 
   /** etcd `Intersects(point)`: some interval holds the key. */

@@ -89,7 +89,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
       throw new TargetBusyError("a real etcd gives one lesson one key space: this lesson needs two fresh etcds open at once");
     }
     if (this.options.asIs !== true) {
-      if (!this.checkedEmpty && this.options.wipe !== true) await this.refuseForeignData();
+      if (!this.checkedEmpty && this.options.wipe !== true) await this.checkEmpty();
       this.checkedEmpty = true;
       await this.empty();
     }
@@ -137,7 +137,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
   }
 
   /** Refuses to empty an etcd holding keys or leases that the lessons did not put there. */
-  private async refuseForeignData(): Promise<void> {
+  async checkEmpty(): Promise<void> {
     const endpoint = this.options.endpoints[0] as string;
     const keys = (await this.grpc.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]), count_only: true })).count;
     const leases = (await this.grpc.leaseLeases()).leases.length;
@@ -146,7 +146,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
     if (keys + leases + nodes > 0) {
       throw new TargetNotEmptyError(
         `${this.description} is not empty (${keys} v3 keys, ${leases} leases, ${nodes} top-level v2 nodes). ` +
-          "Lessons empty the key space before each run; point them at an etcd of their own, or pass --wipe.",
+          "Lessons empty the key space before each run: point them at an etcd of their own (a fresh --data-dir).",
       );
     }
   }

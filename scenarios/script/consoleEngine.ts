@@ -136,6 +136,11 @@ export class ConsoleEngine {
     await this.target.close();
   }
 
+  /** Ends the background watches but leaves the target open (its owner closes it). */
+  async stopWatches(): Promise<void> {
+    await this.watches.closeAll();
+  }
+
   /** Runs one line; see the file comment. Never throws for bad input. */
   async input(raw: string): Promise<ConsoleLine[]> {
     const line = raw.replace(/\r$/, "");

@@ -101,6 +101,11 @@ export class ConsoleEngine {
     return this.txn === undefined ? "etcdsim> " : "";
   }
 
+  /** The exit code etcdctl would have returned for the last command (the v3 side after `both`). */
+  exitCode(): number | undefined {
+    return this.last?.v3?.exit ?? this.last?.v2?.exit;
+  }
+
   /** Every `expect` checked so far, as lesson claims. */
   claims(): readonly Claim[] {
     return this.claimsMade;

@@ -350,7 +350,9 @@ export class ConsoleEngine {
   /** Lays out v2 | v3 rows; long cells wrap within their column. */
   private columns(left: string[], right: string[]): ConsoleLine[] {
     const width = this.columnWidth();
-    const wrapCells = (cells: string[]): string[] => cells.flatMap((c) => (c.length <= width ? [c] : chunk(c, width)));
+    // Long cells wrap at spaces; only a word longer than the column (JSON) is cut.
+    const wrapCells = (cells: string[]): string[] =>
+      cells.flatMap((c) => (c.length <= width ? [c] : wrapText(c, width).flatMap((l) => (l.length <= width ? [l] : chunk(l, width)))));
     const l = wrapCells(left);
     const r = wrapCells(right);
     const rows: ConsoleLine[] = [];

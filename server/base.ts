@@ -11,7 +11,7 @@
  * The cluster version is the 3.4 minor with a zero patch: members agree on a minor version, not a patch.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { allowMethod, writeGoBody } from "./goHttp.js";
+import { allowMethod, writeGoBody } from "../shared/goHttp.js";
 import type { Handler } from "./server.js";
 
 /** The etcd release the simulator imitates. */

@@ -163,8 +163,7 @@ export class Backend {
    */
   compact(rev: number, keep: KeepList): number {
     // The keep list arrives in key order; sort it by revision so one merge-walk decides each entry.
-    const sortedKeep = new Float64Array(keep.length / 2);
-    for (let i = 0; i < sortedKeep.length; i++) sortedKeep[i] = packRevision(keep[2 * i] as number, keep[2 * i + 1] as number);
+    const sortedKeep = Float64Array.from(keep, (kept) => packRevision(kept.main, kept.sub));
     sortedKeep.sort();
     let k = 0;
     let removed = 0;

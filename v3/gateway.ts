@@ -51,8 +51,9 @@ import {
   type RequestTypes,
 } from "./gatewayJson.js";
 import { grpcReceiveLimitError } from "./gatewayLimits.js";
+import { GO_BUFFER_BEFORE_CHUNKING_BYTES, writeGoError } from "../shared/goHttp.js";
 import { connectionWillClose, serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
-import { RpcError, toRpcError, GrpcCode } from "./errors.js";
+import { InvariantViolation, RpcError, toRpcError, GrpcCode } from "./errors.js";
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -112,9 +113,6 @@ export interface V3Api {
   watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
 }
 
-/** Go buffers this many bytes of a response before it must choose chunked framing. */
-const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
-
 /** A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). */
 type Unary = (api: V3Api, item: StreamItem) => string;
 
@@ -171,11 +169,11 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
     const route = UNARY_ROUTES.get(path);
     const isStream = STREAM_ROUTES.has(path);
     if (route === undefined && !isStream) {
-      writeGoError(res, 404, "Not Found");
+      writeGoError(req, res, "Not Found", 404);
       return true;
     }
     if (req.method !== "POST") {
-      writeGoError(res, 405, "Method Not Allowed");
+      writeGoError(req, res, "Method Not Allowed", 405);
       return true;
     }
     if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink));
@@ -232,6 +230,11 @@ function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerRespons
     }
     // Go's net/http after a handler panic: no answer, connection closed.
     if (error instanceof NilMessageInListPanic) return () => res.destroy();
+    // A broken invariant is etcd's panic too: logged, never an answer.
+    if (error instanceof InvariantViolation) {
+      process.stderr.write(`etcdsim: broken invariant in /v3: ${error.stack ?? error.message}\n`);
+      return () => res.destroy();
+    }
     const rpcError = toRpcError(error);
     return () => writeRpcError(res, rpcError);
   }
@@ -297,12 +300,3 @@ function writeRpcError(res: ServerResponse, error: RpcError): void {
   res.end();
 }
 
-/** Go's `http.Error`: text/plain, nosniff, the text and a newline. */
-function writeGoError(res: ServerResponse, status: number, text: string): void {
-  const body = Buffer.from(text + "\n", "utf8");
-  res.setHeader("Content-Type", "text/plain; charset=utf-8");
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("Content-Length", String(body.length));
-  res.writeHead(status);
-  res.end(body);
-}

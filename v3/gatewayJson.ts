@@ -186,11 +186,10 @@ const WATCH_REQUEST: MessageSchema = {
 // Decoding (jsonpb Unmarshaler.unmarshalValue)
 // ---------------------------------------------------------------------------------------------
 
-/** Go's word for a JSON value's kind in "json: cannot unmarshal <kind> into Go value of type …". */
-function kindWord(value: GoJsonValue): string {
-  return value.kind === "bool" ? "bool" : value.kind;
-}
-
+/**
+ * Go's "json: cannot unmarshal <kind> into Go value of type …"; a JSON value's `kind` is already
+ * Go's word for it ("string", "number", "bool", "array", "object").
+ */
 function typeError(what: string, goType: string): GoJsonError {
   return new GoJsonError(`json: cannot unmarshal ${what} into Go value of type ${goType}`);
 }
@@ -202,7 +201,7 @@ function typeError(what: string, goType: string): GoJsonError {
  */
 function decodeMessage(schema: MessageSchema, value: GoJsonValue): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (value.kind !== "null" && value.kind !== "object") throw typeError(kindWord(value), "map[string]json.RawMessage");
+  if (value.kind !== "null" && value.kind !== "object") throw typeError(value.kind, "map[string]json.RawMessage");
   const fields = new Map(value.kind === "object" ? value.fields : []);
   const consume = (spec: FieldSchema): GoJsonValue | undefined => {
     const orig = fields.get(spec.name);
@@ -218,7 +217,7 @@ function decodeMessage(schema: MessageSchema, value: GoJsonValue): Record<string
     if (raw === undefined) continue;
     if (spec.repeated) {
       if (raw.kind === "null") continue;
-      if (raw.kind !== "array") throw typeError(kindWord(raw), "[]json.RawMessage");
+      if (raw.kind !== "array") throw typeError(raw.kind, "[]json.RawMessage");
       out[spec.name] = raw.items.map((item) => {
         const decoded = decodeSingle(spec.type, item);
         // A null inside a list of messages stays a nil pointer, which gRPC cannot marshal.
@@ -288,7 +287,7 @@ function decodeSingle(type: FieldType, raw: GoJsonValue): unknown {
     }
     case "bool":
       if (raw.kind === "null") return undefined;
-      if (raw.kind !== "bool") throw typeError(kindWord(raw), "bool");
+      if (raw.kind !== "bool") throw typeError(raw.kind, "bool");
       return raw.value;
     case "bytes":
       return decodeBytes(raw);
@@ -308,7 +307,7 @@ function decodeEnum(goType: string, names: Readonly<Record<string, number>>, raw
     return n;
   }
   if (raw.kind === "null") return undefined;
-  if (raw.kind !== "number") throw typeError(kindWord(raw), goType);
+  if (raw.kind !== "number") throw typeError(raw.kind, goType);
   if (!/^-?\d+$/.test(raw.raw)) throw typeError(`number ${raw.raw}`, goType);
   const n = BigInt(raw.raw);
   if (n < -(2n ** 31n) || n >= 2n ** 31n) throw typeError(`number ${raw.raw}`, goType);
@@ -325,7 +324,7 @@ const INT64_MAX = 2n ** 63n - 1n;
 function decodeInt64(raw: GoJsonValue): bigint | undefined {
   const value = raw.kind === "string" ? parseGoJson(raw.raw.slice(1, -1)) : raw;
   if (value.kind === "null") return undefined;
-  if (value.kind !== "number") throw typeError(kindWord(value), "int64");
+  if (value.kind !== "number") throw typeError(value.kind, "int64");
   if (!/^-?\d+$/.test(value.raw)) throw typeError(`number ${value.raw}`, "int64");
   const n = BigInt(value.raw);
   if (n < INT64_MIN || n > INT64_MAX) throw typeError(`number ${value.raw}`, "int64");
@@ -336,11 +335,11 @@ function decodeInt64(raw: GoJsonValue): bigint | undefined {
 function decodeBytes(raw: GoJsonValue): Uint8Array | undefined {
   if (raw.kind === "null") return undefined;
   if (raw.kind === "string") return goBase64Decode(raw.bytes);
-  if (raw.kind !== "array") throw typeError(kindWord(raw), "[]uint8");
+  if (raw.kind !== "array") throw typeError(raw.kind, "[]uint8");
   return new Uint8Array(
     raw.items.map((item) => {
       if (item.kind === "null") return 0;
-      if (item.kind !== "number") throw typeError(kindWord(item), "uint8");
+      if (item.kind !== "number") throw typeError(item.kind, "uint8");
       if (!/^\d+$/.test(item.raw) || Number(item.raw) > 255) throw typeError(`number ${item.raw}`, "uint8");
       return Number(item.raw);
     }),

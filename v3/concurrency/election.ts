@@ -19,6 +19,7 @@ import type { KeyValue, RangeResponse, ResponseHeader } from "../rpc.js";
 import { CompareResult, CompareTarget, EventType } from "../rpc.js";
 import { firstCreate, get, prefixEnd, waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
+import { InvariantViolation } from "../errors.js";
 
 /** etcd's `ErrElectionNotLeader` and `ErrElectionNoLeader`, word for word. */
 export const ERR_ELECTION_NOT_LEADER = "election: not leader";
@@ -74,7 +75,7 @@ export class Election {
     this.leading = true;
     if (!response.succeeded) {
       const existing = response.responses[0]?.response_range?.kvs[0];
-      if (existing === undefined) throw new Error("InvariantViolation: campaign key vanished between compare and read");
+      if (existing === undefined) throw new InvariantViolation("campaign key vanished between compare and read");
       this.leaderRev = existing.create_revision;
       if (fromUtf8(existing.value) !== value) {
         try {

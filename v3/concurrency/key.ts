@@ -18,6 +18,7 @@ import { utf8 } from "../../shared/bytes.js";
 import type { RangeRequest, RangeResponse, ResponseHeader } from "../rpc.js";
 import { EventType, SortOrder, SortTarget } from "../rpc.js";
 import type { ConcurrencyClient, TxnClient } from "./client.js";
+import { InvariantViolation } from "../errors.js";
 
 /** The smallest key greater than every key with this prefix (etcd: `clientv3.GetPrefixRangeEnd`). */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
@@ -35,7 +36,7 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 export async function get(client: TxnClient, request: RangeRequest): Promise<RangeResponse> {
   const response = await client.txn({ success: [{ request_range: request }] });
   const range = response.responses[0]?.response_range;
-  if (range === undefined) throw new Error("InvariantViolation: a read-only txn answered without a range response");
+  if (range === undefined) throw new InvariantViolation("a read-only txn answered without a range response");
   // A sub-response header holds only the revision; the outer header is the full one.
   return { ...range, header: response.header };
 }

@@ -69,7 +69,7 @@ async function runV2(target: Target, random: Random, plan: CrashPlan): Promise<R
   must(await v2.set("/bank/b", "100"), "init b");
   const r: Result = { transfers: 0, retries: 0, crashes: 0, audits: 0, badAudits: 0, lost: 0, finalSum: 0 };
   const clients: Client[] = [];
-  for (let c = 0; c < CLIENTS; c++) {
+  for (let c = 0; c < plan.length; c++) {
     let done = 0;
     let phase: "read" | "debit" | "credit" = "read";
     let a = { value: 0, index: 0 };
@@ -136,7 +136,7 @@ async function runV3(target: Target, random: Random, plan: CrashPlan): Promise<R
     return { a: Number(fromUtf8(ka?.value ?? new Uint8Array())), b: Number(fromUtf8(kb?.value ?? new Uint8Array())), modA: ka?.mod_revision ?? 0, modB: kb?.mod_revision ?? 0 };
   };
   const clients: Client[] = [];
-  for (let c = 0; c < CLIENTS; c++) {
+  for (let c = 0; c < plan.length; c++) {
     let done = 0;
     let phase: "read" | "commit" = "read";
     let seen = { a: 0, b: 0, modA: 0, modB: 0 };
@@ -189,7 +189,15 @@ export const lesson: Lesson = {
     `${CLIENTS} clients making ${TRANSFERS_PER_CLIENT} transfers each, with crashes and an auditor: the sum a + b = 200 checked throughout`,
     `the ${MAX_TXN_OPS}-operation limit on a v3 txn`,
   ],
-  tryChanging: ["CRASH_CHANCE (at 0, v2's final sum is right, but auditors still see money in flight)", "CLIENTS", "--seed"],
+  tryChanging: [
+    "CRASH_CHANCE (at 0, v2's final sum is right, but auditors still see money in flight): npm start -- 6 --set CRASH_CHANCE=0",
+    "CLIENTS: npm start -- 6 --set CLIENTS=8",
+    "--seed",
+  ],
+  params: {
+    CRASH_CHANCE: { default: CRASH_CHANCE, min: 0, max: 1, description: "chance that a transfer's client dies halfway", suggested: [0, 0.2] },
+    CLIENTS: { default: CLIENTS, min: 1, max: 16, description: "clients transferring at once", suggested: [1, 8] },
+  },
   async run(ctx) {
     const target = await ctx.openTarget();
     const { v2, v3 } = target;
@@ -215,8 +223,10 @@ export const lesson: Lesson = {
     );
     ctx.say("A failed compare is an error (101, HTTP 412) in v2 and a normal answer with succeeded=false in v3, which then runs the txn's failure branch instead.");
 
+    const CRASH_CHANCE = ctx.param("CRASH_CHANCE");
+    const CLIENTS = ctx.param("CLIENTS");
     ctx.step(
-      `${CLIENTS} clients, ${TRANSFERS_PER_CLIENT} transfers each, a + b must stay 200`,
+      `${CLIENTS} ${CLIENTS === 1 ? "client" : "clients"}, ${TRANSFERS_PER_CLIENT} transfers each, a + b must stay 200`,
       "v2 client: read a and b, CAS a with prevIndex, then CAS b with prevIndex (retrying the credit if b moved). v3 client: read both in one range, then one txn that compares both mod_revisions and writes both. An auditor reads both balances at random moments. Crashes are fair: one plan, drawn from the seed with chance CRASH_CHANCE per transfer, makes the same transfers crash on both sides, each halfway (v2 after the debit, v3 before its txn).",
     );
     const plan = drawCrashPlan(ctx.random, CLIENTS, TRANSFERS_PER_CLIENT, CRASH_CHANCE);
@@ -243,11 +253,14 @@ export const lesson: Lesson = {
       ctx.measure(`${name}Crashes`, r.crashes);
     }
     ctx.say(
-      `The crash plan marked ${planned} of ${CLIENTS * TRANSFERS_PER_CLIENT} transfers; v2 crashed ${result2.crashes} times and v3 ${result3.crashes}, at the same transfers. A crashed v2 client had already debited a (the money is lost); a crashed v3 client had written nothing.`,
+      `The crash plan (chance ${CRASH_CHANCE} per transfer, ${CLIENTS} ${CLIENTS === 1 ? "client" : "clients"}) marked ${planned} of ${CLIENTS * TRANSFERS_PER_CLIENT} transfers; v2 crashed ${result2.crashes} times and v3 ${result3.crashes}, at the same transfers. A crashed v2 client had already debited a (the money is lost); a crashed v3 client had written nothing.`,
     );
     ctx.claim({
       id: "txn-keeps-invariant",
-      claim: "the v3 txn keeps a + b = 200 at every audit and at the end; with v2's two CAS requests auditors see money in flight and crashes lose it",
+      claim:
+        planned === 0
+          ? "the v3 txn keeps a + b = 200 at every audit and at the end; with v2's two CAS requests auditors see money in flight (no crash was planned, so none is lost)"
+          : "the v3 txn keeps a + b = 200 at every audit and at the end; with v2's two CAS requests auditors see money in flight and crashes lose it",
       v2Value: `final ${result2.finalSum}, ${result2.badAudits} bad audits`,
       v3Value: `final ${result3.finalSum}, ${result3.badAudits} bad audits`,
       holds: result3.finalSum === 200 && result3.badAudits === 0 && result3.lost === 0 && result2.badAudits > 0 && result2.finalSum === 200 - result2.lost,

@@ -231,7 +231,7 @@ export function checkSettings(lessons: readonly Lesson[], sets: Record<string, s
       const known = lessons.flatMap((l) => Object.keys(l.params ?? {}));
       throw new UsageError(`--set ${name}: no chosen lesson has a parameter ${name}${known.length === 0 ? "" : ` (have: ${[...new Set(known)].join(", ")})`}`);
     }
-    if (!/^\d+$/.test(text)) throw new UsageError(`--set ${name}=${text}: wants a whole number`);
+    if (!/^\d+(\.\d+)?$/.test(text)) throw new UsageError(`--set ${name}=${text}: wants a number`);
     const value = Number(text);
     for (const lesson of owners) {
       const param = lesson.params?.[name];

@@ -53,7 +53,8 @@ describe("npm start refuses bad input in one line, before anything runs", () => 
     [["no/such/script.etcdctl"], "no such script: no/such/script.etcdctl"],
     [["--target", "ftp://x"], '--target wants client URLs like http://127.0.0.1:2379[,http://…], got "ftp://x"'],
     [["4", "--set", "NOPE=1"], "--set NOPE: no chosen lesson has a parameter NOPE (have: WRITES, NOISY_WRITES)"],
-    [["4", "--set", "WRITES=abc"], "--set WRITES=abc: wants a whole number"],
+    [["4", "--set", "WRITES=abc"], "--set WRITES=abc: wants a number"],
+    [["4", "--set", "WRITES=9999"], "--set WRITES=9999: lesson 4 takes WRITES from 1 to 5000"],
     [["4", "--set", "WRITES"], '--set wants NAME=VALUE, got "WRITES"'],
   ])("refuses %j", async (argv, message) => {
     const result = await run(argv);

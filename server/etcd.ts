@@ -25,7 +25,7 @@ import { loadSnapshotFile, saveSnapshotFile } from "../v2/snapshot.js";
 import { V2Store, type Store } from "../v2/store.js";
 import { createBaseHandler } from "./base.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, type ClusterInfo } from "./membership.js";
-import { createEtcdHttpServer, type Handler } from "./server.js";
+import { createEtcdHttpServer, type Handler, type RequestObserver } from "./server.js";
 
 /** etcd's default `--listen-client-urls`. */
 export const DEFAULT_LISTEN_CLIENT_URL = "http://127.0.0.1:2379";
@@ -55,6 +55,8 @@ export interface EtcdOptions {
    * the running context so it can share the clock.
    */
   readonly extraHandlers?: ReadonlyArray<(context: MountContext) => Handler>;
+  /** Sees every client request before it is routed (the classroom view); changes nothing. */
+  readonly observeRequest?: RequestObserver;
 }
 
 /** What a mounted API gets: the shared clock, and a way to stop its background work on close. */
@@ -118,7 +120,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];
-  const server = createEtcdHttpServer(handlers);
+  const server = createEtcdHttpServer(handlers, options.observeRequest);
   const sockets = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);

@@ -9,10 +9,18 @@
  * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
  * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
  * --data-dir, --snapshot-count. Unknown flags are refused, as etcd refuses them.
+ *
+ * etcdsim's own flag: --listen-classroom-url http://127.0.0.1:2390 serves the classroom page on a
+ * second port (classroom/classroomServer.ts) and prints `etcdsim classroom on <url>`.
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
 import { v3Mount } from "./v3Mount.js";
+import { RealClock } from "../shared/clock.js";
+import { V2Store, type Store } from "../v2/store.js";
+import type { EtcdServer } from "../v3/etcdServer.js";
+import { startClassroom, type RunningClassroom } from "../classroom/classroomServer.js";
+import { RequestLog } from "../classroom/requestLog.js";
 
 const FLAGS = [
   "listen-client-urls",
@@ -22,10 +30,16 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "listen-classroom-url",
 ] as const;
 
+/** The flags' options, plus etcdsim's own: where the classroom page is served (none: not served). */
+export interface ServeOptions extends EtcdOptions {
+  readonly listenClassroomUrl?: string;
+}
+
 /** Parses etcd-style flags into options; throws an Error with a usage message on bad input. */
-export function parseFlags(argv: readonly string[]): EtcdOptions {
+export function parseFlags(argv: readonly string[]): ServeOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -45,7 +59,9 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const peers = urls("initial-advertise-peer-urls");
   const token = values.get("initial-cluster-token");
   const dataDir = values.get("data-dir");
+  const classroom = values.get("listen-classroom-url");
   return {
+    ...(classroom !== undefined ? { listenClassroomUrl: classroom } : {}),
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
     name: values.get("name") ?? "default",
     snapshotCount,
@@ -58,9 +74,59 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
 
 /** Starts from command-line flags, prints the ready line and stops on SIGINT/SIGTERM. */
 export async function main(argv: readonly string[]): Promise<RunningEtcd> {
-  const options = parseFlags(argv);
-  const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
+  const { listenClassroomUrl, ...options } = parseFlags(argv);
+  if (listenClassroomUrl === undefined) {
+    const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
+    process.stderr.write(`etcdsim listening on ${etcd.clientUrl}\n`);
+    stopOnSignals(etcd);
+    return etcd;
+  }
+  const etcd = await startWithClassroom(options, listenClassroomUrl);
   process.stderr.write(`etcdsim listening on ${etcd.clientUrl}\n`);
+  process.stderr.write(`etcdsim classroom on ${etcd.classroom.url}\n`);
+  stopOnSignals(etcd);
+  return etcd;
+}
+
+/** A running simulator with its classroom page: closing it closes both. */
+export interface RunningWithClassroom extends RunningEtcd {
+  readonly classroom: RunningClassroom;
+}
+
+/**
+ * Starts the simulator and the classroom listener beside it. The request log sees each client
+ * request before it is routed; the v3 mount hands over its server; both only read.
+ */
+export async function startWithClassroom(options: EtcdOptions, listenClassroomUrl: string): Promise<RunningWithClassroom> {
+  const clock = options.clock ?? new RealClock();
+  let v3: EtcdServer | undefined;
+  let store: Store | undefined;
+  const requests = new RequestLog(clock, { v2Index: () => store?.index ?? 0, v3Rev: () => v3?.kv.rev() ?? 0 });
+  const etcd = await startEtcd({
+    ...options,
+    clock,
+    extraHandlers: [...(options.extraHandlers ?? []), v3Mount(options, (server) => (v3 = server))],
+    observeRequest: (req, res) => requests.observe(req, res),
+  });
+  store = etcd.store;
+  if (!(store instanceof V2Store)) throw new Error("the classroom view needs etcdsim's own V2Store");
+  const classroom = await startClassroom({
+    listenUrl: listenClassroomUrl,
+    clock,
+    clientUrl: etcd.clientUrl,
+    stores: { v2: store, ...(v3 === undefined ? {} : { v3 }), requests, clock },
+  });
+  return {
+    ...etcd,
+    classroom,
+    close: async () => {
+      await classroom.close();
+      await etcd.close();
+    },
+  };
+}
+
+function stopOnSignals(etcd: RunningEtcd): void {
   const shutdown = (): void => {
     etcd.close().then(
       () => process.exit(0),
@@ -72,7 +138,6 @@ export async function main(argv: readonly string[]): Promise<RunningEtcd> {
   };
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
-  return etcd;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

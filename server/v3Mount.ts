@@ -38,18 +38,20 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
 /**
  * The extra handler `startEtcd` mounts for v3: builds the v3 server for the member `options`
  * describe, starts its background tickers on the server's clock, and returns the gateway.
+ * `onServer` receives the v3 server once built (the classroom view observes it).
  */
-export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => Handler {
-  return (context) => createV3Mount(context, memberIdentityFor(options));
+export function v3Mount(options: EtcdOptions = {}, onServer?: (server: EtcdServer) => void): (context: MountContext) => Handler {
+  return (context) => createV3Mount(context, memberIdentityFor(options), onServer);
 }
 
 /**
  * Builds the v3 server and its gateway handler, and starts the background tickers on the context's
  * clock; each ticker is cancelled when the server closes.
  */
-export function createV3Mount(context: MountContext, member?: MemberIdentity): Handler {
+export function createV3Mount(context: MountContext, member?: MemberIdentity, onServer?: (server: EtcdServer) => void): Handler {
   const { clock } = context;
   const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
+  onServer?.(server); // e.g. the classroom view, which reads the v3 store to draw it
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {
       try {

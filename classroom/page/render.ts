@@ -121,7 +121,7 @@ export function v3LogRow(row: V3LogRow, compactRev: number): string {
 
 /** The compaction line drawn in the log after the last entry ≤ compactRev. */
 export function compactionLine(compactRev: number): string {
-  return `<div class="row compaction-line" data-compact-rev="${compactRev}">compacted at revision ${compactRev}: older revisions are gone; reads below it fail with "mvcc: required revision has been compacted"</div>`;
+  return `<div class="row compaction-line" data-compact-rev="${compactRev}" title="reads below it fail: mvcc: required revision has been compacted">── compacted at revision ${compactRev} ── older revisions are gone</div>`;
 }
 
 /** Leases with their countdown and attached keys. */

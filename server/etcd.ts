@@ -17,14 +17,17 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import type { Server as GrpcServer } from "@grpc/grpc-js";
+import { newGrpcServer, type GrpcLimits } from "../v3/v3rpc/grpc.js";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
 import { createV2Handler, type RaftStatus } from "../v2/http.js";
 import { loadSnapshotFile, saveSnapshotFile } from "../v2/snapshot.js";
 import { V2Store, type Store } from "../v2/store.js";
 import { createBaseHandler } from "./base.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, type ClusterInfo } from "./membership.js";
+import { createClientListener, type TlsInfo } from "./cmux.js";
 import { createEtcdHttpServer, type Handler, type RequestObserver } from "./server.js";
 
 /** etcd's default `--listen-client-urls`. */
@@ -50,6 +53,12 @@ export interface EtcdOptions {
   readonly dataDir?: string;
   readonly snapshotCount?: number;
   readonly clock?: Clock & Ticker;
+  /** Certificates for an https:// client URL (etcd's --cert-file, --key-file, …). */
+  readonly tls?: TlsInfo;
+  /** --max-request-bytes and --max-concurrent-streams, for the gRPC server. */
+  readonly grpcLimits?: GrpcLimits;
+  /** --max-txn-ops (default 128). */
+  readonly maxTxnOps?: number;
   /**
    * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets
    * the running context so it can share the clock.
@@ -62,6 +71,12 @@ export interface EtcdOptions {
 /** What a mounted API gets: the shared clock, and a way to stop its background work on close. */
 export interface MountContext {
   readonly clock: Clock & Ticker;
+  /** The gRPC server on the client port: a mounted API registers its services here. */
+  readonly grpcServer: GrpcServer;
+  /** The limits the gRPC server was built with. */
+  readonly grpcLimits: GrpcLimits;
+  /** --max-txn-ops, when given. */
+  readonly maxTxnOps: number | undefined;
   /** Registers a function that `close()` calls (e.g. cancelling the API's tickers). */
   onClose(stop: () => void): void;
 }
@@ -88,7 +103,8 @@ function snapshotPath(dataDir: string): string {
 export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd> {
   const clock = options.clock ?? new RealClock();
   const listenUrl = new URL(options.listenClientUrl ?? DEFAULT_LISTEN_CLIENT_URL);
-  if (listenUrl.protocol !== "http:") throw new Error(`etcdsim serves http only, got ${listenUrl.href}`);
+  if (listenUrl.protocol !== "http:" && listenUrl.protocol !== "https:") throw new Error(`etcdsim serves http and https only, got ${listenUrl.href}`);
+  if (listenUrl.protocol === "https:" && options.tls === undefined) throw new Error(`${listenUrl.href} needs --cert-file and --key-file`);
   const snapshotCount = options.snapshotCount ?? DEFAULT_SNAPSHOT_COUNT;
 
   const store: Store = new V2Store();
@@ -113,7 +129,9 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   // The cluster identity needs the client URL, which is known only once listening: mount v2 lazily.
   let v2Handler: Handler | undefined;
   const closers: Array<() => void> = [];
-  const mountContext: MountContext = { clock, onClose: (stop) => closers.push(stop) };
+  const grpcLimits = options.grpcLimits ?? {};
+  const grpcServer = newGrpcServer(grpcLimits);
+  const mountContext: MountContext = { clock, grpcServer, grpcLimits, maxTxnOps: options.maxTxnOps, onClose: (stop) => closers.push(stop) };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
     createBaseHandler(), //                                        /version, /health
@@ -121,17 +139,15 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];
   const server = createEtcdHttpServer(handlers, options.observeRequest);
-  const sockets = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-  });
+  // One port, two protocols (etcd's cmux): gRPC and HTTP/1.x share the listener.
+  const secure = listenUrl.protocol === "https:";
+  const { server: listener, sockets } = createClientListener({ httpServer: server, grpcServer, ...(secure && options.tls !== undefined ? { tls: options.tls } : {}) });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(Number(listenUrl.port === "" ? 80 : listenUrl.port), listenUrl.hostname, () => resolve());
+    listener.once("error", reject);
+    listener.listen(Number(listenUrl.port === "" ? (secure ? 443 : 80) : listenUrl.port), listenUrl.hostname, () => resolve());
   });
-  const port = (server.address() as AddressInfo).port;
-  const clientUrl = `http://${listenUrl.hostname}:${port}`;
+  const port = (listener.address() as AddressInfo).port;
+  const clientUrl = `${secure ? "https" : "http"}://${listenUrl.hostname}:${port}`;
   const cluster: ClusterInfo = singleMemberCluster({
     name: options.name ?? "default",
     peerUrls: options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL],
@@ -155,7 +171,8 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     stopSync();
     for (const stop of closers) stop();
     saveSnapshot();
-    const done = new Promise<void>((resolve) => server.close(() => resolve()));
+    const done = new Promise<void>((resolve) => listener.close(() => resolve()));
+    grpcServer.forceShutdown();
     for (const socket of sockets) socket.destroy();
     await done;
   };

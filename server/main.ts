@@ -6,9 +6,16 @@
  *   # stderr: etcdsim listening on http://127.0.0.1:2379
  *   ETCDCTL_API=2 etcdctl --endpoints http://127.0.0.1:2379 set /foo bar
  *
- * Flags take `--flag value` or `--flag=value`, like etcd's. Accepted: --listen-client-urls (first URL
- * used), --advertise-client-urls, --initial-advertise-peer-urls, --initial-cluster-token, --name,
- * --data-dir, --snapshot-count. Unknown flags are refused, as etcd refuses them.
+ * Flags take `--flag value` or `--flag=value`, like etcd's; a boolean flag (`--client-cert-auth`)
+ * takes only `--flag` or `--flag=true|false`, as Go's flag package reads it. Accepted:
+ * --listen-client-urls (first URL used), --advertise-client-urls, --initial-advertise-peer-urls,
+ * --initial-cluster-token, --name, --data-dir, --snapshot-count; TLS for an https:// client URL:
+ * --cert-file, --key-file, --trusted-ca-file, --client-cert-auth; limits: --max-request-bytes
+ * (1.5 MiB), --max-txn-ops (128), --max-concurrent-streams (2^32 − 1). Unknown flags are refused,
+ * as etcd refuses them.
+ *
+ *   npm run serve -- --listen-client-urls https://127.0.0.1:2379 --cert-file server.crt --key-file server.key
+ *   ETCDCTL_API=3 etcdctl --endpoints 127.0.0.1:2379 --cacert ca.crt put foo bar
  *
  * etcdsim's own flag: --listen-classroom-url http://127.0.0.1:2390 serves the classroom page on a
  * second port (classroom/classroomServer.ts) and prints `etcdsim classroom on <url>`.
@@ -30,8 +37,27 @@ const FLAGS = [
   "name",
   "data-dir",
   "snapshot-count",
+  "cert-file",
+  "key-file",
+  "trusted-ca-file",
+  "client-cert-auth",
+  "max-request-bytes",
+  "max-txn-ops",
+  "max-concurrent-streams",
   "listen-classroom-url",
 ] as const;
+
+/** Flags that Go's flag package reads as booleans: no separate value argument. */
+const BOOLEAN_FLAGS: readonly string[] = ["client-cert-auth"];
+
+/** A flag that must be a positive integer (etcd: a uint flag), or undefined when not given. */
+function positiveInteger(values: ReadonlyMap<string, string>, name: string): number | undefined {
+  const text = values.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer, got ${text}`);
+  return value;
+}
 
 /** The flags' options, plus etcdsim's own: where the classroom page is served (none: not served). */
 export interface ServeOptions extends EtcdOptions {
@@ -48,7 +74,8 @@ export function parseFlags(argv: readonly string[]): ServeOptions {
     if (match === null || name === undefined || !(FLAGS as readonly string[]).includes(name)) {
       throw new Error(`unknown flag ${arg}; accepted: ${FLAGS.map((flag) => `--${flag}`).join(" ")}`);
     }
-    const value = match[2] ?? argv[++i];
+    const value = match[2] ?? (BOOLEAN_FLAGS.includes(name) ? "true" : argv[++i]);
+    if (BOOLEAN_FLAGS.includes(name) && value !== "true" && value !== "false") throw new Error(`invalid boolean value ${JSON.stringify(value)} for --${name}`);
     if (value === undefined) throw new Error(`flag --${name} needs a value`);
     values.set(name, value);
   }
@@ -60,6 +87,22 @@ export function parseFlags(argv: readonly string[]): ServeOptions {
   const token = values.get("initial-cluster-token");
   const dataDir = values.get("data-dir");
   const classroom = values.get("listen-classroom-url");
+  const certFile = values.get("cert-file");
+  const keyFile = values.get("key-file");
+  const trustedCaFile = values.get("trusted-ca-file");
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new Error(`--cert-file and --key-file go together`);
+  const tls =
+    certFile !== undefined && keyFile !== undefined
+      ? {
+          certFile,
+          keyFile,
+          ...(trustedCaFile !== undefined ? { trustedCaFile } : {}),
+          clientCertAuth: values.get("client-cert-auth") === "true",
+        }
+      : undefined;
+  const maxRequestBytes = positiveInteger(values, "max-request-bytes");
+  const maxConcurrentStreams = positiveInteger(values, "max-concurrent-streams");
+  const maxTxnOps = positiveInteger(values, "max-txn-ops");
   return {
     ...(classroom !== undefined ? { listenClassroomUrl: classroom } : {}),
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
@@ -69,6 +112,12 @@ export function parseFlags(argv: readonly string[]): ServeOptions {
     ...(peers !== undefined ? { initialAdvertisePeerUrls: peers } : {}),
     ...(token !== undefined ? { initialClusterToken: token } : {}),
     ...(dataDir !== undefined ? { dataDir } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(maxTxnOps !== undefined ? { maxTxnOps } : {}),
+    grpcLimits: {
+      ...(maxRequestBytes !== undefined ? { maxRequestBytes } : {}),
+      ...(maxConcurrentStreams !== undefined ? { maxConcurrentStreams } : {}),
+    },
   };
 }
 

@@ -18,6 +18,7 @@
  */
 import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
+import { registerV3Services } from "../v3/v3rpc/grpc.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import type { MemberIdentity } from "../v3/member.js";
 import type { EtcdOptions, MountContext } from "./etcd.js";
@@ -50,7 +51,13 @@ export function v3Mount(options: EtcdOptions = {}, onServer?: (server: EtcdServe
  */
 export function createV3Mount(context: MountContext, member?: MemberIdentity, onServer?: (server: EtcdServer) => void): Handler {
   const { clock } = context;
-  const server = new EtcdServer({ clock, ...(member === undefined ? {} : { member }) });
+  const server = new EtcdServer({
+    clock,
+    ...(member === undefined ? {} : { member }),
+    ...(context.maxTxnOps === undefined ? {} : { maxTxnOps: context.maxTxnOps }),
+    ...(context.grpcLimits.maxRequestBytes === undefined ? {} : { maxRequestBytes: context.grpcLimits.maxRequestBytes }),
+  });
+  registerV3Services(context.grpcServer, server, context.grpcLimits);
   onServer?.(server); // e.g. the classroom view, which reads the v3 store to draw it
   const every = (periodMs: number, name: string, step: () => unknown): void => {
     const cancel = clock.every(periodMs, () => {

@@ -102,6 +102,10 @@ export interface EtcdServerOptions {
   chanBufLen?: number;
   /** Progress-notify period (default 10 min). */
   progressNotifyIntervalMs?: number;
+  /** `--max-txn-ops` (default 128). */
+  maxTxnOps?: number;
+  /** `--max-request-bytes` (default 1.5 MiB): the largest write request raft accepts. */
+  maxRequestBytes?: number;
 }
 
 /** What one `tick()` did, for lessons and logs. */
@@ -143,7 +147,13 @@ export class EtcdServer {
     });
     // Revokes delete through the watchable store, so their DELETE events reach watchers.
     this.lessor.setRangeDeleter(() => this.watchableStore.write());
-    this.applier = new Applier({ kv: this.watchableStore, leases: this.lessor, member: this.member });
+    this.applier = new Applier({
+      kv: this.watchableStore,
+      leases: this.lessor,
+      member: this.member,
+      ...(options.maxTxnOps === undefined ? {} : { maxTxnOps: options.maxTxnOps }),
+      ...(options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes }),
+    });
     this.leaseIds = new LeaseIdGenerator(this.member.memberId, this.clock.now());
     this.chanBufLen = options.chanBufLen;
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;

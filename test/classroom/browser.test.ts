@@ -71,6 +71,13 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     expect(await page.textContent('#v2tree [data-path="/classroom"]')).toContain("/");
   });
 
+  it("shows an etcdctl v3 put (gRPC) in the v3 keyspace and revision log within 2 s", async () => {
+    const { stdout } = await run(ETCDCTL_BINARY, ["--endpoints", etcd.clientUrl, "put", "grpc-key", "over-grpc"], { env: { ...process.env, ETCDCTL_API: "3" }, timeout: 10_000 });
+    expect(stdout.trim()).toBe("OK");
+    await page.waitForSelector('#v3keys [data-key="grpc-key"]', { timeout: 2_000 });
+    expect(await page.textContent("#v3log")).toContain("over-grpc");
+  });
+
   it("shows a curl v2 PUT and a v3 gateway put in their own panes within 2 s", async () => {
     await v2put(etcd.clientUrl, "/curl", "from-curl");
     const rev = await v3put(etcd.clientUrl, "foo", "bar");

@@ -5,7 +5,7 @@
  */
 import type { Block, Cell, Chart, LessonReport, RunReport } from "./report.js";
 import { coincidingSeries, escapeXml, renderChartSvg } from "./svgChart.js";
-import { cellText, reproduceCommand } from "./textReport.js";
+import { cellText, reproduceCommand, runSummary } from "./textReport.js";
 
 const STYLE = `
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 980px; margin: 2em auto; padding: 0 1em; color: #1f2937; }
@@ -25,6 +25,7 @@ figcaption { font-size: 13px; color: #4b5563; max-width: 640px; }
 svg { max-width: 100%; height: auto; }
 .claims li.holds::marker { content: "✓ "; color: #15803d; } .claims li.fails::marker { content: "✗ "; color: #b91c1c; }
 p.holds { color: #15803d; font-weight: bold; } p.fails { color: #b91c1c; font-weight: bold; }
+.claims li.na::marker { content: "– "; color: #6b7280; } li.na, tr.na { color: #6b7280; } tr.fails td { color: #b91c1c; }
 .myth { background: #fef9c3; padding: .5em .8em; border-radius: 6px; margin: .5em 0; }
 figure { margin: 1em 0; } nav ol { columns: 2; }
 `;
@@ -82,7 +83,7 @@ function renderLesson(lesson: LessonReport): string {
   const list = (items: string[]): string => `<ul>${items.map((i) => `<li>${prose(i)}</li>`).join("")}</ul>`;
   const parts = [
     `<section id="lesson-${lesson.id}">`,
-    `<h2>Lesson ${lesson.id} · ${prose(lesson.title)}</h2>`,
+    `<h2>${h(lesson.label ?? `Lesson ${lesson.id}`)} · ${prose(lesson.title)}</h2>`,
     `<dl class="header"><dt>Lesson</dt><dd>${prose(lesson.header.lesson)}</dd><dt>You will see</dt><dd>${list(lesson.header.youWillSee)}</dd><dt>Try changing</dt><dd>${list(lesson.header.tryChanging)}</dd></dl>`,
     ...lesson.blocks.map(renderBlock),
   ];
@@ -91,9 +92,26 @@ function renderLesson(lesson: LessonReport): string {
     for (const c of lesson.claims) {
       const v2 = c.v2Value === null ? "—" : cellText(c.v2Value);
       const v3 = c.v3Value === null ? "—" : cellText(c.v3Value);
-      parts.push(`<li class="${c.holds ? "holds" : "fails"}">${prose(c.claim)} <small>(v2: ${h(v2)} · v3: ${h(v3)})</small></li>`);
+      const when = c.when === undefined ? "" : ` <small>(holds when ${h(c.when)})</small>`;
+      if (c.notApplicable === true) parts.push(`<li class="na">not applicable with these settings: ${prose(c.claim)}${when}</li>`);
+      else parts.push(`<li class="${c.holds ? "holds" : "fails"}">${prose(c.claim)}${when} <small>(v2: ${h(v2)} · v3: ${h(v3)})</small></li>`);
     }
     parts.push(`</ul>`);
+  }
+  const comparison = lesson.comparison;
+  if (comparison !== undefined) {
+    parts.push(`<h3>On the target etcd</h3>`);
+    if (comparison.status !== "ran") parts.push(`<p class="fails">${h(comparison.status)}: ${h(comparison.reason ?? "")}</p>`);
+    else {
+      parts.push(`<table><tr><th>claim</th><th>verdict</th><th>v2 etcdsim</th><th>v2 etcd</th><th>v3 etcdsim</th><th>v3 etcd</th></tr>`);
+      for (const c of comparison.claims) {
+        const show = (v: Cell | null | undefined): string => (v === undefined ? "" : v === null ? "—" : h(cellText(v)));
+        const cls = c.verdict === "agree" ? "holds" : c.verdict === "sim-only" ? "na" : "fails";
+        parts.push(`<tr class="${cls}"><td>${prose(c.claim)}</td><td>${h(c.verdict)}</td><td>${show(c.sim?.v2Value)}</td><td>${show(c.real?.v2Value)}</td><td>${show(c.sim?.v3Value)}</td><td>${show(c.real?.v3Value)}</td></tr>`);
+      }
+      parts.push(`</table>`);
+      if (comparison.limitations.length > 0) parts.push(`<p>Limits there:</p>${list(comparison.limitations)}`);
+    }
   }
   if (lesson.limitations.length > 0) parts.push(`<h3>Limits of this run</h3>${list(lesson.limitations)}`);
   if (lesson.whatJustHappened.length > 0) parts.push(`<h3>What just happened</h3>${lesson.whatJustHappened.map((t) => `<p>${prose(t)}</p>`).join("")}`);
@@ -104,10 +122,9 @@ function renderLesson(lesson: LessonReport): string {
 
 /** The run's verdict, as the text report's last line gives it: lessons, claims, how many hold. */
 function summary(run: RunReport): string {
-  const claims = run.lessons.flatMap((l) => l.claims);
-  const failed = claims.filter((c) => !c.holds).length;
-  const lessons = `${run.lessons.length} ${run.lessons.length === 1 ? "lesson" : "lessons"}`;
-  return `<p class="${failed === 0 ? "holds" : "fails"}">${lessons}, ${claims.length} headline claims: ${claims.length - failed} hold, ${failed} do not.</p>`;
+  const failed = run.lessons.flatMap((l) => l.claims).filter((c) => !c.holds && c.notApplicable !== true).length;
+  const ok = failed === 0 && (run.compared === undefined || run.compared.ok);
+  return `<p class="${ok ? "holds" : "fails"}">${h(runSummary(run))}</p>`;
 }
 
 export function renderRunHtml(run: RunReport): string {

@@ -17,12 +17,26 @@ import { Random } from "../shared/random.js";
 import type { Block, Cell, Chart, Claim, LessonHeader, LessonReport, TableRow } from "./report.js";
 import type { Target, TargetFactory } from "./workload.js";
 
+/**
+ * A number a teacher may change from the command line (`npm start -- 4 --set WRITES=999`), named as
+ * "Try changing" names it, with the range the lesson's code can run.
+ */
+export interface LessonParam {
+  default: number;
+  min: number;
+  max: number;
+  /** What it changes, for --help and the report. */
+  description: string;
+}
+
 export interface Lesson extends LessonHeader {
   /** 1 … 17: the chapter number. */
   id: number;
   /** File-name slug, "history-window", also accepted by `npm start -- history-window`. */
   slug: string;
   title: string;
+  /** Parameters `--set` may change; the lesson reads them with `ctx.param(name)`. */
+  params?: Record<string, LessonParam>;
   run(ctx: LessonContext): Promise<void>;
 }
 
@@ -30,6 +44,8 @@ export interface LessonContext {
   readonly seed: number;
   /** Seeded from the run's seed and the lesson id, so one lesson alone reproduces its run in order. */
   readonly random: Random;
+  /** A lesson parameter: its `--set` value, or its default. */
+  param(name: string): number;
   /** A fresh, empty etcd (both APIs). Closes the lesson's previous target; the runner closes the last. */
   openTarget(): Promise<Target>;
   /** A numbered, narrated step. */
@@ -56,6 +72,7 @@ export function newLessonContext(
   seed: number,
   factory: TargetFactory,
   onProgress: (done: number, total: number) => void,
+  options: { settings?: Record<string, number> } = {},
 ): { context: LessonContext; report: LessonReport; targets: Target[] } {
   const report: LessonReport = {
     id: lesson.id,
@@ -74,9 +91,15 @@ export function newLessonContext(
   const push = (block: Block): void => {
     report.blocks.push(block);
   };
+  const settings = options.settings ?? {};
   const context: LessonContext = {
     seed,
     random: new Random(seed * 1000 + lesson.id),
+    param(name) {
+      const param = lesson.params?.[name];
+      if (param === undefined) throw new Error(`lesson ${lesson.id} has no parameter ${name}`);
+      return settings[name] ?? param.default;
+    },
     async openTarget() {
       // One target at a time: a lesson's earlier target is closed first (a real etcd can only look
       // fresh to one of them).

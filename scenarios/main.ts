@@ -1,20 +1,19 @@
 /**
  * `npm start`: the lesson runner's entry point. It parses nothing itself: it hands the arguments,
- * the lesson list and the target providers to `runner.ts`.
+ * the lesson list and the target providers to `runner.ts`, whose one parser reads every flag
+ * (`--target URL` included: a report mode of the same run).
  *
- * Target providers, first = default. To run lessons against another etcd, add its provider here
- * (see scenarios/targets.ts for the shape).
- *
- * `--target http://…` (a real etcd) is taken by `target.ts` first: it runs each lesson in process and
- * against the real etcd and prints their headline claims side by side.
+ * Target providers, first = default (etcdsim in process). `--target http://…` is handled by the
+ * runner itself (both sides run and are compared); another kind of target plugs in here as a
+ * provider (see scenarios/targets.ts for the shape).
  */
 import { inProcessProvider } from "./adapters/inProcess.js";
+import { guardStdout } from "./cliOutput.js";
 import { LESSONS } from "./lessons.js";
 import { main } from "./runner.js";
-import { realEtcdProvider, runTargetMode } from "./target.js";
 import type { TargetProvider } from "./targets.js";
 
-const providers: TargetProvider[] = [inProcessProvider, realEtcdProvider];
-const argv = process.argv.slice(2);
+const providers: TargetProvider[] = [inProcessProvider];
 
-process.exitCode = (await runTargetMode(argv, LESSONS, providers)) ?? (await main(argv, LESSONS, providers));
+guardStdout();
+process.exitCode = await main(process.argv.slice(2), LESSONS, providers);

@@ -66,6 +66,13 @@ export interface Claim {
   v2Value: Cell | null;
   v3Value: Cell | null;
   holds: boolean;
+  /** When the claim applies, said plainly ("WRITES > 1000"); shown beside it. */
+  when?: string;
+  /**
+   * True when this run's settings are outside `when`: the claim is reported as "not applicable with
+   * these settings", and `holds` is not counted either way.
+   */
+  notApplicable?: boolean;
 }
 
 export interface Myth {
@@ -82,6 +89,8 @@ export interface LessonHeader {
 
 export interface LessonReport {
   id: number;
+  /** Shown instead of "Lesson <id>" (a scenario script: "Script cheat-sheet"). */
+  label?: string;
   slug: string;
   title: string;
   header: LessonHeader;
@@ -93,6 +102,35 @@ export interface LessonReport {
   measures: Record<string, number>;
   /** Things the lesson could not show on this target, said plainly. */
   limitations: string[];
+  /** `--target`: how the same lesson went on the target etcd, figure by figure. */
+  comparison?: LessonComparison;
+}
+
+/** How one claim fared on etcdsim and on the target etcd. */
+export interface ClaimComparison {
+  id: string;
+  claim: string;
+  sim?: Claim;
+  real?: Claim;
+  /** "agree", "disagree", "sim-only" (the real run recorded why it could not show it), "real-only". */
+  verdict: "agree" | "disagree" | "sim-only" | "real-only";
+}
+
+/** One lesson run on etcdsim and on the target etcd (`npm start -- --target URL`). */
+export interface LessonComparison {
+  id: number;
+  slug: string;
+  title: string;
+  /** ran: both sides produced a report; cannot-run: the real side cannot host it; failed: an error. */
+  status: "ran" | "cannot-run" | "failed";
+  reason?: string;
+  realSeconds: number;
+  claims: ClaimComparison[];
+  /** What the lesson said it could not show on the real etcd. */
+  limitations: string[];
+  /** Measured figures that differ (informational: timing-dependent figures may differ legitimately). */
+  measuresDiffering: { name: string; sim: number | undefined; real: number | undefined }[];
+  measuresCompared: number;
 }
 
 export interface RunReport {
@@ -100,4 +138,8 @@ export interface RunReport {
   seed: number;
   target: string;
   lessons: LessonReport[];
+  /** `--target`: the etcd compared with, and the verdict over every lesson. */
+  compared?: { target: string; etcdVersion: string; claimsCompared: number; claimsAgreeing: number; ok: boolean };
+  /** `--set NAME=VALUE` lesson parameters this run used. */
+  settings?: Record<string, number>;
 }

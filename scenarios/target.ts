@@ -1,16 +1,16 @@
 /**
  * `npm start -- --target http://HOST:PORT[,http://HOST:PORT…]`: the lessons, run against a real etcd
- * (or cluster) and against etcdsim, with each headline claim shown side by side.
+ * (or cluster) and against etcdsim, compared figure by figure. The runner (`runner.ts`) parses the
+ * command line and renders; this file runs both sides and compares.
  *
  * Every chosen lesson runs twice with the same seed: once in process (what `npm start` shows) and
  * once against the real etcd through `adapters/realEtcd.ts`. Claims are matched by id and agree when
  * both runs report the same v2 value, the same v3 value and the same verdict:
  *
- *   Lesson 16 · Index vs revision                         real etcd: ran in 8.4 s · 5/5 claims agree
- *     ✓ v2-ten-v3-one   ten keys cost v2 ten indexes and v3 one revision
- *         v2     etcdsim 10        real 10
- *         v3     etcdsim 1         real 1
- *         holds  etcdsim yes       real yes
+ *   ✓ v2-ten-v3-one   ten keys cost v2 ten indexes and v3 one revision
+ *       v2     etcdsim 10        real 10
+ *       v3     etcdsim 1         real 1
+ *       holds  etcdsim yes       real yes
  *
  * On a real etcd, time is real: `advance(ms)` waits, and etcd's own timers expire TTL keys and leases
  * (the lessons use TTLs of a few seconds for this reason). What only an in-process store can show (the
@@ -18,25 +18,20 @@
  * limitation, and a claim it could not make is listed as "not shown on real etcd", not as a
  * disagreement. A lesson that cannot run at all (it needs two fresh etcds at once, say) says why.
  *
- * The exit code is 0 only when every claim shown on both sides agrees and no lesson failed, so CI can
+ * The verdict is OK only when every claim shown on both sides agrees and no lesson failed, so CI can
  * run this on every submission.
  */
 import type { Lesson } from "./lesson.js";
-import type { Cell, Claim, LessonReport } from "./report.js";
-import { DEFAULT_SEED, jsonReplacer, parseArguments, runLesson, selectLessons } from "./runner.js";
-import { UsageError, type RunTargetFactory, type TargetProvider } from "./targets.js";
+import type { Cell, ClaimComparison, LessonComparison, LessonReport, TableRow } from "./report.js";
+import { runLesson } from "./runner.js";
+import type { RunTargetFactory, TargetProvider } from "./targets.js";
 import type { TargetFactory } from "./workload.js";
 import { type FreshCounters, RealEtcdTargetFactory, TargetBusyError, TargetNotEmptyError } from "./adapters/realEtcd.js";
 import { RealClock } from "../shared/clock.js";
+import { parseEndpoints } from "./targetUrl.js";
 
-/** `--target` specs this mode handles: one or more comma-separated http(s) client URLs. */
-export function parseEndpoints(spec: string): string[] {
-  const endpoints = spec.split(",").map((part) => part.trim()).filter((part) => part !== "");
-  if (endpoints.length === 0 || !endpoints.every((url) => /^https?:\/\/[^/]+\/?$/.test(url))) {
-    throw new UsageError(`--target wants client URLs like http://127.0.0.1:2379[,http://…], got "${spec}"`);
-  }
-  return endpoints.map((url) => url.replace(/\/$/, ""));
-}
+export { parseEndpoints };
+export type { ClaimComparison, LessonComparison };
 
 /** The provider for the runner's registry: `--target http://…` opens a real etcd. */
 export const realEtcdProvider: TargetProvider = {
@@ -44,32 +39,6 @@ export const realEtcdProvider: TargetProvider = {
   handles: (spec) => /^https?:\/\//.test(spec),
   open: async (spec): Promise<RunTargetFactory> => new RealEtcdTargetFactory({ endpoints: parseEndpoints(spec) }),
 };
-
-/** How one claim fared on both sides. */
-export interface ClaimComparison {
-  id: string;
-  claim: string;
-  sim?: Claim;
-  real?: Claim;
-  /** "agree", "disagree", "sim-only" (the real run recorded why it could not show it), "real-only". */
-  verdict: "agree" | "disagree" | "sim-only" | "real-only";
-}
-
-export interface LessonComparison {
-  id: number;
-  slug: string;
-  title: string;
-  /** ran: both sides produced a report; cannot-run: the real side cannot host it; failed: an error. */
-  status: "ran" | "cannot-run" | "failed";
-  reason?: string;
-  realSeconds: number;
-  claims: ClaimComparison[];
-  /** What the lesson said it could not show on the real etcd. */
-  limitations: string[];
-  /** Measured figures that differ (informational: timing-dependent figures may differ legitimately). */
-  measuresDiffering: { name: string; sim: number | undefined; real: number | undefined }[];
-  measuresCompared: number;
-}
 
 export interface TargetRunReport {
   tool: "etcdsim lessons --target";
@@ -80,6 +49,8 @@ export interface TargetRunReport {
   claimsCompared: number;
   claimsAgreeing: number;
   ok: boolean;
+  /** etcdsim's narrated reports, each with its `comparison` and the target's figures merged in. */
+  reports: LessonReport[];
 }
 
 function sameCell(a: Cell | null | undefined, b: Cell | null | undefined): boolean {
@@ -98,7 +69,11 @@ export function compareClaims(sim: LessonReport, real: LessonReport | undefined)
       out.push({ id: claim.id, claim: claim.claim, sim: claim, verdict: excused ? "sim-only" : "disagree" });
       continue;
     }
-    const agree = sameCell(claim.v2Value, other.v2Value) && sameCell(claim.v3Value, other.v3Value) && claim.holds === other.holds;
+    const agree =
+      sameCell(claim.v2Value, other.v2Value) &&
+      sameCell(claim.v3Value, other.v3Value) &&
+      claim.holds === other.holds &&
+      (claim.notApplicable === true) === (other.notApplicable === true);
     out.push({ id: claim.id, claim: claim.claim, sim: claim, real: other, verdict: agree ? "agree" : "disagree" });
   }
   for (const claim of realById.values()) out.push({ id: claim.id, claim: claim.claim, real: claim, verdict: "real-only" });
@@ -135,6 +110,8 @@ export interface TargetModeOptions {
   /** The in-process factory: etcdsim's side of every comparison. */
   sim: TargetFactory;
   wipe?: boolean;
+  /** `--set NAME=VALUE` lesson parameters, the same on both sides. */
+  settings?: Record<string, number>;
   /** Called before each lesson (for a progress line). */
   onLesson?: (lesson: Lesson, index: number, total: number) => void;
 }
@@ -145,25 +122,28 @@ export async function compareLessons(options: TargetModeOptions): Promise<Target
   const real = new RealEtcdTargetFactory({ endpoints: options.endpoints, fresh, ...(options.wipe === true ? { wipe: true } : {}) });
   const clock = new RealClock();
   const lessons: LessonComparison[] = [];
+  const reports: LessonReport[] = [];
+  const settings = options.settings === undefined ? {} : { settings: options.settings };
   let etcdVersion = "unknown";
   try {
+    if (options.wipe !== true) await real.checkEmpty();
     etcdVersion = await real.version();
     for (const [index, lesson] of options.lessons.entries()) {
       options.onLesson?.(lesson, index, options.lessons.length);
-      const simReport = await runLesson(lesson, { seed: options.seed, factory: options.sim });
+      const simReport = await runLesson(lesson, { seed: options.seed, factory: options.sim, ...settings });
       const started = clock.now();
       let realReport: LessonReport | undefined;
       let status: LessonComparison["status"] = "ran";
       let reason: string | undefined;
       try {
-        realReport = await runLesson(lesson, { seed: options.seed, factory: real });
+        realReport = await runLesson(lesson, { seed: options.seed, factory: real, ...settings });
       } catch (error) {
         if (error instanceof TargetNotEmptyError) throw error;
         status = error instanceof TargetBusyError ? "cannot-run" : "failed";
         reason = (error as Error).message;
       }
       const claims = status === "ran" ? compareClaims(simReport, realReport) : [];
-      lessons.push({
+      const comparison: LessonComparison = {
         id: lesson.id,
         slug: lesson.slug,
         title: lesson.title,
@@ -173,7 +153,9 @@ export async function compareLessons(options: TargetModeOptions): Promise<Target
         claims,
         limitations: realReport?.limitations ?? [],
         ...(realReport === undefined ? { measuresDiffering: [], measuresCompared: 0 } : compareMeasures(simReport, realReport)),
-      });
+      };
+      lessons.push(comparison);
+      reports.push({ ...mergeFigures(simReport, realReport), comparison });
     }
   } finally {
     await real.close();
@@ -190,7 +172,41 @@ export async function compareLessons(options: TargetModeOptions): Promise<Target
     claimsCompared: compared.length,
     claimsAgreeing,
     ok,
+    reports,
   };
+}
+
+/** A cell showing both figures when they differ: `1000 · etcd 998`. */
+function bothFigures(sim: Cell, real: Cell | undefined): Cell {
+  return real === undefined || real === sim ? sim : `${String(sim)} · etcd ${String(real)}`;
+}
+
+/**
+ * etcdsim's report with the target's figures beside its own: each table cell that differs shows
+ * both (`1000 · etcd 998`), and each chart gains the target's series. Blocks are matched by position
+ * (both runs narrate the same steps); a block the target's run lacks is left as etcdsim's.
+ */
+export function mergeFigures(sim: LessonReport, real: LessonReport | undefined): LessonReport {
+  if (real === undefined) return sim;
+  const blocks = sim.blocks.map((block, index) => {
+    const other = real.blocks[index];
+    if (block.kind === "table" && other?.kind === "table" && other.table.rows.length === block.table.rows.length) {
+      const rows: TableRow[] = block.table.rows.map((row, i) => {
+        const twin = other.table.rows[i];
+        return { label: row.label, v2: bothFigures(row.v2, twin?.v2), v3: bothFigures(row.v3, twin?.v3) };
+      });
+      return { ...block, table: { ...block.table, rows } };
+    }
+    if (block.kind === "chart" && other?.kind === "chart" && other.chart.x.join() === block.chart.x.join()) {
+      const series = [...block.chart.series, ...other.chart.series.map((s) => ({ ...s, name: `${s.name} · etcd` }))];
+      return { ...block, chart: { ...block.chart, series } };
+    }
+    if (block.kind === "code" && other?.kind === "code" && other.lines.join("\n") !== block.lines.join("\n")) {
+      return { ...block, lines: [...block.lines, "", "on the target etcd:", ...other.lines] };
+    }
+    return block;
+  });
+  return { ...sim, blocks };
 }
 
 // ---- text rendering -------------------------------------------------------------------------------
@@ -247,54 +263,4 @@ export function renderTargetText(report: TargetRunReport): string {
       ` · ${simOnly} claims in-process only · ${report.ok ? "OK" : "DISAGREEMENT"}`,
   );
   return lines.join("\n") + "\n";
-}
-
-// ---- the command line -----------------------------------------------------------------------------
-
-/**
- * Handles `npm start -- … --target http://…` (plus `--wipe`), or returns undefined so the normal
- * runner takes over. `providers[0]` is the in-process provider: etcdsim's side.
- *
- *   process.exitCode = (await runTargetMode(argv, LESSONS, providers)) ?? (await main(argv, LESSONS, providers));
- */
-export async function runTargetMode(
-  argv: readonly string[],
-  lessons: readonly Lesson[],
-  providers: readonly TargetProvider[],
-  stdout: (text: string) => void = (text) => process.stdout.write(text),
-): Promise<number | undefined> {
-  const wipe = argv.includes("--wipe");
-  const rest = argv.filter((arg) => arg !== "--wipe");
-  let sim: RunTargetFactory | undefined;
-  try {
-    const args = parseArguments(rest);
-    if (args.target === undefined || !realEtcdProvider.handles(args.target) || args.list) return undefined;
-    const endpoints = parseEndpoints(args.target);
-    const chosen = selectLessons(lessons, args.selectors);
-    const simProvider = providers[0];
-    if (simProvider === undefined) throw new UsageError("no in-process provider to compare with");
-    sim = await simProvider.open("in-process");
-    const progress = process.stderr.isTTY
-      ? (lesson: Lesson, index: number, total: number) => process.stderr.write(`\r\x1b[K[${index + 1}/${total}] lesson ${lesson.id} · ${lesson.title}`)
-      : undefined;
-    const report = await compareLessons({
-      lessons: chosen,
-      seed: args.seed ?? DEFAULT_SEED,
-      endpoints,
-      sim,
-      wipe,
-      ...(progress === undefined ? {} : { onLesson: progress }),
-    });
-    if (progress !== undefined) process.stderr.write("\r\x1b[K");
-    stdout(args.json ? JSON.stringify(report, jsonReplacer, 2) + "\n" : renderTargetText(report));
-    return report.ok ? 0 : 1;
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof TargetNotEmptyError) {
-      process.stderr.write(error.message + "\n");
-      return 2;
-    }
-    throw error;
-  } finally {
-    await sim?.close?.();
-  }
 }

@@ -10,10 +10,26 @@
  *      ──────────────────────┼───────────────────────────────┼─────────────────────────
  *      watch from the start  │ Error: 401: The event in …     │ 1500 events replayed
  */
-import type { Block, Cell, Chart, LessonReport, RunReport, Table } from "./report.js";
+import type { Block, Cell, Chart, Claim, ClaimComparison, LessonReport, RunReport, Table } from "./report.js";
 
 export const TEXT_WIDTH = 100;
 const INDENT = "   ";
+
+/**
+ * How `npm start` draws on a terminal: colour (✓ green, ✗ red, step titles bold; off with NO_COLOR
+ * or when piped) and the terminal's width (60 … 160 columns). Piped output keeps 100 columns and no
+ * colour, so it stays byte-identical.
+ */
+export interface TextOptions {
+  colour?: boolean;
+  width?: number | undefined;
+}
+
+function widthOf(options: TextOptions): number {
+  return options.width === undefined ? TEXT_WIDTH : Math.max(60, Math.min(160, options.width));
+}
+
+const paint = (on: boolean | undefined, code: string, text: string): string => (on === true ? `\x1b[${code}m${text}\x1b[0m` : text);
 
 /** Words of `text` wrapped to `width` columns (a word longer than the width gets a line of its own). */
 export function wrap(text: string, width: number): string[] {
@@ -39,14 +55,14 @@ export function wrap(text: string, width: number): string[] {
  *
  *   hang("✓ a long claim …", "   ", "     ") → ["   ✓ a long claim that …", "     … goes on here"]
  */
-export function hang(text: string, first: string, rest: string): string[] {
+export function hang(text: string, first: string, rest: string, width = TEXT_WIDTH): string[] {
   const lines: string[] = [];
   const prefix = (): string => (lines.length === 0 ? first : rest);
   for (const paragraph of text.split("\n")) {
     let line = "";
     for (const word of paragraph.split(" ")) {
       if (line === "") line = word;
-      else if (prefix().length + line.length + 1 + word.length <= TEXT_WIDTH) line += " " + word;
+      else if (prefix().length + line.length + 1 + word.length <= width) line += " " + word;
       else {
         lines.push(prefix() + line);
         line = word;
@@ -79,12 +95,12 @@ export function formatNumber(value: number): string {
   return (value < 0 ? "-" : "") + whole + (fraction === undefined ? "" : "." + fraction);
 }
 
-function renderTable(table: Table): string[] {
+function renderTable(table: Table, width = TEXT_WIDTH): string[] {
   const out: string[] = [];
   if (table.title !== undefined) out.push(INDENT + table.title);
   const header = { label: table.labelHeader, v2: "v2", v3: "v3" };
   const rows = table.rows.map((row) => ({ label: row.label, v2: cellText(row.v2), v3: cellText(row.v3) }));
-  const budget = TEXT_WIDTH - INDENT.length - 6;
+  const budget = width - INDENT.length - 6;
   const longest = (pick: (r: { label: string; v2: string; v3: string }) => string): number =>
     Math.max(...[header, ...rows].map((r) => Math.max(...pick(r).split("\n").map((l) => l.length))));
   let labelWidth = Math.min(longest((r) => r.label), 36);
@@ -120,7 +136,7 @@ function renderTable(table: Table): string[] {
  * A chart as text. Bars: one line per (x, series), scaled to the largest value. Lines: a grid with
  * one row per series and one column per x, which keeps long series short.
  */
-export function renderChartText(chart: Chart): string[] {
+export function renderChartText(chart: Chart, width = TEXT_WIDTH): string[] {
   const out: string[] = [`${INDENT}Chart: ${chart.title} (${chart.yLabel} by ${chart.xLabel})`];
   if (chart.kind === "lines") {
     const nameWidth = Math.max(chart.xLabel.length, ...chart.series.map((s) => s.name.length));
@@ -134,7 +150,7 @@ export function renderChartText(chart: Chart): string[] {
   const max = Math.max(1, ...chart.series.flatMap((s) => s.values));
   const xWidth = Math.max(...chart.x.map((x) => x.length));
   const nameWidth = Math.max(...chart.series.map((s) => s.name.length));
-  const barMax = TEXT_WIDTH - INDENT.length - xWidth - nameWidth - 16;
+  const barMax = width - INDENT.length - xWidth - nameWidth - 16;
   chart.x.forEach((x, i) => {
     chart.series.forEach((series, j) => {
       const value = series.values[i] ?? 0;
@@ -146,31 +162,32 @@ export function renderChartText(chart: Chart): string[] {
   return out;
 }
 
-function renderBlock(block: Block): string[] {
+function renderBlock(block: Block, options: TextOptions = {}): string[] {
+  const width = widthOf(options);
   switch (block.kind) {
     case "step":
       return [
         "",
-        ...wrap(`${block.number}. ${block.title}`, TEXT_WIDTH),
-        ...block.text.flatMap((t) => wrap(t, TEXT_WIDTH - INDENT.length).map((l) => (INDENT + l).trimEnd())),
+        ...wrap(`${block.number}. ${block.title}`, width).map((l) => paint(options.colour, "1", l)),
+        ...block.text.flatMap((t) => wrap(t, width - INDENT.length).map((l) => (INDENT + l).trimEnd())),
       ];
     case "text":
-      return ["", ...block.text.flatMap((t) => wrap(t, TEXT_WIDTH - INDENT.length).map((l) => (INDENT + l).trimEnd()))];
+      return ["", ...block.text.flatMap((t) => wrap(t, width - INDENT.length).map((l) => (INDENT + l).trimEnd()))];
     case "code":
       return ["", ...block.lines.map((l) => `${INDENT}  ${l}`.trimEnd())];
     case "table":
-      return ["", ...renderTable(block.table)];
+      return ["", ...renderTable(block.table, width)];
     case "chart":
-      return block.chart.inText === false ? [] : ["", ...renderChartText(block.chart)];
+      return block.chart.inText === false ? [] : ["", ...renderChartText(block.chart, width)];
   }
 }
 
-function labelled(label: string, items: string[]): string[] {
+function labelled(label: string, items: string[], width = TEXT_WIDTH): string[] {
   const out: string[] = [];
   const pad = 14;
   items.forEach((item, i) => {
     const bullet = items.length > 1 ? "• " : "";
-    const lines = wrap(bullet + item, TEXT_WIDTH - pad);
+    const lines = wrap(bullet + item, width - pad);
     lines.forEach((l, j) => {
       const head = i === 0 && j === 0 ? label.padEnd(pad) : " ".repeat(pad);
       const body = j === 0 ? l : (bullet === "" ? "" : "  ") + l;
@@ -180,37 +197,96 @@ function labelled(label: string, items: string[]): string[] {
   return out;
 }
 
-export function renderLessonText(lesson: LessonReport): string[] {
-  const title = `━━ Lesson ${lesson.id} · ${lesson.title} `;
-  const out: string[] = [title + "━".repeat(Math.max(3, TEXT_WIDTH - title.length))];
-  out.push(...labelled("Lesson", [lesson.header.lesson]));
-  out.push(...labelled("You will see", lesson.header.youWillSee));
-  out.push(...labelled("Try changing", lesson.header.tryChanging));
-  for (const block of lesson.blocks) out.push(...renderBlock(block));
+/** A claim's line: ✓, ✗, or "not applicable" outside the settings it is stated for. */
+function claimLine(claim: Claim, options: TextOptions): string {
+  const values = `[v2: ${claim.v2Value === null ? "—" : cellText(claim.v2Value)} · v3: ${claim.v3Value === null ? "—" : cellText(claim.v3Value)}]`;
+  const when = claim.when === undefined ? "" : ` (holds when ${claim.when})`;
+  if (claim.notApplicable === true) return `${paint(options.colour, "2", "– not applicable with these settings:")} ${claim.claim}${when}`;
+  const mark = claim.holds ? paint(options.colour, "32", "✓") : paint(options.colour, "31", "✗ DOES NOT HOLD:");
+  return `${mark} ${claim.claim}${when} ${values}`;
+}
+
+function show(cell: Cell | null | undefined): string {
+  if (cell === undefined) return "(no claim)";
+  if (cell === null) return "—";
+  if (typeof cell === "boolean") return cell ? "yes" : "no";
+  return cellText(cell);
+}
+
+const VERDICT: Record<ClaimComparison["verdict"], string> = { agree: "✓ agree", disagree: "✗ DISAGREE", "sim-only": "· in-process only", "real-only": "✗ REAL ONLY" };
+
+/** `--target`: each claim's figures on etcdsim and on the target etcd, and what differed. */
+function comparisonText(lesson: LessonReport, options: TextOptions): string[] {
+  const comparison = lesson.comparison;
+  if (comparison === undefined) return [];
+  const width = widthOf(options);
+  const out = ["", "On the target etcd"];
+  if (comparison.status !== "ran") {
+    out.push(...hang(`${comparison.status === "cannot-run" ? "cannot run there" : "FAILED"}: ${comparison.reason ?? ""}`, INDENT, INDENT + "  ", width));
+    return out;
+  }
+  const shown = comparison.claims.filter((c) => c.verdict === "agree" || c.verdict === "disagree");
+  out.push(`${INDENT}ran in ${comparison.realSeconds.toFixed(1)} s · ${shown.filter((c) => c.verdict === "agree").length}/${shown.length} claims agree`);
+  for (const claim of comparison.claims) {
+    const verdict = claim.verdict === "agree" ? paint(options.colour, "32", VERDICT.agree) : claim.verdict === "sim-only" ? VERDICT["sim-only"] : paint(options.colour, "31", VERDICT[claim.verdict]);
+    out.push(...hang(`${verdict} ${claim.id}: ${claim.claim}`, INDENT, INDENT + "  ", width));
+    if (claim.verdict === "sim-only") continue;
+    const cellWidth = Math.min(40, Math.max(12, show(claim.sim?.v2Value).length, show(claim.sim?.v3Value).length) + 2);
+    out.push(`${INDENT}    v2     etcdsim ${show(claim.sim?.v2Value).padEnd(cellWidth)} etcd ${show(claim.real?.v2Value)}`);
+    out.push(`${INDENT}    v3     etcdsim ${show(claim.sim?.v3Value).padEnd(cellWidth)} etcd ${show(claim.real?.v3Value)}`);
+    out.push(`${INDENT}    holds  etcdsim ${show(claim.sim?.holds).padEnd(cellWidth)} etcd ${show(claim.real?.holds)}`);
+  }
+  for (const limitation of comparison.limitations) out.push(...hang(`limitation there: ${limitation}`, INDENT, INDENT + "  ", width));
+  if (comparison.measuresDiffering.length > 0) {
+    const list = comparison.measuresDiffering.map((m) => `${m.name} (etcdsim ${m.sim ?? "—"}, etcd ${m.real ?? "—"})`).join("; ");
+    out.push(...hang(`measures differing: ${comparison.measuresDiffering.length}/${comparison.measuresCompared}: ${list}`, INDENT, INDENT + "  ", width));
+  } else if (comparison.measuresCompared > 0) out.push(`${INDENT}measures: all ${comparison.measuresCompared} equal`);
+  return out;
+}
+
+/**
+ * One lesson as chunks: the header, then each step with what follows it, then the closing
+ * sections. `--step` shows one chunk per Enter; joined, they are the lesson's text.
+ */
+export function renderLessonChunks(lesson: LessonReport, options: TextOptions = {}): string[][] {
+  const width = widthOf(options);
+  const title = `━━ ${lesson.label ?? `Lesson ${lesson.id}`} · ${lesson.title} `;
+  const head: string[] = [title + "━".repeat(Math.max(3, width - title.length))];
+  head.push(...labelled("Lesson", [lesson.header.lesson], width));
+  if (lesson.header.youWillSee.length > 0) head.push(...labelled("You will see", lesson.header.youWillSee, width));
+  if (lesson.header.tryChanging.length > 0) head.push(...labelled("Try changing", lesson.header.tryChanging, width));
+  const chunks: string[][] = [head];
+  for (const block of lesson.blocks) {
+    if (block.kind === "step") chunks.push([]);
+    (chunks[chunks.length - 1] as string[]).push(...renderBlock(block, options));
+  }
+  const out: string[] = [];
   if (lesson.claims.length > 0) {
     out.push("", "Headline claims");
-    for (const claim of lesson.claims) {
-      const mark = claim.holds ? "✓" : "✗ DOES NOT HOLD:";
-      const values = `[v2: ${claim.v2Value === null ? "—" : cellText(claim.v2Value)} · v3: ${claim.v3Value === null ? "—" : cellText(claim.v3Value)}]`;
-      out.push(...hang(`${mark} ${claim.claim} ${values}`, INDENT, INDENT + "  "));
-    }
+    for (const claim of lesson.claims) out.push(...hang(claimLine(claim, options), INDENT, INDENT + "  ", width));
   }
   if (lesson.limitations.length > 0) {
     out.push("", "Limits of this run");
-    for (const text of lesson.limitations) out.push(...hang(`- ${text}`, INDENT, INDENT + "  "));
+    for (const text of lesson.limitations) out.push(...hang(`- ${text}`, INDENT, INDENT + "  ", width));
   }
+  out.push(...comparisonText(lesson, options));
   if (lesson.whatJustHappened.length > 0) {
     out.push("", "What just happened");
-    for (const text of lesson.whatJustHappened) out.push(...wrap(text, TEXT_WIDTH - INDENT.length).map((l) => (INDENT + l).trimEnd()));
+    for (const text of lesson.whatJustHappened) out.push(...wrap(text, width - INDENT.length).map((l) => (INDENT + l).trimEnd()));
   }
   if (lesson.myths.length > 0) {
     out.push("", "Myth vs fact");
     for (const myth of lesson.myths) {
-      out.push(...hang(`Myth: ${myth.myth}`, INDENT, INDENT + "      "));
-      out.push(...hang(`Fact: ${myth.fact}`, INDENT, INDENT + "      "));
+      out.push(...hang(`Myth: ${myth.myth}`, INDENT, INDENT + "      ", width));
+      out.push(...hang(`Fact: ${myth.fact}`, INDENT, INDENT + "      ", width));
     }
   }
-  return out;
+  if (out.length > 0) chunks.push(out);
+  return chunks;
+}
+
+export function renderLessonText(lesson: LessonReport, options: TextOptions = {}): string[] {
+  return renderLessonChunks(lesson, options).flat();
 }
 
 /**
@@ -220,19 +296,37 @@ export function renderLessonText(lesson: LessonReport): string[] {
  *   one lesson, seed 1 → "npm start -- 4 --seed 1"
  */
 export function reproduceCommand(run: RunReport): string {
-  const only = run.lessons.length === 1 && run.lessons[0] !== undefined ? `${run.lessons[0].id} ` : "";
-  return `npm start -- ${only}--seed ${run.seed}`;
+  const first = run.lessons[0];
+  const only = run.lessons.length === 1 && first !== undefined ? `${first.label === undefined ? first.id : first.slug} ` : "";
+  const settings = Object.entries(run.settings ?? {}).map(([name, value]) => ` --set ${name}=${value}`).join("");
+  return `npm start -- ${only}--seed ${run.seed}${settings}`;
+}
+
+/** The run's last line: lessons, claims, how many hold (and agree, with `--target`). */
+export function runSummary(run: RunReport): string {
+  const claims = run.lessons.flatMap((l) => l.claims);
+  const applicable = claims.filter((c) => c.notApplicable !== true);
+  const failed = applicable.filter((c) => !c.holds).length;
+  const notApplicable = claims.length - applicable.length;
+  const lessons = `${run.lessons.length} ${run.lessons.length === 1 ? "lesson" : "lessons"}`;
+  const na = notApplicable === 0 ? "" : `, ${notApplicable} not applicable with these settings`;
+  const compared = run.compared === undefined ? "" : ` On etcd ${run.compared.etcdVersion}: ${run.compared.claimsAgreeing}/${run.compared.claimsCompared} claims agree, ${run.compared.ok ? "OK" : "DISAGREEMENT"}.`;
+  return `${lessons}, ${claims.length} headline claims, ${applicable.length - failed} hold, ${failed} do not${na}.${compared}`;
+}
+
+/** The whole run as chunks for `--step`: the banner with the first lesson's header, then step by step. */
+export function renderRunChunks(run: RunReport, options: TextOptions = {}): string[] {
+  const settings = run.settings === undefined ? "" : ` · ${Object.entries(run.settings).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+  const chunks: string[][] = [[`etcdsim lessons · seed ${run.seed} · target ${run.target}${settings}`, `Reproduce with: ${reproduceCommand(run)}`]];
+  for (const lesson of run.lessons) {
+    const [head = [], ...rest] = renderLessonChunks(lesson, options);
+    chunks.push(["", ...head], ...rest);
+  }
+  (chunks[chunks.length - 1] as string[]).push("", runSummary(run));
+  return chunks.map((lines) => lines.join("\n") + "\n");
 }
 
 /** The whole run as text, ending with a newline. */
-export function renderRunText(run: RunReport): string {
-  const out: string[] = [
-    `etcdsim lessons · seed ${run.seed} · target ${run.target}`,
-    `Reproduce with: ${reproduceCommand(run)}`,
-  ];
-  for (const lesson of run.lessons) out.push("", ...renderLessonText(lesson));
-  const claims = run.lessons.flatMap((l) => l.claims);
-  const failed = claims.filter((c) => !c.holds).length;
-  out.push("", `${run.lessons.length} ${run.lessons.length === 1 ? "lesson" : "lessons"}, ${claims.length} headline claims, ${claims.length - failed} hold, ${failed} do not.`);
-  return out.join("\n") + "\n";
+export function renderRunText(run: RunReport, options: TextOptions = {}): string {
+  return renderRunChunks(run, options).join("");
 }

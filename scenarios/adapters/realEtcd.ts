@@ -47,6 +47,11 @@ export interface RealEtcdTargetOptions {
   fresh?: FreshCounters;
   /** Allow emptying an etcd that already holds keys or leases. */
   wipe?: boolean;
+  /**
+   * Take the etcd as it is (the console against someone's etcd): nothing is checked or emptied, and
+   * indexes and revisions are shown as that etcd counts them, not rebased.
+   */
+  asIs?: boolean;
   watchSettle?: WatchSettle;
 }
 
@@ -83,9 +88,11 @@ export class RealEtcdTargetFactory implements TargetFactory {
     if (this.openTarget !== undefined) {
       throw new TargetBusyError("a real etcd gives one lesson one key space: this lesson needs two fresh etcds open at once");
     }
-    if (!this.checkedEmpty && this.options.wipe !== true) await this.refuseForeignData();
-    this.checkedEmpty = true;
-    await this.empty();
+    if (this.options.asIs !== true) {
+      if (!this.checkedEmpty && this.options.wipe !== true) await this.checkEmpty();
+      this.checkedEmpty = true;
+      await this.empty();
+    }
 
     const endpoint = this.options.endpoints[0] as string;
     const root = await fetch(`${endpoint}/v2/keys/`);
@@ -95,13 +102,14 @@ export class RealEtcdTargetFactory implements TargetFactory {
     const statsBaseline: V2StoreStats = await readV2Stats(endpoint);
 
     const settle = this.options.watchSettle === undefined ? {} : { watchSettle: this.options.watchSettle };
+    const asIs = this.options.asIs === true;
     const v2 = new RealEtcdV2Client(endpoint, {
-      indexOffset: indexNow - this.fresh.v2Index,
+      indexOffset: asIs ? 0 : indexNow - this.fresh.v2Index,
       statsBaseline,
       onWrite: (name) => this.v2Names.add(name),
       ...settle,
     });
-    const v3 = new RealEtcdV3Adapter(this.grpc, { revisionOffset: revisionNow - this.fresh.v3Revision, ...settle });
+    const v3 = new RealEtcdV3Adapter(this.grpc, { revisionOffset: asIs ? 0 : revisionNow - this.fresh.v3Revision, ...settle });
     const target: Target = {
       description: this.description,
       v2,
@@ -129,7 +137,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
   }
 
   /** Refuses to empty an etcd holding keys or leases that the lessons did not put there. */
-  private async refuseForeignData(): Promise<void> {
+  async checkEmpty(): Promise<void> {
     const endpoint = this.options.endpoints[0] as string;
     const keys = (await this.grpc.range({ key: new Uint8Array([0]), range_end: new Uint8Array([0]), count_only: true })).count;
     const leases = (await this.grpc.leaseLeases()).leases.length;
@@ -138,7 +146,7 @@ export class RealEtcdTargetFactory implements TargetFactory {
     if (keys + leases + nodes > 0) {
       throw new TargetNotEmptyError(
         `${this.description} is not empty (${keys} v3 keys, ${leases} leases, ${nodes} top-level v2 nodes). ` +
-          "Lessons empty the key space before each run; point them at an etcd of their own, or pass --wipe.",
+          "Lessons empty the key space before each run: point them at an etcd of their own (a fresh --data-dir).",
       );
     }
   }

@@ -12,6 +12,7 @@
  *   GET  /state?seq=N the model as it was after frame N (the scrubber), as one reset frame
  *   POST /trace       {"key":"foo","rev":5} → how `get foo --rev=5` is answered: index, then backend
  *   POST /command     {"line":"etcdctl put foo bar"} → what etcdctl prints (console.ts)
+ *   GET  /lessons     the shipped lessons; POST /lesson {"name":…,"step":2} → that step, replayed (lessonPlayer.ts)
  *
  *   const classroom = await startClassroom({ listenUrl: "http://127.0.0.1:0", stores, clock, clientUrl });
  *   classroom.url   // http://127.0.0.1:41234
@@ -27,6 +28,7 @@ import { utf8 } from "../shared/bytes.js";
 import { describeTrace, StoreInspector } from "../v3/inspect.js";
 import { runConsoleLine } from "./console.js";
 import { FrameLog } from "./frameLog.js";
+import { LessonPlayer, shippedLessons } from "./lessonPlayer.js";
 import { FRAME_INTERVAL_MS, FrameBuilder, type ObservedStores } from "./observer.js";
 import { snapshotFrame } from "./viewModel.js";
 
@@ -100,6 +102,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   const builder = new FrameBuilder(options.stores);
   const frames = new FrameLog();
   const pages = new Set<ServerResponse>();
+  const lessons = new Map([...shippedLessons()].map(([name, text]) => [name, LessonPlayer.fromScript(text)]));
   const inspector = options.stores.v3 === undefined ? undefined : new StoreInspector(options.stores.v3.kv);
 
   const send = (res: ServerResponse, text: string): void => {
@@ -189,6 +192,16 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
         const rev = typeof body["rev"] === "number" ? body["rev"] : 0;
         const trace = inspector.traceGet(utf8(key), rev);
         json(res, 200, { lines: describeTrace(trace), atRev: trace.atRev, found: trace.index.found, refused: trace.refused ?? null });
+        return;
+      }
+      case "GET /lessons":
+        json(res, 200, [...lessons].map(([name, player]) => ({ name, title: player.title, steps: player.steps.length })));
+        return;
+      case "POST /lesson": {
+        const body = await readJson(req);
+        const player = lessons.get(typeof body["name"] === "string" ? body["name"] : "");
+        if (player === undefined) return json(res, 404, { error: `no lesson ${JSON.stringify(body["name"])}; GET /lessons lists them` });
+        json(res, 200, await player.goto(typeof body["step"] === "number" ? body["step"] : 0));
         return;
       }
       case "POST /command": {

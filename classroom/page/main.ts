@@ -34,6 +34,8 @@ window.__classroom = stats;
 const live: Model = emptyModel();
 let shown: Model = live;
 let scrubbing = false;
+/** The lesson shown instead of the live stores, if any. */
+let lesson: { name: string; step: number; steps: number; title: string } | undefined;
 let notice = "";
 let selectedSeq: number | undefined;
 /** Server clock estimate: the last reading and when (page time) it arrived. */
@@ -81,13 +83,19 @@ app.innerHTML = `
     <div class="vlist short" id="timeline"></div>
   </div>
   <div class="pane" id="pane-conns"><h3>connections <small>v2: a TCP connection per watch · v3: streams share one</small></h3><div id="conns" class="scroll"></div></div>
+  <div class="pane" id="pane-lesson">
+    <h3>lesson player <small>replayed on in-process stores: stepping back is exact</small></h3>
+    <div class="lesson-bar"><select id="lesson-pick"><option value="">choose a lesson…</option></select>
+    <button id="lesson-back" title="←">◀ back</button><span id="lesson-step" data-step="">—</span><button id="lesson-next" title="→">step ▶</button><button id="lesson-exit" title="Esc">live</button></div>
+    <div id="lesson-text" class="lesson-text"></div>
+  </div>
   <div class="pane" id="pane-console">
     <h3>console <small>etcdctl, answered by this server</small></h3>
     <pre id="console-out" class="console"></pre>
     <form id="console"><input id="console-in" autocomplete="off" spellcheck="false" placeholder="etcdctl put foo bar · ETCDCTL_API=2 etcdctl set /foo bar"></form>
   </div>
 </section>
-<footer>keys: ←/→ step through frames · L live · P projector · F freeze scrolling to newest</footer>`;
+<footer>keys: ←/→ step through frames (in a lesson: its steps; space steps forward) · L live · Esc leave the lesson · P projector · F stop following the newest</footer>`;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -166,7 +174,7 @@ function drawDirty(): void {
   const model = shown;
   const all = dirty.has("all");
   const now = scrubbing ? model.nowMs : serverNow();
-  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice);
+  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lesson);
   app.dataset["seq"] = String(live.seq);
   app.dataset["shown"] = String(model.seq);
   if (all || dirty.has("sort-v2")) resortV2(model);
@@ -287,6 +295,7 @@ async function showFrame(seq: number): Promise<void> {
     return;
   }
   const past = applyFrame(emptyModel(), (await response.json()) as Frame);
+  lesson = undefined;
   scrubbing = true;
   shown = past;
   $<HTMLInputElement>("scrub").value = String(seq);
@@ -294,6 +303,7 @@ async function showFrame(seq: number): Promise<void> {
 }
 
 function backToLive(): void {
+  if (lesson !== undefined) return leaveLesson();
   scrubbing = false;
   shown = live;
   notice = "";
@@ -312,6 +322,59 @@ $("timeline").addEventListener("click", (event) => {
 $("top").addEventListener("click", (event) => {
   if ((event.target as HTMLElement).id === "live") backToLive();
 });
+
+// ── Lessons: each step is the stores replayed from empty on the server (lessonPlayer.ts) ──────
+
+interface LessonView {
+  lesson: string;
+  step: number;
+  steps: number;
+  title: string;
+  narration: string[];
+  transcript: string[];
+  frame: Frame;
+}
+
+void fetch("/lessons")
+  .then((response) => response.json() as Promise<Array<{ name: string; title: string; steps: number }>>)
+  .then((list) => {
+    const pick = $<HTMLSelectElement>("lesson-pick");
+    for (const item of list) pick.add(new Option(`${item.title} (${item.steps} steps)`, item.name));
+  });
+
+async function showLessonStep(name: string, step: number): Promise<void> {
+  const response = await fetch("/lesson", { method: "POST", body: JSON.stringify({ name, step }) });
+  const view = (await response.json()) as LessonView;
+  lesson = { name, step: view.step, steps: view.steps, title: view.lesson };
+  scrubbing = true; // read-only, like a recorded frame: live frames keep arriving but are not drawn
+  shown = applyFrame(emptyModel(), view.frame);
+  const stepLabel = $("lesson-step");
+  stepLabel.textContent = `step ${view.step} of ${view.steps}`;
+  stepLabel.dataset["step"] = String(view.step);
+  $("lesson-text").innerHTML = draw.lessonText(view.title, view.narration, view.transcript);
+  schedule("all");
+}
+
+function leaveLesson(): void {
+  lesson = undefined;
+  $("lesson-step").textContent = "—";
+  $("lesson-step").dataset["step"] = "";
+  $("lesson-text").innerHTML = "";
+  backToLive();
+}
+
+$<HTMLSelectElement>("lesson-pick").addEventListener("change", (event) => {
+  const name = (event.target as HTMLSelectElement).value;
+  if (name === "") leaveLesson();
+  else void showLessonStep(name, 1);
+});
+$("lesson-next").addEventListener("click", () => {
+  if (lesson !== undefined) void showLessonStep(lesson.name, Math.min(lesson.steps, lesson.step + 1));
+});
+$("lesson-back").addEventListener("click", () => {
+  if (lesson !== undefined) void showLessonStep(lesson.name, Math.max(0, lesson.step - 1));
+});
+$("lesson-exit").addEventListener("click", leaveLesson);
 
 // ── Trace and console ──────────────────────────────────────────────────────────────────────────
 
@@ -366,7 +429,11 @@ $("console-in").addEventListener("keydown", (event) => {
 document.addEventListener("keydown", (event) => {
   const target = event.target as HTMLElement;
   if (target.tagName === "INPUT" && target.id !== "scrub") return;
-  if (event.key === "ArrowLeft") void showFrame((scrubbing ? shown.seq : live.seq) - 1);
+  if (lesson !== undefined && (event.key === "ArrowLeft" || event.key === "ArrowRight" || event.key === " ")) {
+    const step = event.key === "ArrowLeft" ? Math.max(0, lesson.step - 1) : Math.min(lesson.steps, lesson.step + 1);
+    void showLessonStep(lesson.name, step);
+  } else if (event.key === "Escape" && lesson !== undefined) leaveLesson();
+  else if (event.key === "ArrowLeft") void showFrame((scrubbing ? shown.seq : live.seq) - 1);
   else if (event.key === "ArrowRight") void showFrame((scrubbing ? shown.seq : live.seq) + 1);
   else if (event.key === "l" || event.key === "L") backToLive();
   else if (event.key === "p" || event.key === "P") {

@@ -185,10 +185,13 @@ export function timelineRow(row: TimelineRow, selectedSeq: number | undefined): 
 }
 
 /** The top bar: where the stores are, and whether the page shows now or the past. */
-export function header(model: Model, liveSeq: number, scrubbing: boolean, notice: string): string {
-  const mode = scrubbing
-    ? `<span class="past" data-viewing="${model.seq}">viewing frame ${model.seq} of ${liveSeq}</span> <button id="live" title="L">back to live</button>`
-    : `<span class="live">● LIVE</span>`;
+export function header(model: Model, liveSeq: number, scrubbing: boolean, notice: string, lesson?: { title: string; step: number; steps: number }): string {
+  const mode =
+    lesson !== undefined
+      ? `<span class="past lesson" data-lesson-step="${lesson.step}">lesson: ${esc(lesson.title)} · step ${lesson.step} of ${lesson.steps} · clock frozen between steps</span> <button id="live" title="Esc">back to live</button>`
+      : scrubbing
+        ? `<span class="past" data-viewing="${model.seq}">viewing frame ${model.seq} of ${liveSeq}</span> <button id="live" title="L">back to live</button>`
+        : `<span class="live">● LIVE</span>`;
   return (
     `<span class="title">etcdsim classroom</span><span>frame <b id="seq">${model.seq}</b></span>` +
     `<span class="v2c">v2 index <b id="v2index">${model.v2.index}</b></span><span class="v3c">v3 revision <b id="v3rev">${model.v3.rev}</b></span>` +
@@ -202,4 +205,12 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** A lesson step: its title, narration and what its commands printed. */
+export function lessonText(title: string, narration: readonly string[], transcript: readonly string[]): string {
+  return (
+    `<h4>${esc(title)}</h4>${narration.map((line) => `<p>${esc(line)}</p>`).join("")}` +
+    `<pre class="console">${transcript.map((line) => (line.startsWith("$ ") ? `<b>${esc(line)}</b>` : esc(line))).join("\n")}</pre>`
+  );
 }

@@ -169,6 +169,29 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     }
   });
 
+  it("steps a lesson forward and back, and a step shown again is the same as the first time", async () => {
+    await page.selectOption("#lesson-pick", "02-ttl-vs-lease");
+    await page.waitForSelector('#lesson-step[data-step="1"]', { timeout: 5_000 });
+    await page.waitForSelector('#v2tree [data-path="/session/a"] .ttl[data-ttl="5"]', { timeout: 2_000 });
+    expect(await page.textContent("#v3leases")).toContain("session/a");
+    await page.click("#lesson-next");
+    await page.waitForSelector('#lesson-step[data-step="2"]', { timeout: 5_000 });
+    const stepTwo = await page.innerHTML("#pane-v2");
+    await page.waitForSelector('#v2tree [data-path="/session/a"] .ttl[data-ttl="2"]', { timeout: 2_000 });
+    await page.click("#lesson-next");
+    await page.waitForSelector('#lesson-step[data-step="3"]', { timeout: 5_000 });
+    await page.waitForSelector('#v2tree [data-path="/session/a"]', { state: "detached", timeout: 2_000 });
+    expect(await page.textContent("#v3leases")).toContain("no leases");
+    await page.screenshot({ path: artefactPath("lesson-step-3"), fullPage: true });
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press("ArrowLeft");
+    await page.waitForSelector('#lesson-step[data-step="2"]', { timeout: 5_000 });
+    expect(await page.innerHTML("#pane-v2")).toBe(stepTwo);
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("header .live", { timeout: 2_000 });
+    expect(await page.$('#v2tree [data-path="/session/a"]')).toBeNull();
+  });
+
   it("draws the whole page for the README", async () => {
     await page.setViewportSize({ width: 1600, height: 1000 });
     await page.screenshot({ path: artefactPath("page"), fullPage: false });

@@ -12,6 +12,7 @@ import { FrameBuilder } from "../../classroom/observer.js";
 import { FrameLog } from "../../classroom/frameLog.js";
 import { applyFrame, emptyModel, parseGenerations, snapshotFrame, treeOrder, type Frame, type Model } from "../../classroom/viewModel.js";
 import * as draw from "../../classroom/page/render.js";
+import { LessonPlayer, parseSteps, shippedLessons } from "../../classroom/lessonPlayer.js";
 
 function setup(): { clock: SimulatedClock; v2: V2Store; v3: EtcdServer; builder: FrameBuilder } {
   const clock = new SimulatedClock();
@@ -231,5 +232,42 @@ describe("viewModel helpers", () => {
 
   it("read keyIndex's drawing back into generations, oldest first", () => {
     expect(parseGenerations("{empty} {4.0, 5.0(t)} {1.0, 2.0, 3.0(t)}")).toEqual([["1.0", "2.0", "3.0(t)"], ["4.0", "5.0(t)"], []]);
+  });
+});
+
+describe("LessonPlayer", () => {
+  it("replays a step to the same frame every time it is shown, forward or back", async () => {
+    const player = LessonPlayer.fromScript(shippedLessons().get("01-history-window") as string);
+    const first = await player.goto(2);
+    await player.goto(4);
+    const again = await player.goto(2);
+    expect(again).toEqual(first);
+  });
+
+  it("shows the stores after each step: the tombstone, then the compaction", async () => {
+    const player = LessonPlayer.fromScript(shippedLessons().get("01-history-window") as string);
+    const model = async (step: number): Promise<Model> => applyFrame(emptyModel(), (await player.goto(step)).frame);
+    expect((await model(1)).v3.keys.get("app/config")?.generations).toEqual([["2.0", "3.0", "4.0"]]);
+    expect((await model(3)).v3.keys.get("app/config")?.generations).toEqual([["2.0", "3.0", "4.0", "5.0(t)"], []]);
+    expect((await model(3)).v2.nodes.has("/app/config")).toBe(false);
+    const compacted = await model(4);
+    expect(compacted.v3.compactRev).toBe(3);
+    expect((await player.goto(4)).transcript.at(-1)).toBe("Error: etcdserver: mvcc: required revision has been compacted");
+  });
+
+  it("expires v2 keys one index each and a lease's keys in one revision", async () => {
+    const player = LessonPlayer.fromScript(shippedLessons().get("02-ttl-vs-lease") as string);
+    const before = applyFrame(emptyModel(), (await player.goto(2)).frame);
+    const after = applyFrame(emptyModel(), (await player.goto(3)).frame);
+    expect(after.v2.index - before.v2.index).toBe(3);
+    expect(after.v3.rev - before.v3.rev).toBe(1);
+    expect([after.v2.nodes.size, after.v3.leases.length]).toEqual([1, 0]); // only the /session directory is left
+  });
+
+  it("parses a script into steps with their narration and commands", () => {
+    expect(parseSteps("# T\n## one\n# say\nput a 1\n\n## two\nget a\n")).toEqual([
+      { title: "one", narration: ["say"], lines: ["put a 1"] },
+      { title: "two", narration: [], lines: ["get a"] },
+    ]);
   });
 });

@@ -26,7 +26,7 @@ import { build } from "esbuild";
 import type { Cancel, Clock, Ticker } from "../shared/clock.js";
 import { utf8 } from "../shared/bytes.js";
 import { describeTrace, StoreInspector } from "../v3/inspect.js";
-import { runConsoleLine } from "./console.js";
+import { ClassroomConsole } from "./console.js";
 import { FrameLog } from "./frameLog.js";
 import { LessonPlayer, shippedLessons } from "./lessonPlayer.js";
 import { FRAME_INTERVAL_MS, FrameBuilder, type ObservedStores } from "./observer.js";
@@ -102,6 +102,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   const builder = new FrameBuilder(options.stores);
   const frames = new FrameLog();
   const pages = new Set<ServerResponse>();
+  const shell = new ClassroomConsole(options.clientUrl);
   const lessons = new Map([...shippedLessons()].map(([name, text]) => [name, LessonPlayer.fromScript(text)]));
   const inspector = options.stores.v3 === undefined ? undefined : new StoreInspector(options.stores.v3.kv);
 
@@ -207,7 +208,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
       case "POST /command": {
         const body = await readJson(req);
         const line = typeof body["line"] === "string" ? body["line"] : "";
-        json(res, 200, await runConsoleLine(line, options.clientUrl));
+        json(res, 200, await shell.run(line));
         return;
       }
       default:
@@ -234,6 +235,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
     pageCount: () => pages.size,
     close: async () => {
       stopTicking();
+      await shell.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await done;

@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWithClassroom, type RunningWithClassroom } from "../../server/main.js";
 import { startEtcd, type RunningEtcd } from "../../server/etcd.js";
 import { v3Mount } from "../../server/v3Mount.js";
-import { runConsoleLine, splitWords } from "../../classroom/console.js";
+import { ClassroomConsole } from "../../classroom/console.js";
+import { shellWords } from "../../scenarios/script/etcdctlArgs.js";
 import { ETCDCTL_BINARY, etcdctlAvailable } from "../support/realEtcd.js";
 
 const run = promisify(execFile);
@@ -95,10 +96,6 @@ describe("the classroom listener", () => {
     expect(((await response.json()) as { error: string }).error).toMatch(/^frame 999999 is not kept \(kept: \d+…\d+\)$/);
   });
 
-  it("splits console lines as a shell would", () => {
-    expect(splitWords(`etcdctl put "a b" 'c d' e`)).toEqual(["etcdctl", "put", "a b", "c d", "e"]);
-  });
-
   it.skipIf(!etcdctlAvailable())("prints what the real etcdctl prints for the same commands", async () => {
     const lines = [
       "ETCDCTL_API=2 etcdctl set /console/a 1",
@@ -112,9 +109,11 @@ describe("the classroom listener", () => {
       "etcdctl get console --prefix",
       "etcdctl del console-k",
     ];
+    const shell = new ClassroomConsole(withPage.clientUrl);
     let compared = 0;
     for (const line of lines) {
-      const words = splitWords(line);
+      const words = shellWords(line);
+      if (!Array.isArray(words)) throw new Error(words.error);
       const api = words[0]?.startsWith("ETCDCTL_API=") === true ? (words.shift() as string).slice(12) : "3";
       const args = words.slice(1);
       // The same command twice against fresh state: first the real etcdctl, then the console (the
@@ -123,12 +122,13 @@ describe("the classroom listener", () => {
         ({ stdout, stderr }) => (stdout + stderr).trim(),
         (error: { stdout: string; stderr: string }) => (error.stdout + error.stderr).trim(),
       );
-      const ours = await runConsoleLine(line, withPage.clientUrl);
+      const ours = await shell.run(line);
       // Indexes differ between the two runs by the real run's own write; compare with them masked.
       const mask = (text: string): string => text.replace(/\[\d+\]/g, "[N]").replaceAll("real", "console");
       expect(mask(ours.output), line).toBe(mask(real));
       compared++;
     }
+    await shell.close();
     expect(compared).toBe(lines.length);
   });
 });

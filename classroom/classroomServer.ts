@@ -49,6 +49,8 @@ export interface ClassroomOptions {
   readonly clock: Clock & Ticker;
   /** The client URL the console's commands are sent to (so they go through the same door as a student's). */
   readonly clientUrl: string;
+  /** Runs before each frame is built (e.g. to notice closed connections). */
+  readonly beforeFrame?: () => void;
 }
 
 export interface RunningClassroom {
@@ -120,6 +122,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   const tick = (): void => {
     ticks++;
     if (pages.size === 0 && ticks % 10 !== 0) return; // nobody looking: build a frame a second, to keep the records
+    options.beforeFrame?.();
     const frame = builder.build();
     if (frame !== undefined) {
       const recorded = frames.record(frame, builder.model);

@@ -16,6 +16,7 @@
  * connections; v3 carries many watchers on one stream, and many streams on one HTTP/2 connection.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Socket } from "node:net";
 import type { Clock } from "../shared/clock.js";
 import type { ConnectionRow, V2WatcherRow } from "./viewModel.js";
@@ -29,6 +30,8 @@ export interface StoreReadings {
 /** A finished request, before the frame builder gives it a frame number. */
 export interface FinishedRequest {
   readonly n: number;
+  /** HTTP/1.1 (v2, the JSON gateway) or gRPC (etcdctl v3); `status` is an HTTP status or a gRPC code. */
+  readonly transport: "http" | "grpc";
   readonly atMs: number;
   readonly conn: number;
   readonly api: "v2" | "v3" | "other";
@@ -57,6 +60,7 @@ export const TARGET_CHARS_KEPT = 160;
 export class RequestLog {
   private readonly connections = new Map<number, ConnectionState>();
   private readonly bySocket = new WeakMap<Socket, ConnectionState>();
+  private readonly byPeer = new Map<string, ConnectionState>();
   private nextConn = 1;
   private nextRequest = 1;
   private finished: FinishedRequest[] = [];
@@ -106,6 +110,7 @@ export class RequestLog {
       const endMs = this.clock.now();
       this.finished.push({
         n,
+        transport: "http",
         atMs,
         conn: connection.conn,
         api,
@@ -117,6 +122,60 @@ export class RequestLog {
         durationMs: endMs - atMs,
       });
     });
+  }
+
+  /**
+   * A grpc-js server interceptor that logs each call like an HTTP request: its connection (by the
+   * peer address; one HTTP/2 connection carries many calls), and a watch stream while it is open.
+   * It forwards everything unchanged.
+   */
+  grpcInterceptor(): ServerInterceptor {
+    return (methodDescriptor, call) => {
+      const method = methodDescriptor.path;
+      let connection: ConnectionState | undefined;
+      let n = 0;
+      let atMs = 0;
+      let finished = false;
+      const isWatch = method === "/etcdserverpb.Watch/Watch";
+      const finish = (code: number): void => {
+        if (finished || connection === undefined) return;
+        finished = true;
+        if (isWatch) {
+          connection.v3Streams--;
+          this.version++;
+        }
+        this.finished.push({
+          n,
+          transport: "grpc",
+          atMs,
+          conn: connection.conn,
+          api: "v3",
+          method: "gRPC",
+          target: method,
+          status: code,
+          v2Index: this.readings.v2Index(),
+          v3Rev: this.readings.v3Rev(),
+          durationMs: this.clock.now() - atMs,
+        });
+      };
+      return new ServerInterceptingCall(call, {
+        start: (next) => {
+          connection = this.grpcConnection(call.getPeer());
+          connection.requests++;
+          n = this.nextRequest++;
+          atMs = this.clock.now();
+          if (isWatch) {
+            connection.v3Streams++;
+            this.version++;
+          }
+          next(new ServerListenerBuilder().withOnCancel(() => finish(1)).build());
+        },
+        sendStatus: (status, next) => {
+          finish(status.code ?? 0);
+          next(status);
+        },
+      });
+    };
   }
 
   /** Requests finished since the last call, in the order they finished. */
@@ -148,6 +207,31 @@ export class RequestLog {
     const rows: V2WatcherRow[] = [];
     for (const connection of this.connections.values()) rows.push(...connection.v2Watches);
     return rows;
+  }
+
+  /** gRPC calls carry their peer address, not their socket: one connection per peer address. */
+  private grpcConnection(peer: string): ConnectionState {
+    const known = this.byPeer.get(peer);
+    if (known !== undefined && known.open) return known;
+    const connection: ConnectionState = { conn: this.nextConn++, remote: peer, userAgent: "gRPC (HTTP/2)", requests: 0, open: true, v2Watches: new Set(), v3Streams: 0 };
+    this.byPeer.set(peer, connection);
+    this.connections.set(connection.conn, connection);
+    this.version++;
+    return connection;
+  }
+
+  /**
+   * Drops gRPC connections whose peer closed: the interceptor never sees a socket close, so the
+   * HTTP/2 sockets the listener tracks are asked (`openPeers`: "address:port" of each open one).
+   */
+  forgetClosedGrpc(openPeers: ReadonlySet<string>): void {
+    for (const [peer, connection] of this.byPeer) {
+      if (openPeers.has(peer)) continue;
+      connection.open = false;
+      this.byPeer.delete(peer);
+      this.connections.delete(connection.conn);
+      this.version++;
+    }
   }
 
   private connectionOf(req: IncomingMessage): ConnectionState {

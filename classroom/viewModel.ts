@@ -109,6 +109,8 @@ export interface ConnectionRow {
 export interface TimelineRow {
   /** Request number, in arrival order. */
   readonly n: number;
+  /** HTTP/1.1 or gRPC; `status` is an HTTP status or a gRPC code (0 OK) accordingly. */
+  readonly transport: "http" | "grpc";
   /** The frame it first appears in: scrubbing to the row shows that frame. */
   readonly seq: number;
   readonly atMs: number;

@@ -17,9 +17,10 @@
  */
 import { existsSync, mkdirSync } from "node:fs";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import type { Server as GrpcServer } from "@grpc/grpc-js";
+import type { ServerInterceptor } from "@grpc/grpc-js";
 import { newGrpcServer, type GrpcLimits } from "../v3/v3rpc/grpc.js";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
 import { createV2Handler, type RaftStatus } from "../v2/http.js";
@@ -66,6 +67,8 @@ export interface EtcdOptions {
   readonly extraHandlers?: ReadonlyArray<(context: MountContext) => Handler>;
   /** Sees every client request before it is routed (the classroom view); changes nothing. */
   readonly observeRequest?: RequestObserver;
+  /** Sees every gRPC call (the classroom view); must not change them. */
+  readonly grpcInterceptors?: readonly ServerInterceptor[];
 }
 
 /** What a mounted API gets: the shared clock, and a way to stop its background work on close. */
@@ -89,6 +92,8 @@ export interface RunningEtcd {
   readonly cluster: ClusterInfo;
   readonly raft: RaftStatus;
   readonly server: Server;
+  /** Every open client connection, HTTP and gRPC alike (observers may read it, never close one). */
+  readonly sockets: ReadonlySet<Socket>;
   /** Writes the v2 snapshot now (no-op without a data dir). */
   saveSnapshot(): void;
   /** Stops ticking, saves the snapshot (with a data dir), closes every connection. */
@@ -130,7 +135,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   let v2Handler: Handler | undefined;
   const closers: Array<() => void> = [];
   const grpcLimits = options.grpcLimits ?? {};
-  const grpcServer = newGrpcServer(grpcLimits);
+  const grpcServer = newGrpcServer(grpcLimits, options.grpcInterceptors ?? []);
   const mountContext: MountContext = { clock, grpcServer, grpcLimits, maxTxnOps: options.maxTxnOps, onClose: (stop) => closers.push(stop) };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
@@ -176,5 +181,5 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     for (const socket of sockets) socket.destroy();
     await done;
   };
-  return { clientUrl, store, cluster, raft, server, saveSnapshot, close };
+  return { clientUrl, store, cluster, raft, server, sockets, saveSnapshot, close };
 }

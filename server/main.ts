@@ -156,6 +156,7 @@ export async function startWithClassroom(options: EtcdOptions, listenClassroomUr
     clock,
     extraHandlers: [...(options.extraHandlers ?? []), v3Mount(options, (server) => (v3 = server))],
     observeRequest: (req, res) => requests.observe(req, res),
+    grpcInterceptors: [requests.grpcInterceptor()],
   });
   store = etcd.store;
   if (!(store instanceof V2Store)) throw new Error("the classroom view needs etcdsim's own V2Store");
@@ -164,6 +165,8 @@ export async function startWithClassroom(options: EtcdOptions, listenClassroomUr
     clock,
     clientUrl: etcd.clientUrl,
     stores: { v2: store, ...(v3 === undefined ? {} : { v3 }), requests, clock },
+    // gRPC calls know their peer's address, not their socket: a peer gone from here has disconnected.
+    beforeFrame: () => requests.forgetClosedGrpc(new Set([...etcd.sockets].map((socket) => `${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}`))),
   });
   return {
     ...etcd,

@@ -176,11 +176,11 @@ export function connections(model: Model): string {
 
 /** One request on the timeline. */
 export function timelineRow(row: TimelineRow, selectedSeq: number | undefined): string {
-  const failed = row.status >= 400;
+  const failed = row.transport === "grpc" ? row.status !== 0 : row.status >= 400;
   return (
     `<div class="row tl api-${row.api}${failed ? " failed" : ""}${selectedSeq === row.seq ? " selected" : ""}" data-seq="${row.seq}" data-n="${row.n}">` +
     `<span class="api">${row.api}</span><span class="conn">conn ${row.conn}</span><span class="op">${esc(row.method)} ${esc(row.target)}</span>` +
-    `<span class="status">${row.status}</span><span class="at">index ${row.v2Index} · rev ${row.v3Rev}</span></div>`
+    `<span class="status">${row.transport === "grpc" ? `code ${row.status}` : row.status}</span><span class="at">index ${row.v2Index} · rev ${row.v3Rev}</span></div>`
   );
 }
 

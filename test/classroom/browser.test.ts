@@ -169,6 +169,24 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     }
   });
 
+  it("shows three v3 watchers of one etcdctl on one gRPC connection and one stream", async () => {
+    const watch = spawn(ETCDCTL_BINARY, ["--endpoints", etcd.clientUrl, "watch", "-i"], { env: { ...process.env, ETCDCTL_API: "3" }, stdio: ["pipe", "ignore", "ignore"] });
+    try {
+      watch.stdin?.write("watch one\nwatch two\nwatch three\n");
+      await page.waitForFunction(() => (document.getElementById("v3watchers")?.textContent ?? "").includes("3 watchers on 1 stream"), null, { timeout: 10_000 });
+      // Its connection (the page's console may hold another gRPC connection, with no stream).
+      await page.waitForFunction(
+        () => [...document.querySelectorAll("#conns tr[data-conn]")].some((row) => row.textContent?.includes("gRPC (HTTP/2)") === true && row.lastElementChild?.textContent === "1"),
+        null,
+        { timeout: 5_000 },
+      );
+      await page.screenshot({ path: artefactPath("v3-watchers-one-stream"), clip: await boxOf(page, "#pane-v3") });
+    } finally {
+      watch.stdin?.end();
+      if (watch.pid !== undefined) process.kill(watch.pid, "SIGTERM");
+    }
+  });
+
   it("steps a lesson forward and back, and a step shown again is the same as the first time", async () => {
     await page.selectOption("#lesson-pick", "02-ttl-vs-lease");
     await page.waitForSelector('#lesson-step[data-step="1"]', { timeout: 5_000 });

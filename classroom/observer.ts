@@ -23,6 +23,7 @@ import type { NodeState } from "../v2/node.js";
 import type { V2Store } from "../v2/store.js";
 import type { EtcdServer } from "../v3/etcdServer.js";
 import { StoreInspector, type BackendEntryView } from "../v3/inspect.js";
+import type { Watcher } from "../v3/watchableStore.js";
 import { fromBinaryString, fromUtf8, toBinaryString } from "../shared/bytes.js";
 import type { RequestLog } from "./requestLog.js";
 import {
@@ -235,7 +236,7 @@ export class FrameBuilder {
   private watcherRows(server: EtcdServer): V3WatcherRow[] {
     const store = server.watchableStore;
     const rows: V3WatcherRow[] = [];
-    const add = (watcher: (typeof store.synced.watchers extends Set<infer W> ? W : never), group: WatcherGroupName): void => {
+    const add = (watcher: Watcher, group: WatcherGroupName): void => {
       rows.push({
         stream: this.streamNumber(watcher.ch),
         id: watcher.id,

@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { ServerInterceptingCall, ServerListenerBuilder, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Socket } from "node:net";
 import type { Clock } from "../shared/clock.js";
-import type { ConnectionRow, V2WatcherRow } from "./viewModel.js";
+import type { ConnectionRow, TimelineRow, V2WatcherRow } from "./viewModel.js";
 
 /** Where the stores stand, read when a request arrives and when it ends. */
 export interface StoreReadings {
@@ -27,21 +27,8 @@ export interface StoreReadings {
   v3Rev(): number;
 }
 
-/** A finished request, before the frame builder gives it a frame number. */
-export interface FinishedRequest {
-  readonly n: number;
-  /** HTTP/1.1 (v2, the JSON gateway) or gRPC (etcdctl v3); `status` is an HTTP status or a gRPC code. */
-  readonly transport: "http" | "grpc";
-  readonly atMs: number;
-  readonly conn: number;
-  readonly api: "v2" | "v3" | "other";
-  readonly method: string;
-  readonly target: string;
-  readonly status: number;
-  readonly v2Index: number;
-  readonly v3Rev: number;
-  readonly durationMs: number;
-}
+/** A finished request, before the frame builder gives it a frame number (its timeline row). */
+export type FinishedRequest = Omit<TimelineRow, "seq">;
 
 interface ConnectionState {
   readonly conn: number;

@@ -99,40 +99,64 @@ app.innerHTML = `
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
-/** A list that keeps only the rows in view in the DOM. */
+/**
+ * A list that keeps only the rows in view in the DOM. It never reads layout while drawing (the
+ * view's height is read once, and again on resize), so four lists redrawn in one animation frame
+ * cost one layout, not four; `contain: strict` on `.vlist` keeps that layout inside the list.
+ */
 class VirtualList {
   private count = 0;
   private rowHtml: (index: number) => string = () => "";
   private readonly inner: HTMLElement;
+  private viewHeight: number;
+  private scrollTop = 0;
   follow = false;
 
   constructor(readonly element: HTMLElement) {
     this.inner = document.createElement("div");
     this.inner.className = "vinner";
     element.appendChild(this.inner);
-    element.addEventListener("scroll", () => this.draw());
+    this.viewHeight = element.clientHeight;
+    element.addEventListener("scroll", () => {
+      this.scrollTop = element.scrollTop;
+      this.draw();
+    });
+    window.addEventListener("resize", () => this.measure());
+  }
+
+  /** Re-reads the view's height (after a resize or the projector toggle). */
+  measure(): void {
+    this.viewHeight = this.element.clientHeight;
+    this.draw();
   }
 
   set(count: number, rowHtml: (index: number) => string): void {
     this.count = count;
     this.rowHtml = rowHtml;
+    if (this.follow) {
+      const bottom = Math.max(0, count * rowHeight() - this.viewHeight);
+      if (bottom !== this.scrollTop) {
+        this.scrollTop = bottom;
+        this.inner.style.height = `${count * rowHeight()}px`;
+        this.element.scrollTop = bottom;
+      }
+    }
     this.draw();
-    if (this.follow) this.element.scrollTop = this.element.scrollHeight;
-  }
-
-  private rowHeight(): number {
-    return document.body.classList.contains("projector") ? 34 : 24;
   }
 
   draw(): void {
-    const height = this.rowHeight();
+    const height = rowHeight();
     this.inner.style.height = `${this.count * height}px`;
-    const first = Math.max(0, Math.floor(this.element.scrollTop / height) - 5);
-    const last = Math.min(this.count, first + Math.ceil(this.element.clientHeight / height) + 10);
+    const first = Math.max(0, Math.floor(this.scrollTop / height) - 5);
+    const last = Math.min(this.count, first + Math.ceil(this.viewHeight / height) + 10);
     let html = "";
     for (let i = first; i < last; i++) html += this.rowHtml(i);
     this.inner.innerHTML = `<div style="position:absolute;top:${first * height}px;left:0;right:0">${html}</div>`;
   }
+}
+
+function rowHeight(): number {
+  return document.body.classList.contains("projector") ? 34 : 24;
 }
 
 const lists = {
@@ -179,7 +203,7 @@ function drawDirty(): void {
   app.dataset["shown"] = String(model.seq);
   if (all || dirty.has("sort-v2")) resortV2(model);
   if (all || dirty.has("sort-v3")) resortV3(model);
-  if (all || dirty.has("v2") || dirty.has("clock")) {
+  if (all || dirty.has("v2") || (dirty.has("clock") && hasTtl(model))) {
     $("v2count").textContent = `${model.v2.nodes.size} nodes · index ${model.v2.index}`;
     lists.v2tree.set(v2Sorted.length, (i) => draw.v2NodeRow(model.v2.nodes.get(v2Sorted[i] as string) as V2NodeRow, now));
   }
@@ -209,6 +233,17 @@ function drawDirty(): void {
   stats.applyMs.push(stats.lastApplyMs);
   if (stats.applyMs.length > 1000) stats.applyMs.shift();
   stats.lastApplyMs = 0;
+}
+
+/** True when some v2 node has a TTL, so its countdown needs redrawing. O(nodes), cached per model size and index. */
+let ttlCache = { model: undefined as Model | undefined, index: -1, has: false };
+function hasTtl(model: Model): boolean {
+  if (ttlCache.model !== model || ttlCache.index !== model.v2.index) {
+    let has = false;
+    for (const row of model.v2.nodes.values()) if (row.expireTimeMs > 0) { has = true; break; }
+    ttlCache = { model, index: model.v2.index, has };
+  }
+  return ttlCache.has;
 }
 
 /** The log with the compaction line after the last entry at or below the compaction revision. */
@@ -438,6 +473,7 @@ document.addEventListener("keydown", (event) => {
   else if (event.key === "l" || event.key === "L") backToLive();
   else if (event.key === "p" || event.key === "P") {
     document.body.classList.toggle("projector");
+    for (const list of Object.values(lists)) list.measure();
     schedule("all");
   } else if (event.key === "f" || event.key === "F") {
     lists.v3log.follow = !lists.v3log.follow;

@@ -6,9 +6,10 @@
  * The server runs as its own process with `--listen-classroom-url` (the way `npm run classroom`
  * runs), loaded first with 10,000 keys and 1,000 v3 watchers on one gRPC stream (the etcd3 client).
  * "A page connected" is Debian's chromium showing the page; "none" is the same server with no page
- * open. Trials alternate. On a 2-core machine the browser competes with the server for CPU, so the
- * figure includes the page's own drawing, as it would on a teacher's laptop. Without chromium the
- * page is an SSE reader in this process and the row says so.
+ * open; a third condition is an SSE reader in this process (the server's own cost: frames built and
+ * sent, nothing drawn). Trials rotate. On a 2-core machine the browser competes with the server for
+ * CPU, so the page row includes the page's own drawing, as it would on a teacher's laptop. Without
+ * chromium the page is an SSE reader too and the row says so.
  */
 import { Etcd3 } from "etcd3";
 import type { Browser, Page } from "playwright-core";
@@ -23,7 +24,7 @@ import { duration, si, type Row } from "./table.js";
 const KEYS = 10_000;
 const WATCHERS = 1_000;
 const REQUESTS_PER_TRIAL = 3000;
-const TRIALS = 4;
+const TRIALS = 3;
 const CONCURRENCY = 16;
 
 function putRequest(i: number, round: number): { method: string; path: string; headers: Record<string, string>; body: string } {
@@ -48,8 +49,8 @@ export async function run(context: BenchContext): Promise<Row[]> {
 
     const withBrowser = chromiumAvailable();
     let page: Page | undefined;
-    const openPage = async (): Promise<() => Promise<void>> => {
-      if (withBrowser) {
+    const openPage = async (kind: "browser" | "sse"): Promise<() => Promise<void>> => {
+      if (kind === "browser") {
         browser ??= await launchChromium();
         page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
         await page.goto(classroomUrl);
@@ -73,15 +74,20 @@ export async function run(context: BenchContext): Promise<Row[]> {
 
     const none: number[] = [];
     const connected: number[] = [];
+    const reader: number[] = [];
     const applyMs: number[] = [];
     let round = 1;
     await trial(round++); // warm-up
     for (let t = 0; t < TRIALS; t++) {
-      const order = t % 2 === 0 ? ["none", "page"] : ["page", "none"];
+      const order = t % 2 === 0 ? ["none", "sse", "page"] : ["page", "sse", "none"];
       for (const which of order) {
         if (which === "none") none.push(await trial(round++));
-        else {
-          const close = await openPage();
+        else if (which === "sse") {
+          const close = await openPage("sse");
+          reader.push(await trial(round++));
+          await close();
+        } else {
+          const close = await openPage(withBrowser ? "browser" : "sse");
           connected.push(await trial(round++));
           if (page !== undefined) {
             await page.waitForTimeout(300); // let the last frames land
@@ -93,8 +99,21 @@ export async function run(context: BenchContext): Promise<Row[]> {
       }
     }
     const slowdown = median(none.map((rate, i) => rate / (connected[i] as number)));
-    context.log(`classroom: none ${none.map((r) => r.toFixed(0)).join(", ")}; page ${connected.map((r) => r.toFixed(0)).join(", ")} puts/s`);
+    const readerSlowdown = median(none.map((rate, i) => rate / (reader[i] as number)));
+    context.log(
+      `classroom: none ${none.map((r) => r.toFixed(0)).join(", ")}; sse reader ${reader.map((r) => r.toFixed(0)).join(", ")}; page ${connected.map((r) => r.toFixed(0)).join(", ")} puts/s`,
+    );
     const rows: Row[] = [
+      {
+        bench: "classroom",
+        measure: `server puts/s with a classroom feed reader (frames built and sent, no browser) vs none`,
+        subject: `${si(median(reader))}puts/s`,
+        baseline: `${si(median(none))}puts/s no page`,
+        ratio: `${readerSlowdown.toFixed(2)}×`,
+        target: "≤ 1.2×",
+        verdict: readerSlowdown <= 1.2 ? "pass" : "MISS",
+        note: "the server's own cost of the classroom: an SSE client in the bench process reads every frame",
+      },
       {
         bench: "classroom",
         measure: `server puts/s with the classroom page connected vs none (${KEYS / 1000}k keys, ${WATCHERS} watchers)`,

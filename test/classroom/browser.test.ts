@@ -210,8 +210,14 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     expect(await page.$('#v2tree [data-path="/session/a"]')).toBeNull();
   });
 
-  it("draws the whole page for the README", async () => {
+  it("draws the whole page for the README, and in projector mode with large type", async () => {
     await page.setViewportSize({ width: 1600, height: 1000 });
     await page.screenshot({ path: artefactPath("page"), fullPage: false });
+    await page.keyboard.press("p");
+    await page.waitForSelector("body.projector");
+    expect(await page.evaluate(() => getComputedStyle(document.documentElement).fontSize)).toBe("14px");
+    expect(await page.evaluate(() => getComputedStyle(document.body).fontSize)).toBe("21px");
+    await page.screenshot({ path: artefactPath("page-projector"), fullPage: false });
+    await page.keyboard.press("p");
   });
 });

@@ -53,8 +53,9 @@ export async function run(context: BenchContext): Promise<Row[]> {
       atLeast: 1 / 3,
       atLeastText: "1/3",
       missNote:
-        "bounded by what etcd's set keeps and hands out beyond the value: a 9-field Node in a children Map, an Event " +
-        "with a frozen NodeExtern view, a slot in the 1000-event history and stats; about a quarter of the time is GC " +
+        "bounded by etcd's set shape and by what it keeps: internalGet walks the path, then internalCreate walks it " +
+        "again making the directories (the baseline walks once); then a 9-field Node in a children Map, an Event " +
+        "with a frozen NodeExtern view, a slot in the 1000-event history and stats; a large share of the time is GC " +
         "of those objects, where the nested-object baseline keeps one property per key",
     }),
   ];

@@ -14,7 +14,8 @@
  * `etcdctl get key key3` reads the half-open range [key, key3): key1, key12, key2, but not key3.
  */
 import type { Lesson } from "./lesson.js";
-import { keysOf, must, rangeOf, v2Cell, v2KeysOf, v3Cell, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { keysOf, must, rangeOf, v2Cell, v2KeysOf, v3Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 const NAMES = ["key1", "key2", "key3", "key12"];

@@ -9,9 +9,9 @@
  * change) and version (changes since creation, reset by a delete). v2 keeps two indexes and no
  * past values.
  */
-import { fromUtf8 } from "../shared/bytes.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import type { Lesson } from "./lesson.js";
-import { must, rangeJson, rangeOf, utf8, v2Cell, v3Cell } from "./lessonKit.js";
+import { must, rangeJson, rangeOf, v2Cell, v3Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const lesson: Lesson = {

@@ -10,8 +10,8 @@
  * Reading an old revision is the same two steps with another revision.
  */
 import type { Lesson } from "./lesson.js";
-import { must, rangeOf, utf8, v2Cell, v3Cell } from "./lessonKit.js";
-import { fromUtf8 } from "../shared/bytes.js";
+import { must, rangeOf, v2Cell, v3Cell } from "./lessonKit.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { runIfMain } from "./standalone.js";
 
 const KEY = "services/web/2";

@@ -11,7 +11,8 @@
  * fallen out; v3 replays from its revision history.
  */
 import type { Lesson } from "./lesson.js";
-import { eventCount, must, parseClearedCause, utf8, v2Cell } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { eventCount, must, parseClearedCause, v2Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import type { Target } from "./workload.js";
 

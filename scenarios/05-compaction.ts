@@ -11,7 +11,8 @@
  * compact: its history is a fixed ring of 1000 events that forgets on its own.
  */
 import type { Lesson } from "./lesson.js";
-import { must, rangeOf, utf8, v3Cell } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { must, rangeOf, v3Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import type { Target } from "./workload.js";
 

@@ -11,8 +11,8 @@
  * small state machine, and a seeded scheduler interleaves their steps, so the race is reproducible.
  */
 import type { Lesson } from "./lesson.js";
-import { compareOf, must, putOp, rangeOf, utf8, v2Cell, v3Cell } from "./lessonKit.js";
-import { fromUtf8 } from "../shared/bytes.js";
+import { compareOf, must, putOp, rangeOf, v2Cell, v3Cell } from "./lessonKit.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { runIfMain } from "./standalone.js";
 import type { Random } from "../shared/random.js";
 import type { Target } from "./workload.js";

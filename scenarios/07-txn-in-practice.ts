@@ -19,7 +19,8 @@
  */
 import type { Lesson } from "./lesson.js";
 import type { Cell } from "./report.js";
-import { must, utf8, v2Cell } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { must, v2Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import { formatTxnSimple, parseTxnScript } from "./txnScript.js";
 

@@ -15,8 +15,8 @@ import type { TxnClient } from "../v3/concurrency/client.js";
 import { Random } from "../shared/random.js";
 import { txnClientOf } from "./concurrencyClient.js";
 import type { Lesson } from "./lesson.js";
-import { compareOf, deleteOp, getOp, must, putOp, rangeOf, utf8 } from "./lessonKit.js";
-import { fromUtf8 } from "../shared/bytes.js";
+import { compareOf, deleteOp, getOp, must, putOp, rangeOf } from "./lessonKit.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { runIfMain } from "./standalone.js";
 import type { Target } from "./workload.js";
 

@@ -12,7 +12,8 @@
  * fleet disappears (a zone goes down). Everything below is counted, not timed.
  */
 import type { Lesson } from "./lesson.js";
-import { advanceUntil, eventCount, inParallel, must, rangeOf, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { advanceUntil, eventCount, inParallel, must, rangeOf } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const KEYS = 1000;

@@ -11,7 +11,8 @@
  * after one change per key are counted on both sides.
  */
 import type { Lesson } from "./lesson.js";
-import { must, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { must } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import type { V2Watch } from "./workload.js";
 

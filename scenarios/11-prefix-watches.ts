@@ -11,8 +11,9 @@
  * The same writes go to both stores; each watcher reports what it received.
  */
 import type { Lesson } from "./lesson.js";
-import { must, prefixEnd, utf8 } from "./lessonKit.js";
-import { fromUtf8 } from "../shared/bytes.js";
+import { prefixEnd } from "./kvWorkload.js";
+import { must } from "./lessonKit.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { runIfMain } from "./standalone.js";
 import type { V2Watch } from "./workload.js";
 

@@ -9,7 +9,8 @@
  *                                                              the batch waits and is retried
  */
 import type { Lesson } from "./lesson.js";
-import { eventCount, inParallel, must, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { eventCount, inParallel, must } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import type { V2Watch } from "./workload.js";
 

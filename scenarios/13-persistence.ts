@@ -11,7 +11,8 @@
  * Everything is bytes and entries, measured from the stores, never time.
  */
 import type { Lesson } from "./lesson.js";
-import { must, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { must } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 /** etcd 3.4's --snapshot-count defaults to 100000; scaled down so the lesson stays quick. */

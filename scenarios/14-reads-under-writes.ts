@@ -13,9 +13,9 @@
  * arriving every WRITE_EVERY_STEPS steps. The node counts come from the store's real answers.
  */
 import type { Lesson } from "./lesson.js";
-import { must, rangeOf, utf8 } from "./lessonKit.js";
+import { must, rangeOf } from "./lessonKit.js";
 import { v2Leaves } from "./kvWorkload.js";
-import { fromUtf8 } from "../shared/bytes.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { runIfMain } from "./standalone.js";
 
 export const STORE_SIZES = [1000, 5000, 10_000];

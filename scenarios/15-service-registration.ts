@@ -12,7 +12,8 @@
  * old lease's expiry deletes nothing.
  */
 import type { Lesson } from "./lesson.js";
-import { advanceUntil, must, rangeOf, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { advanceUntil, must, rangeOf } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const TTL_SECONDS = 30;

@@ -13,7 +13,8 @@
  * v2 counts events, v3 counts committed write transactions that changed something.
  */
 import type { Lesson } from "./lesson.js";
-import { compareOf, deleteOp, must, putOp, rangeOf, utf8 } from "./lessonKit.js";
+import { utf8 } from "../shared/bytes.js";
+import { compareOf, deleteOp, must, putOp, rangeOf } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import { v2Workload, v3Workload } from "./kvWorkload.js";
 import type { Target, Workload, WorkloadOutcome } from "./workload.js";

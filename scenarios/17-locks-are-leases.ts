@@ -13,10 +13,10 @@
  */
 import { Mutex } from "../v3/concurrency/mutex.js";
 import { Session } from "../v3/concurrency/session.js";
-import { fromUtf8 } from "../shared/bytes.js";
+import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { concurrencyClientOf } from "./concurrencyClient.js";
 import type { Lesson } from "./lesson.js";
-import { advanceUntil, must, putOp, rangeOf, utf8, v2Cell } from "./lessonKit.js";
+import { advanceUntil, must, putOp, rangeOf, v2Cell } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 
 export const LEASE_TTL_SECONDS = 5;

@@ -86,11 +86,6 @@ export function v2Workload(client: V2Client): Workload {
       const answer = await client.get(key);
       return answer.ok ? ok(entryOfV2Node(answer.value.node)) : v2Failure(answer.error);
     },
-    async list(prefix) {
-      const answer = await client.get(prefix, { recursive: true, sorted: true });
-      if (!answer.ok) return v2Failure(answer.error);
-      return ok(v2Leaves(answer.value.node).map(entryOfV2Node));
-    },
     async delete(key) {
       const answer = await client.delete(key, { recursive: true });
       return answer.ok ? ok(1) : v2Failure(answer.error);
@@ -100,14 +95,6 @@ export function v2Workload(client: V2Client): Workload {
       if (answer.ok) return ok(true);
       if (answer.error.errorCode === 101) return ok(false);
       return v2Failure(answer.error);
-    },
-    async putWithTtl(key, value, ttlSeconds) {
-      const answer = await client.set(key, value, { ttlSeconds });
-      return answer.ok ? ok(answer.value.etcdIndex) : v2Failure(answer.error);
-    },
-    async counter() {
-      const answer = await client.get("/");
-      return answer.ok ? answer.value.etcdIndex : answer.error.index;
     },
   };
 }
@@ -127,11 +114,6 @@ export function v3Workload(client: V3Client): Workload {
       const kv = answer.value.kvs[0];
       return ok(kv === undefined ? undefined : entryOfKeyValue(kv));
     },
-    async list(prefix) {
-      const key = utf8(prefix);
-      const answer = await client.range({ key, range_end: prefixEnd(key) });
-      return answer.ok ? ok(answer.value.kvs.map(entryOfKeyValue)) : v3Failure(answer.error);
-    },
     async delete(key) {
       const answer = await client.deleteRange({ key: utf8(key) });
       return answer.ok ? ok(answer.value.deleted) : v3Failure(answer.error);
@@ -142,16 +124,6 @@ export function v3Workload(client: V3Client): Workload {
         success: [{ request_put: { key: utf8(key), value: utf8(next) } }],
       });
       return answer.ok ? ok(answer.value.succeeded) : v3Failure(answer.error);
-    },
-    async putWithTtl(key, value, ttlSeconds) {
-      const grant = await client.leaseGrant({ TTL: ttlSeconds });
-      if (!grant.ok) return v3Failure(grant.error);
-      const answer = await client.put({ key: utf8(key), value: utf8(value), lease: grant.value.ID });
-      return answer.ok ? ok(answer.value.header.revision) : v3Failure(answer.error);
-    },
-    async counter() {
-      const answer = await client.range({ key: utf8("\0"), count_only: true });
-      return answer.ok ? answer.value.header.revision : 0;
     },
   };
 }

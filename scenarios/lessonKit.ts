@@ -10,10 +10,8 @@ import type { Compare, KeyValue, RangeRequest, RangeResponse, RequestOp, Respons
 import { CompareResult, CompareTarget } from "../v3/rpc.js";
 import { formatV2Error, formatV3Error, prefixEnd } from "./kvWorkload.js";
 import type { Cell } from "./report.js";
-import type { Target, V2ErrorBody, V2Node, V2Outcome, V3Outcome, V3Status, V2Watch, V3WatchStream } from "./workload.js";
+import type { Target, V2ErrorBody, V2Node, V2Outcome, V3Outcome, V3Status } from "./workload.js";
 import type { WatchResponse } from "../v3/rpc.js";
-
-export { prefixEnd };
 
 /** A v2 answer as a cell: the chosen field, or etcdctl's error line. */
 export function v2Cell<T>(outcome: V2Outcome<T>, show: (value: T) => Cell): Cell {
@@ -31,16 +29,6 @@ export function must<T>(outcome: { ok: true; value: T } | { ok: false; error: V2
   const error = outcome.error;
   const text = "errorCode" in error ? formatV2Error(error) : formatV3Error(error);
   throw new Error(`${what} failed: ${text}`);
-}
-
-/** The v2 error, when there is one. */
-export function v2ErrorOf<T>(outcome: V2Outcome<T>): V2ErrorBody | undefined {
-  return outcome.ok ? undefined : outcome.error;
-}
-
-/** The v3 error, when there is one. */
-export function v3ErrorOf<T>(outcome: V3Outcome<T>): V3Status | undefined {
-  return outcome.ok ? undefined : outcome.error;
 }
 
 /** RangeRequest for one key, `[key, end)`, or a prefix. */
@@ -142,18 +130,6 @@ export function rangeJson(response: RangeResponse): string {
   return `{${parts.join(",")}}`;
 }
 
-/** Every v2 event a set of watches received, taking them. */
-export async function takeAllV2(watches: readonly V2Watch[]): Promise<number> {
-  let total = 0;
-  for (const watch of watches) total += (await watch.take()).length;
-  return total;
-}
-
-/** Every response a v3 stream received, taking them. */
-export async function takeAllV3(stream: V3WatchStream): Promise<WatchResponse[]> {
-  return stream.take();
-}
-
 /**
  * Lets time pass until the target's clock reads `atMs`; no wait if it already has. A timeline of
  * samples made this way stays on time however long the requests between them take:
@@ -188,4 +164,3 @@ export function parseClearedCause(cause: string | undefined): { startIndex: numb
   return { startIndex: Number(match[1]), waitIndex: Number(match[2]) };
 }
 
-export { utf8, fromUtf8 };

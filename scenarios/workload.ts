@@ -352,16 +352,14 @@ export interface WorkloadError {
 export type WorkloadOutcome<T> = Outcome<T, WorkloadError>;
 
 /**
- * The operations every lesson can replay on both stores, each mapped onto the API's own way:
+ * One script, both stores: the operations lesson 16 runs side by side (the other lessons speak
+ * each API directly, because the differences are what they show), each mapped onto the API's own way:
  *
  *   operation        v2 (/v2/keys)                      v3 (gRPC)
  *   put              PUT value=…                        Put
  *   get              GET                                Range on one key
- *   list(prefix)     GET ?recursive=true, leaves only   Range [prefix, prefixEnd)
  *   delete           DELETE                             DeleteRange
  *   compareAndSwap   PUT prevValue=…                    Txn(If value(k)=old Then put k new)
- *   putWithTtl       PUT ttl=N                          LeaseGrant(N) + Put(lease)
- *   counter          X-Etcd-Index                       header.revision
  */
 export interface Workload {
   readonly api: Api;
@@ -371,13 +369,8 @@ export interface Workload {
   put(key: string, value: string): Promise<WorkloadOutcome<number>>;
   /** v2 answers a missing key with error 100; v3 with an empty result (undefined). */
   get(key: string): Promise<WorkloadOutcome<KvEntry | undefined>>;
-  /** Every key below `prefix`, in the order the API returns them sorted by key. */
-  list(prefix: string): Promise<WorkloadOutcome<KvEntry[]>>;
   /** Returns how many keys were removed. */
   delete(key: string): Promise<WorkloadOutcome<number>>;
   /** True when swapped, false when the compare failed (v2's 101 is a failed compare, not an error). */
   compareAndSwap(key: string, expected: string, next: string): Promise<WorkloadOutcome<boolean>>;
-  putWithTtl(key: string, value: string, ttlSeconds: number): Promise<WorkloadOutcome<number>>;
-  /** The store's current index (v2) or revision (v3). */
-  counter(): Promise<number>;
 }

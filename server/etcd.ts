@@ -53,6 +53,8 @@ export interface EtcdOptions {
   /** Where the v2 snapshot is kept; none = memory only. */
   readonly dataDir?: string;
   readonly snapshotCount?: number;
+  /** `--quota-backend-bytes` for the v3 backend: 0 (default) means 2 GiB, negative disables it. */
+  readonly quotaBackendBytes?: number;
   readonly clock?: Clock & Ticker;
   /** Certificates for an https:// client URL (etcd's --cert-file, --key-file, …). */
   readonly tls?: TlsInfo;
@@ -82,6 +84,8 @@ export interface MountContext {
   readonly maxTxnOps: number | undefined;
   /** Registers a function that `close()` calls (e.g. cancelling the API's tickers). */
   onClose(stop: () => void): void;
+  /** Adds a condition `/health` requires (etcd: no alarm raised, a leader, a read through raft). */
+  addHealthCheck(check: () => boolean): void;
 }
 
 /** A started simulator; after `close()` it answers nothing and its snapshot is on disk. */
@@ -136,10 +140,18 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   const closers: Array<() => void> = [];
   const grpcLimits = options.grpcLimits ?? {};
   const grpcServer = newGrpcServer(grpcLimits, options.grpcInterceptors ?? []);
-  const mountContext: MountContext = { clock, grpcServer, grpcLimits, maxTxnOps: options.maxTxnOps, onClose: (stop) => closers.push(stop) };
+  const healthChecks: Array<() => boolean> = [];
+  const mountContext: MountContext = {
+    clock,
+    grpcServer,
+    grpcLimits,
+    maxTxnOps: options.maxTxnOps,
+    onClose: (stop) => closers.push(stop),
+    addHealthCheck: (check) => healthChecks.push(check),
+  };
   // The mount list: tried in order, first to answer wins; nobody → 404 (see server.ts).
   const handlers: Handler[] = [
-    createBaseHandler(), //                                        /version, /health
+    createBaseHandler({ isHealthy: () => healthChecks.every((check) => check()) }), // /version, /health
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];

@@ -9,7 +9,7 @@
  * Flags take `--flag value` or `--flag=value`, like etcd's; a boolean flag (`--client-cert-auth`)
  * takes only `--flag` or `--flag=true|false`, as Go's flag package reads it. Accepted:
  * --listen-client-urls (first URL used), --advertise-client-urls, --initial-advertise-peer-urls,
- * --initial-cluster-token, --name, --data-dir, --snapshot-count; TLS for an https:// client URL:
+ * --initial-cluster-token, --name, --data-dir, --snapshot-count, --quota-backend-bytes; TLS for an https:// client URL:
  * --cert-file, --key-file, --trusted-ca-file, --client-cert-auth; limits: --max-request-bytes
  * (1.5 MiB), --max-txn-ops (128), --max-concurrent-streams (2^32 − 1). Unknown flags are refused,
  * as etcd refuses them.
@@ -45,6 +45,7 @@ const FLAGS = [
   "max-txn-ops",
   "max-concurrent-streams",
   "listen-classroom-url",
+  "quota-backend-bytes",
 ] as const;
 
 /** Flags that Go's flag package reads as booleans: no separate value argument. */
@@ -103,6 +104,9 @@ export function parseFlags(argv: readonly string[]): ServeOptions {
   const maxRequestBytes = positiveInteger(values, "max-request-bytes");
   const maxConcurrentStreams = positiveInteger(values, "max-concurrent-streams");
   const maxTxnOps = positiveInteger(values, "max-txn-ops");
+  const quotaText = values.get("quota-backend-bytes");
+  const quotaBackendBytes = quotaText === undefined ? undefined : Number(quotaText);
+  if (quotaBackendBytes !== undefined && !Number.isSafeInteger(quotaBackendBytes)) throw new Error(`--quota-backend-bytes must be an integer`);
   return {
     ...(classroom !== undefined ? { listenClassroomUrl: classroom } : {}),
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
@@ -118,6 +122,7 @@ export function parseFlags(argv: readonly string[]): ServeOptions {
       ...(maxRequestBytes !== undefined ? { maxRequestBytes } : {}),
       ...(maxConcurrentStreams !== undefined ? { maxConcurrentStreams } : {}),
     },
+    ...(quotaBackendBytes !== undefined ? { quotaBackendBytes } : {}),
   };
 }
 

@@ -25,7 +25,7 @@ import {
   writeGoError,
   writeMovedPermanently,
   writeNotFound,
-} from "./goHttp.js";
+} from "../shared/goHttp.js";
 
 /**
  * One mounted API: answers the request and returns true, or returns false to let the next one try.

@@ -16,12 +16,13 @@
  * v3 header's `cluster_id` is the v2 `X-Etcd-Cluster-Id` written in decimal:
  *   no flags → member_id 10276657743932975437 (8e9e05c52164694d), cluster_id 14841639068965178418 (cdf818194e3a8c32)
  */
-import { EtcdServer, LEASE_EXPIRY_CHECK_MS } from "../v3/etcdServer.js";
+import { EtcdServer, LEASE_EXPIRY_CHECK_MS, type EtcdServerOptions } from "../v3/etcdServer.js";
 import { createV3Gateway } from "../v3/gateway.js";
 import { registerV3Services } from "../v3/v3rpc/grpc.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS } from "../v3/watchServer.js";
 import type { MemberIdentity } from "../v3/member.js";
-import type { EtcdOptions, MountContext } from "./etcd.js";
+import { AlarmType } from "../v3/rpc.js";
+import { DEFAULT_LISTEN_CLIENT_URL, type EtcdOptions, type MountContext } from "./etcd.js";
 import { computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, DEFAULT_PEER_URL } from "./membership.js";
 import type { Handler } from "./server.js";
 
@@ -42,17 +43,32 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
  * `onServer` receives the v3 server once built (the classroom view observes it).
  */
 export function v3Mount(options: EtcdOptions = {}, onServer?: (server: EtcdServer) => void): (context: MountContext) => Handler {
-  return (context) => createV3Mount(context, memberIdentityFor(options), onServer);
+  return (context) =>
+    createV3Mount(context, memberIdentityFor(options), {
+      ...(options.quotaBackendBytes === undefined ? {} : { quotaBackendBytes: options.quotaBackendBytes }),
+      memberAttributes: {
+        name: options.name ?? "default",
+        peerURLs: options.initialAdvertisePeerUrls ?? [DEFAULT_PEER_URL],
+        // The listen URL as given: with port 0 the real port is known only later (the member list then shows :0).
+        clientURLs: options.advertiseClientUrls ?? [options.listenClientUrl ?? DEFAULT_LISTEN_CLIENT_URL],
+      },
+    }, onServer);
 }
 
 /**
  * Builds the v3 server and its gateway handler, and starts the background tickers on the context's
  * clock; each ticker is cancelled when the server closes.
  */
-export function createV3Mount(context: MountContext, member?: MemberIdentity, onServer?: (server: EtcdServer) => void): Handler {
+export function createV3Mount(
+  context: MountContext,
+  member?: MemberIdentity,
+  serverOptions: Pick<EtcdServerOptions, "quotaBackendBytes" | "memberAttributes"> = {},
+  onServer?: (server: EtcdServer) => void,
+): Handler {
   const { clock } = context;
   const server = new EtcdServer({
     clock,
+    ...serverOptions,
     ...(member === undefined ? {} : { member }),
     ...(context.maxTxnOps === undefined ? {} : { maxTxnOps: context.maxTxnOps }),
     ...(context.grpcLimits.maxRequestBytes === undefined ? {} : { maxRequestBytes: context.grpcLimits.maxRequestBytes }),
@@ -73,5 +89,11 @@ export function createV3Mount(context: MountContext, member?: MemberIdentity, on
   every(WATCH_SYNC_INTERVAL_MS, "watch sync", () => server.syncWatchers());
   every(VICTIM_RETRY_INTERVAL_MS, "victim retry", () => server.syncVictims());
   every(DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, "progress notify", () => server.progressNotify());
+  // etcd's /health: false while any alarm is raised, or when a read through raft cannot commit.
+  context.addHealthCheck(() => server.alarms.get(AlarmType.NONE).length === 0 && server.cluster.hasQuorum());
+  context.onClose(() => {
+    server.lockServer.close();
+    server.electionServer.close();
+  });
   return createV3Gateway(server);
 }

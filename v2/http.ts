@@ -21,6 +21,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Clock } from "../shared/clock.js";
+import { allowMethod, sortHeadersLikeGo, writeGoBody } from "../shared/goHttp.js";
 import type { Event } from "./event.js";
 import { formValue, parseForm, type FormValues } from "./httpForm.js";
 import { cleanKey } from "./path.js";
@@ -35,6 +36,7 @@ import {
   EcodeRefreshTTLRequired,
   EcodeRefreshValue,
   EcodeTTLNaN,
+  InvariantViolation,
   V2Error,
 } from "./v2error.js";
 
@@ -43,9 +45,6 @@ export const KEYS_PREFIX = "/v2/keys";
 export const MACHINES_PREFIX = "/v2/machines";
 export const MEMBERS_PREFIX = "/v2/members";
 export const STATS_PREFIX = "/v2/stats";
-
-/** Go buffers this many response bytes before it must switch to chunked framing. */
-const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
 
 /** The one-member cluster as the v2 endpoints print it (structurally `server/membership.ts` ClusterInfo). */
 export interface V2ClusterView {
@@ -304,59 +303,22 @@ export function goJson(value: unknown): string {
   });
 }
 
-/** Go's `CanonicalMIMEHeaderKey`: "x-etcd-cluster-id" → "X-Etcd-Cluster-Id". */
-function canonicalHeaderName(name: string): string {
-  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
-}
-
-/** Re-adds the headers sorted and canonically cased, as Go writes them, so the wire text reads like etcd's. */
-function sortHeadersLikeGo(res: ServerResponse): void {
-  const names = res.getHeaderNames().sort();
-  const values = names.map((name) => [canonicalHeaderName(name), res.getHeader(name)] as const);
-  for (const name of names) res.removeHeader(name);
-  for (const [name, value] of values) if (value !== undefined) res.setHeader(name, value);
-}
-
-/** A whole body, framed as Go frames it: Content-Length up to 2048 bytes, chunked beyond; none for HEAD. */
-function writeBody(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
-  const bytes = Buffer.from(body, "utf8");
-  const framedByLength = bytes.length <= GO_BUFFER_BEFORE_CHUNKING_BYTES;
-  if (framedByLength && (req.method !== "HEAD" || bytes.length > 0)) res.setHeader("Content-Length", String(bytes.length));
-  sortHeadersLikeGo(res);
-  res.writeHead(status);
-  if (req.method === "HEAD") res.end();
-  else if (framedByLength) res.end(bytes);
-  else {
-    res.write(bytes);
-    res.end();
-  }
-}
-
-/** Go's `http.Error` (405 and friends). */
-function writePlainError(req: IncomingMessage, res: ServerResponse, text: string, status: number): void {
-  res.setHeader("Content-Type", "text/plain; charset=utf-8");
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  writeBody(req, res, status, text + "\n");
-}
-
-/** etcd's `allowMethod`: true if allowed, otherwise 405 with `Allow: A,B` and false. */
-function allowMethod(req: IncomingMessage, res: ServerResponse, ...methods: string[]): boolean {
-  if (methods.includes(req.method ?? "")) return true;
-  res.setHeader("Allow", methods.join(","));
-  writePlainError(req, res, "Method Not Allowed", 405);
-  return false;
-}
-
 /**
  * etcd's `writeKeyError`: a V2Error as its JSON and status, with `X-Etcd-Index` = its index; anything
  * else becomes 300 "Raft Internal Error" (HTTP 500) with the error's text as cause.
  */
 function writeKeyError(req: IncomingMessage, res: ServerResponse, error: unknown): void {
+  if (error instanceof InvariantViolation) {
+    // etcd's v2store panics here; Go's net/http then closes the connection without an answer.
+    process.stderr.write(`etcdsim: broken invariant in /v2/keys: ${error.stack ?? error.message}\n`);
+    res.destroy();
+    return;
+  }
   const v2Error = error instanceof V2Error ? error : new V2Error(EcodeRaftInternal, error instanceof Error ? error.message : String(error), 0);
   if (!(error instanceof V2Error)) process.stderr.write(`etcdsim: unexpected error in /v2/keys: ${String(error)}\n`);
   res.setHeader("X-Etcd-Index", String(v2Error.index));
   res.setHeader("Content-Type", "application/json");
-  writeBody(req, res, v2Error.statusCode, goJson(v2Error) + "\n");
+  writeGoBody(req, res, v2Error.statusCode, goJson(v2Error) + "\n");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,7 +397,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
     res.setHeader("X-Raft-Term", String(raft.term));
     const dropNodes = noValueOnSuccess && ["set", "compareAndSwap", "create", "update"].includes(event.action);
     const body = dropNodes ? goJson({ action: event.action }) : goJson(event);
-    writeBody(req, res, event.isCreated() ? 201 : 200, body + "\n");
+    writeGoBody(req, res, event.isCreated() ? 201 : 200, body + "\n");
   };
 
   /**
@@ -498,7 +460,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
         sendAppendRequestCnt: 0,
       });
     } else body = goJson({ leader: cluster.memberId, followers: {} });
-    writeBody(req, res, 200, body);
+    writeGoBody(req, res, 200, body);
   };
 
   /** `/v2/members` (GET only here: a one-member simulator cannot add, remove or move members). */
@@ -507,12 +469,12 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
     res.setHeader("X-Etcd-Cluster-Id", cluster.clusterId);
     res.setHeader("Content-Type", "application/json");
     if (req.method !== "GET") {
-      writeBody(req, res, 501, goJson({ message: "etcdsim: membership changes are not simulated" }));
+      writeGoBody(req, res, 501, goJson({ message: "etcdsim: membership changes are not simulated" }));
       return;
     }
-    if (rest === "") writeBody(req, res, 200, goJson({ members: [memberJson(cluster)] }) + "\n");
-    else if (rest === "leader") writeBody(req, res, 200, goJson(memberJson(cluster)) + "\n");
-    else writeBody(req, res, 404, goJson({ message: "Not found" }));
+    if (rest === "") writeGoBody(req, res, 200, goJson({ members: [memberJson(cluster)] }) + "\n");
+    else if (rest === "leader") writeGoBody(req, res, 200, goJson(memberJson(cluster)) + "\n");
+    else writeGoBody(req, res, 404, goJson({ message: "Not found" }));
   };
 
   return (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -541,7 +503,7 @@ export function createV2Handler(options: V2HandlerOptions): (req: IncomingMessag
     if (urlPath === MACHINES_PREFIX) {
       if (!allowMethod(req, res, "GET", "HEAD")) return true;
       res.setHeader("Content-Type", "text/plain; charset=utf-8");
-      writeBody(req, res, 200, cluster.clientUrls.join(", "));
+      writeGoBody(req, res, 200, cluster.clientUrls.join(", "));
       return true;
     }
     return false;

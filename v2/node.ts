@@ -21,7 +21,7 @@ import { freeze } from "immer";
 import { formatExpiration, makeNodeExtern, sortNodeExterns, ttlSeconds, type NodeExtern } from "./nodeExtern.js";
 import { joinPath, splitPath } from "./path.js";
 import type { TTLKeyHeap } from "./ttlKeyHeap.js";
-import { EcodeDirNotEmpty, EcodeNodeExist, EcodeNotDir, EcodeNotFile, V2Error } from "./v2error.js";
+import { EcodeDirNotEmpty, EcodeNodeExist, EcodeNotDir, EcodeNotFile, InvariantViolation, V2Error } from "./v2error.js";
 
 /** Expiry value meaning "never" (Go's zero `time.Time`). */
 export const PERMANENT = 0;
@@ -327,10 +327,10 @@ export class Node {
   checkInvariants(visit: (node: Node) => void): void {
     visit(this);
     if (this.children === undefined) return;
-    if (this.value !== "") throw new Error(`invariant: directory ${this.path} has a value`);
+    if (this.value !== "") throw new InvariantViolation(`directory ${this.path} has a value`);
     for (const [name, child] of this.children) {
-      if (child.parent !== this) throw new Error(`invariant: ${child.path} does not point at its parent ${this.path}`);
-      if (child.path !== joinPath(this.path, name)) throw new Error(`invariant: ${child.path} is filed under ${this.path} as "${name}"`);
+      if (child.parent !== this) throw new InvariantViolation(`${child.path} does not point at its parent ${this.path}`);
+      if (child.path !== joinPath(this.path, name)) throw new InvariantViolation(`${child.path} is filed under ${this.path} as "${name}"`);
       child.checkInvariants(visit);
     }
   }

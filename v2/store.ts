@@ -27,7 +27,7 @@ import { cleanKey, joinPath } from "./path.js";
 import { decodeSnapshot, encodeSnapshot, SnapshotError } from "./snapshot.js";
 import { STATS_FIELDS, Stats, type StatsField, type StatsJSON } from "./stats.js";
 import { TTLKeyHeap } from "./ttlKeyHeap.js";
-import { EcodeKeyNotFound, EcodeNotDir, EcodeNotFile, EcodeNodeExist, EcodeRootROnly, EcodeTestFailed, V2Error } from "./v2error.js";
+import { EcodeKeyNotFound, EcodeNotDir, EcodeNotFile, EcodeNodeExist, EcodeRootROnly, EcodeTestFailed, InvariantViolation, V2Error } from "./v2error.js";
 import { WATCHER_BUFFER_CAPACITY, type Watcher } from "./watcher.js";
 import { WatcherHub } from "./watcherHub.js";
 
@@ -184,64 +184,26 @@ export class V2Store implements Store, NodeContext {
    *   set("/message", false, "World")  →  node created/modified 2, prevNode the "Hello" node
    */
   set(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
-    // etcdsim spells `run` out here, without its two closures per call (set is the hot path); the
-    // counting is the same: setsSuccess after a success, setsFail after a V2Error.
-    this.enterGuard();
-    try {
-      const event = this.internalSet(nodePath, dir, value, expireOpts, nowMs);
-      this.counters.inc("setsSuccess");
+    return this.run("setsSuccess", "setsFail", () => {
+      // Get the node at the key, if any: a missing key (100) is what a set usually meets, any other
+      // error (104, a file in the way) ends the set.
+      const key = cleanKey(nodePath);
+      const node = this.internalGet(key, true);
+      const refresh = expireOpts.refresh === true;
+      if (refresh) {
+        if (node === undefined) this.internalGet(key); // throws the 100 etcd returns
+        else value = node.value;
+      }
+      // The node it replaces, as it was (read before internalCreate removes it).
+      const prevNode = node === undefined || node.isDir() ? undefined : node.repr(false, false, nowMs);
+      // Set the new value.
+      const created = this.internalCreate(key, dir, value, false, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
+      const event = new Event(actions.Set, created, prevNode, this.currentIndex, refresh);
+      if (refresh) this.watcherHub.add(event);
+      else this.watcherHub.notify(event);
       return event;
-    } catch (error) {
-      this.countFailure("setsSuccess", "setsFail", error);
-      throw error;
-    } finally {
-      this.busy = false;
-    }
+    });
   }
-
-  /**
-   * The body of `set`. etcd looks the key up with `internalGet` and then walks the path again inside
-   * `internalCreate`; etcdsim walks it once: the walk stops at the deepest existing node, which is
-   * either the key itself (the node to replace) or the directory under which the missing ones are
-   * created. Same checks in the same order (104, then 100 for a refresh, 107, 102), same result.
-   */
-  private internalSet(nodePath: string, dir: boolean, value: string, expireOpts: ExpireOptions, nowMs: number): Event {
-    const key = cleanKey(nodePath);
-    // The walk reads the names straight out of the key ("/a/b/k": "a" at 1, "b" at 3, "k" at 5).
-    let current = this.root;
-    let previous: Node | undefined = key === "/" ? current : undefined;
-    let start = 1; // where the next name starts, after the leading "/"
-    let name = ""; // the last name looked up; the node's own name once the walk reached it
-    let atLastName = false;
-    while (previous === undefined) {
-      if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
-      const slash = key.indexOf("/", start);
-      atLastName = slash === -1;
-      name = atLastName ? key.slice(start) : key.slice(start, slash);
-      const child = current.children.get(name);
-      if (child === undefined) break; // a missing key is the usual case for a set: no 100 is built
-      current = child;
-      if (atLastName) previous = child;
-      else start = slash + 1;
-    }
-    const refresh = expireOpts.refresh === true;
-    if (refresh) value = (previous ?? this.internalGet(key)).value; // missing: internalGet throws etcd's 100
-    // The replaced file's view (a directory is refused below, so only a file can be replaced).
-    const prevNode = previous !== undefined && !previous.isDir() ? previous.repr(false, false, nowMs) : undefined;
-    if (key === "/") throw new V2Error(EcodeRootROnly, "/", this.currentIndex);
-    // An existing key's parent exists; otherwise `current` is the deepest existing directory and the
-    // names from `start` on are missing.
-    const parent = previous?.parent ?? this.createDirs(current, key, start, this.currentIndex + 1);
-    const nodeName = atLastName ? name : key.slice(key.lastIndexOf("/") + 1);
-    // The walk already knows what sits at the key: `previous`, or nothing (it missed the name in
-    // `parent`, or `parent` is a directory createDirs just made), so createIn need not look again.
-    const created = this.createIn(parent, key, nodeName, previous, dir, value, true, expireOpts.expireTimeMs ?? PERMANENT, nowMs);
-    const event = new Event(actions.Set, created, prevNode, this.currentIndex, refresh);
-    if (refresh) this.watcherHub.add(event);
-    else this.watcherHub.notify(event);
-    return event;
-  }
-
 
   /**
    * Creates a node that must not exist yet (105 otherwise). With `unique` (POST), the new node is a
@@ -525,42 +487,65 @@ export class V2Store implements Store, NodeContext {
     const withTTL = new Set<Node>();
     this.root.checkInvariants((node) => {
       if (node.createdIndex > node.modifiedIndex || node.modifiedIndex > this.currentIndex) {
-        throw new Error(`invariant: ${node.path} has created ${node.createdIndex}, modified ${node.modifiedIndex}, current ${this.currentIndex}`);
+        throw new InvariantViolation(`${node.path} has created ${node.createdIndex}, modified ${node.modifiedIndex}, current ${this.currentIndex}`);
       }
       if (node.parent !== undefined && node.createdIndex < node.parent.createdIndex) {
-        throw new Error(`invariant: ${node.path} was created before its parent`);
+        throw new InvariantViolation(`${node.path} was created before its parent`);
       }
       if (!node.isPermanent()) withTTL.add(node);
-      if (node.isPermanent() === this.ttlKeyHeap.has(node)) throw new Error(`invariant: ${node.path} TTL heap membership is wrong`);
+      if (node.isPermanent() === this.ttlKeyHeap.has(node)) throw new InvariantViolation(`${node.path} TTL heap membership is wrong`);
     });
-    if (this.root.path !== "/" || !this.root.isDir() || !this.root.isPermanent()) throw new Error("invariant: the root must be a permanent directory at /");
-    if (withTTL.size !== this.ttlKeyHeap.length) throw new Error(`invariant: TTL heap holds ${this.ttlKeyHeap.length} nodes, tree has ${withTTL.size}`);
+    if (this.root.path !== "/" || !this.root.isDir() || !this.root.isPermanent()) throw new InvariantViolation("the root must be a permanent directory at /");
+    if (withTTL.size !== this.ttlKeyHeap.length) throw new InvariantViolation(`TTL heap holds ${this.ttlKeyHeap.length} nodes, tree has ${withTTL.size}`);
     this.ttlKeyHeap.checkInvariants();
 
     const history = this.watcherHub.eventHistory;
     const events = history.queue.toArray();
-    if (history.lastIndex !== this.currentIndex) throw new Error(`invariant: history ends at ${history.lastIndex}, index is ${this.currentIndex}`);
+    if (history.lastIndex !== this.currentIndex) throw new InvariantViolation(`history ends at ${history.lastIndex}, index is ${this.currentIndex}`);
     events.forEach((event, i) => {
-      if (event.index !== history.startIndex + i) throw new Error(`invariant: history slot ${i} holds index ${event.index}, expected ${history.startIndex + i}`);
+      if (event.index !== history.startIndex + i) throw new InvariantViolation(`history slot ${i} holds index ${event.index}, expected ${history.startIndex + i}`);
     });
     this.watcherHub.checkInvariants();
   }
 
-  /** etcd's `internalGet`: walks a clean path from the root; 104 at a file in the way, 100 at the first missing name. */
-  private internalGet(key: string): Node {
+  /**
+   * etcd's `internalGet`: walks a clean path from the root; 104 at a file in the way, 100 at the
+   * first missing name, with that name's path as the cause.
+   *
+   *   set /a/f=1:  internalGet("/a/f/x") → 104 (cause "/a/f")   internalGet("/b/c") → 100 (cause "/b")
+   *
+   * Go returns the error as a value, and `set` goes on after a 100. Here errors are thrown, and
+   * building a V2Error captures a stack trace (about 4 µs, several times a set's own cost), so
+   * `set` passes `missingIsUndefined` and gets undefined in place of the 100.
+   */
+  private internalGet(key: string): Node;
+  private internalGet(key: string, missingIsUndefined: true): Node | undefined;
+  private internalGet(key: string, missingIsUndefined = false): Node | undefined {
     let current = this.root;
-    for (const name of components(key)) {
+    // The names are read straight out of the clean key: "/a/b" is "a" at 1, "b" at 3.
+    for (let start = 1; start < key.length; ) {
+      const slash = key.indexOf("/", start);
+      const end = slash === -1 ? key.length : slash;
+      const name = key.slice(start, end);
       if (current.children === undefined) throw new V2Error(EcodeNotDir, current.path, this.currentIndex);
       const child = current.children.get(name);
-      if (child === undefined) throw new V2Error(EcodeKeyNotFound, joinPath(current.path, name), this.currentIndex);
+      if (child === undefined) {
+        if (missingIsUndefined) return undefined;
+        throw new V2Error(EcodeKeyNotFound, joinPath(current.path, name), this.currentIndex);
+      }
       current = child;
+      start = end + 1;
     }
     return current;
   }
 
   /**
-   * etcd's `internalCreate`, used by create (set walks once itself, see `internalSet`). Walks to the parent, making
-   * missing directories on the way, and adds the new node with the next index.
+   * etcd's `internalCreate`, used by set (`replace`) and create. Walks to the parent directory,
+   * making missing ones on the way (`walk` with `checkDir`), and adds the new node with the next
+   * index. An existing node there answers 105 unless `replace`; a directory there answers 102; a
+   * file there is removed first. `unique` (POST) names the node after the new index.
+   *
+   *   internalCreate("/q", false, "job", unique)  →  /q/00000000000000000007 (index 7)
    *
    * It changes nothing when it fails: a 104 can only come from an existing file, which lies above any
    * directory this call would create, and the 105/102 checks find an existing target, which means
@@ -571,31 +556,21 @@ export class V2Store implements Store, NodeContext {
     const nextIndex = currIndex + 1;
     if (unique) nodePath += "/" + String(nextIndex).padStart(20, "0");
     const key = cleanKey(nodePath);
+    // The root is read-only.
     if (key === "/") throw new V2Error(EcodeRootROnly, "/", currIndex);
-
-    const parent = this.createDirs(this.root, key, 1, nextIndex);
-    const nodeName = key.slice(key.lastIndexOf("/") + 1);
-    return this.createIn(parent, key, nodeName, parent.children?.get(nodeName), dir, value, replace, expireTimeMs, nowMs);
-  }
-
-  /**
-   * The second half of etcd's `internalCreate`: adds the node `key` (named `nodeName`) under the
-   * existing directory `parent` with the next index. `existing` is the node there now (the caller
-   * has looked it up), if any: 105 when there is one and `replace` is false, 102 when it is a
-   * directory; a file it replaces is removed first.
-   */
-  private createIn(parent: Node, key: string, nodeName: string, existing: Node | undefined, dir: boolean, value: string, replace: boolean, expireTimeMs: number, nowMs: number): NodeExtern {
-    const currIndex = this.currentIndex;
-    const nextIndex = currIndex + 1;
+    // Expiry times far in the past mean "none" (a zero time that went through JSON).
     if (expireTimeMs < MIN_EXPIRE_TIME_MS) expireTimeMs = PERMANENT;
 
-    let previous: Node | undefined;
+    // Walk through the path, creating directories, to the last directory.
+    const parent = this.createDirs(key, nextIndex);
+    const nodeName = key.slice(key.lastIndexOf("/") + 1);
+    const existing = parent.children?.get(nodeName);
     if (existing !== undefined) {
+      // With replace, an existing file goes.
       if (!replace) throw new V2Error(EcodeNodeExist, key, currIndex);
       if (existing.isDir()) throw new V2Error(EcodeNotFile, key, currIndex);
-      previous = existing;
+      existing.remove(false, false);
     }
-    previous?.remove(false, false);
 
     const node = dir ? Node.newDir(this, key, nextIndex, parent, expireTimeMs) : Node.newKV(this, key, value, nextIndex, parent, expireTimeMs);
     parent.add(node, nodeName);
@@ -612,16 +587,15 @@ export class V2Store implements Store, NodeContext {
   }
 
   /**
-   * etcd's `walk(dirName, checkDir)`, started part way: `from` is the directory at `key.slice(0, start - 1)`;
-   * walks the names of the clean `key` from offset `start` up to (not including) its last name and
-   * returns the directory there, creating missing ones (permanent, created at `createdIndex`). A file
-   * in the way answers 104 with the file's path.
+   * etcd's `walk(dirName, checkDir)` for internalCreate: walks the names of the clean `key` up to
+   * (not including) its last one and returns the directory there, creating missing ones (permanent,
+   * created at `createdIndex`). A file in the way answers 104 with the file's path.
    *
-   *   createDirs(root, "/a/b/k", 1, 7)  →  the directory /a/b (/a and /a/b made at index 7 if missing)
-   *   createDirs(dirA, "/a/b/k", 3, 7)  →  the same, starting below /a
+   *   createDirs("/a/b/k", 7)  →  the directory /a/b (/a and /a/b made at index 7 if missing)
    */
-  private createDirs(from: Node, key: string, start: number, createdIndex: number): Node {
-    let current = from;
+  private createDirs(key: string, createdIndex: number): Node {
+    let current = this.root;
+    let start = 1; // after the leading "/"
     for (let slash = key.indexOf("/", start); slash !== -1; slash = key.indexOf("/", start)) {
       const name = key.slice(start, slash);
       const child = current.children?.get(name);
@@ -691,27 +665,14 @@ export class V2Store implements Store, NodeContext {
 
   /** Refuses a call made while another is running (a watch listener calling back into the store). */
   private guarded<T>(operation: () => T): T {
-    this.enterGuard();
+    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
+    this.busy = true;
     try {
       return operation();
     } finally {
       this.busy = false;
     }
   }
-
-  /** The entry half of `guarded`: throws when a call is running, else marks the store busy (the caller clears it). */
-  private enterGuard(): void {
-    if (this.busy) throw new Error("v2 store: called from a watch listener during a write; act after the write returns");
-    this.busy = true;
-  }
-}
-
-/** The names along a clean path: "/a/b" → ["a", "b"], "/" → []. */
-function components(key: string): string[] {
-  if (key === "/" || key === "") return [];
-  const start = key.charCodeAt(0) === 0x2f ? 1 : 0; // a leading "/"
-  const end = key.charCodeAt(key.length - 1) === 0x2f ? key.length - 1 : key.length; // one trailing "/"
-  return key.slice(start, end).split("/");
 }
 
 /** etcd's `getCompareFailCause`: "[prevValue != value]", "[prevIndex != modifiedIndex]", or both. */

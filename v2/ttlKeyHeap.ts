@@ -16,6 +16,7 @@
  * the order independent of the heap's shape. The sift-up/sift-down steps follow Go's container/heap.
  */
 import type { Node } from "./node.js";
+import { InvariantViolation } from "./v2error.js";
 
 interface Entry {
   readonly node: Node;
@@ -42,7 +43,7 @@ export class TTLKeyHeap {
 
   /** Adds a node (it must not already be in the heap). O(log n). */
   push(node: Node): void {
-    if (this.keyMap.has(node)) throw new Error(`invariant: ${node.path} is already in the TTL heap`);
+    if (this.keyMap.has(node)) throw new InvariantViolation(`${node.path} is already in the TTL heap`);
     this.array.push({ node, seq: this.nextSeq++ });
     this.keyMap.set(node, this.array.length - 1);
     this.up(this.array.length - 1);

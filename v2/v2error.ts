@@ -180,3 +180,18 @@ export class V2Error extends Error {
 export function isV2Error(error: unknown): error is V2Error {
   return error instanceof V2Error;
 }
+
+/**
+ * A broken invariant of the v2 store: a bug in etcdsim, never an answer. etcd's v2store panics
+ * where this is thrown, and Go's net/http then drops the connection without answering; the v2
+ * HTTP handler does the same with this error (see `writeKeyError`), so it never turns into a
+ * V2Error body. It is the only form of invariant error in `v2/` (a test greps for others).
+ *
+ *   checkInvariants() on a node created after its parent's index  →  InvariantViolation
+ */
+export class InvariantViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "InvariantViolation";
+  }
+}

@@ -30,11 +30,33 @@
  * etcd's file size the figure shrinks after compaction (etcd needs a defrag for that).
  *
  *   put foo=bar at 2 → 17 + (2+3 key, 2 create, 2 mod, 2 version, 2+3 value) + 16 = 49 bytes
+ *
+ * File size model (the Maintenance figures, etcd's `dbSize` and `dbSizeInUse`): bbolt works in
+ * 4096-byte pages and etcd fills the key bucket's leaf pages to 90% (it appends in revision
+ * order). A fresh etcd reports 16,384 bytes in use (four pages: two meta pages, the root and the
+ * freelist) in a 20,480-byte file. Here "in use" is three base pages plus the key bucket's pages:
+ * its entry bytes over 90% pages, plus one branch page per 100 leaves once there is more than one,
+ * and never less than the fresh four pages. The file is the largest "in use" ever seen plus one free
+ * page: it never shrinks when compaction frees pages, only when `defrag()` rewrites it.
+ *
+ *   fresh                               inUse 16,384   file 20,480      (real etcd: the same)
+ *   1,000 puts "value N" over 10 keys   inUse 77,824   file 81,920      (real etcd: 90,112 / 90,112)
+ *   compact at the last revision        inUse 16,384   file 81,920      (real etcd: 16,384 / 90,112)
+ *   defrag                              inUse 16,384   file 20,480
+ *   10,000 puts of 1 KiB over 100 keys  inUse ≈ 12.0 MB                  (real etcd: 13.9 MB; bbolt
+ *                                                                        does not split an entry across pages)
+ *
+ * The small buckets (alarm, auth, authRoles, authUsers, cluster, members, members_removed) are
+ * kept as raw rows (`bucket(name)`): their values are already the bytes etcd writes, so Hash
+ * (hash.ts) and the snapshot image walk every bucket alike.
  */
 import type { KeyValue, LeaseID } from "./rpc.js";
 import { InvariantViolation } from "./errors.js";
 import type { KeepList } from "./keyIndex.js";
 import { REV_BYTES_LEN, MARKED_REV_BYTES_LEN, revToBytes } from "./revision.js";
+import { BOLT_PAGE_BYTES, backendImage } from "./backendImage.js";
+import { marshalKeyValue, marshalLease } from "./kvPb.js";
+import { fromBinaryString } from "../shared/bytes.js";
 
 /** bbolt's per-element header in a leaf page (flags, pos, ksize, vsize: 4 × 4 bytes). */
 export const BOLT_LEAF_ELEMENT_BYTES = 16;
@@ -56,10 +78,46 @@ export interface LeaseRecord {
   readonly remainingTTL: number;
 }
 
+/** Bytes in use in a fresh etcd's file: meta 0, meta 1, freelist, root (observed 16,384). */
+export const FRESH_IN_USE_BYTES = 4 * BOLT_PAGE_BYTES;
+/** The pages every file has besides the key bucket's: meta 0, meta 1, root. */
+const BASE_PAGES = 3;
+/** etcd fills the key bucket's leaves to 90% (`bucket.FillPercent = 0.9` for sequential puts). */
+const LEAF_FILL_BYTES = Math.floor(BOLT_PAGE_BYTES * 0.9);
+/** Leaves one branch page points at (4096 × 0.9 / (16-byte element + 17-byte revision key) ≈ 100). */
+const LEAVES_PER_BRANCH = 100;
+
+/** The buckets a fresh etcd 3.4 creates besides key, meta and lease (each holds raw rows). */
+export const SMALL_BUCKETS = ["alarm", "auth", "authRoles", "authUsers", "cluster", "members", "members_removed"] as const;
+export type SmallBucketName = (typeof SMALL_BUCKETS)[number];
+
+/**
+ * What the Maintenance service needs of a backend beyond the key, meta and lease buckets. The
+ * in-memory `Backend` below implements it; an on-disk backend implements the same members.
+ */
+export interface MaintenanceBackend {
+  /** etcd's `dbSize`: the file's size in bytes, whole pages; it shrinks only on defrag. */
+  readonly dbSizeBytes: number;
+  /** etcd's `dbSizeInUse`: the file minus its free pages. */
+  readonly dbSizeInUseBytes: number;
+  /** Rewrites the file without its free pages (etcd's `backend.Defrag`): dbSize drops to in use + 1 page. */
+  defrag(): void;
+  /** The whole file image, `dbSizeBytes` long (a multiple of 512), as Snapshot streams it. */
+  snapshot(): Uint8Array;
+  /** The raw rows of a small bucket: key (bytes as a latin1 string) → value. Writers mutate it. */
+  bucket(name: SmallBucketName): Map<string, Uint8Array>;
+}
+
+/** What `Backend.walk` calls: each bucket's name, then its rows. */
+export interface BucketVisitor {
+  bucket(name: string): void;
+  row(bucket: string, key: Uint8Array, value: Uint8Array): void;
+}
+
 type Slot = KeyValue | (KeyValue | undefined)[] | undefined;
 
-/** The storage backend: key, meta and lease buckets. */
-export class Backend {
+/** The storage backend: key, meta and lease buckets, plus the small buckets as raw rows. */
+export class Backend implements MaintenanceBackend {
   /** The key bucket; slot i holds main revision `base + i`. */
   private keyBucket: Slot[] = [];
   private base = 0;
@@ -77,15 +135,84 @@ export class Backend {
   finishedCompactRev = 0;
   /** lease bucket: written by the lessor, replayed on restore. */
   readonly leaseBucket = new Map<LeaseID, LeaseRecord>();
+  /** The small buckets, by name (see the header). */
+  private readonly smallBuckets = new Map<SmallBucketName, Map<string, Uint8Array>>(SMALL_BUCKETS.map((name) => [name, new Map()]));
+  /** The largest in-use size seen since the last defrag (the file never shrinks below it). */
+  private highWaterInUseBytes = FRESH_IN_USE_BYTES;
+
+  constructor() {
+    // What a fresh etcd 3.4 writes at start-up: the auth store's revision 1 and the cluster version.
+    this.bucket("auth").set("authRevision", uint64Bytes(1n));
+    this.bucket("cluster").set("clusterVersion", new TextEncoder().encode("3.4.0"));
+  }
 
   /** Number of entries in the key bucket. */
   get entries(): number {
     return this.entryCount;
   }
 
-  /** Bytes in use, per the size model in the header. */
+  /** Bytes of the key bucket's entries, per the size model in the header. */
   get sizeBytes(): number {
     return this.size;
+  }
+
+  get dbSizeInUseBytes(): number {
+    const leaves = Math.ceil(this.size / LEAF_FILL_BYTES);
+    const branches = leaves > 1 ? Math.ceil(leaves / LEAVES_PER_BRANCH) : 0;
+    return Math.max(FRESH_IN_USE_BYTES, (BASE_PAGES + leaves + branches) * BOLT_PAGE_BYTES);
+  }
+
+  get dbSizeBytes(): number {
+    return Math.max(this.highWaterInUseBytes, this.dbSizeInUseBytes) + BOLT_PAGE_BYTES;
+  }
+
+  defrag(): void {
+    this.highWaterInUseBytes = this.dbSizeInUseBytes;
+  }
+
+  bucket(name: SmallBucketName): Map<string, Uint8Array> {
+    const rows = this.smallBuckets.get(name);
+    if (rows === undefined) throw new InvariantViolation(`backend: no bucket ${name}`);
+    return rows;
+  }
+
+  snapshot(): Uint8Array {
+    return backendImage(this);
+  }
+
+  /**
+   * Walks every bucket in name order and each bucket's rows in key byte order, as a bbolt cursor
+   * over the root and then `ForEach` would (etcd's `backend.Hash` and the snapshot image read this
+   * way). Values are the bytes etcd stores: marshalled KeyValues, leasepb.Lease records, 8-byte
+   * big-endian meta counters, 17-byte revisions. O(rows), allocating each row's bytes.
+   *
+   *   alarm, auth, authRoles, authUsers, cluster, key, lease, members, members_removed, meta
+   */
+  walk(visitor: BucketVisitor): void {
+    const names: string[] = [...SMALL_BUCKETS, "key", "lease", "meta"];
+    names.sort();
+    for (const name of names) {
+      visitor.bucket(name);
+      if (name === "key") {
+        this.range(0, Number.MAX_SAFE_INTEGER, (main, sub, kv) => {
+          visitor.row(name, revToBytes({ main, sub }, kv.create_revision === 0), marshalKeyValue(kv));
+        });
+      } else if (name === "lease") {
+        const ids = [...this.leaseBucket.keys()].map((id) => BigInt.asUintN(64, id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        for (const id of ids) {
+          const record = this.leaseBucket.get(BigInt.asIntN(64, id));
+          if (record !== undefined) visitor.row(name, uint64Bytes(id), marshalLease(record));
+        }
+      } else if (name === "meta") {
+        // Key order: consistent_index < finishedCompactRev < scheduledCompactRev.
+        visitor.row(name, fromBinaryString("consistent_index"), uint64Bytes(BigInt(this.consistentIndex)));
+        if (this.finishedCompactRev > 0) visitor.row(name, fromBinaryString("finishedCompactRev"), revToBytes({ main: this.finishedCompactRev, sub: 0 }));
+        if (this.scheduledCompactRev > 0) visitor.row(name, fromBinaryString("scheduledCompactRev"), revToBytes({ main: this.scheduledCompactRev, sub: 0 }));
+      } else {
+        const rows = this.bucket(name as SmallBucketName);
+        for (const key of [...rows.keys()].sort()) visitor.row(name, fromBinaryString(key), rows.get(key) as Uint8Array);
+      }
+    }
   }
 
   /**
@@ -162,9 +289,9 @@ export class Backend {
    *   entries 2.0 3.0 4.0(t) 5.0, all of one key; compact(4, keep = []) → 5.0 left
    */
   compact(rev: number, keep: KeepList): number {
+    this.highWaterInUseBytes = Math.max(this.highWaterInUseBytes, this.dbSizeInUseBytes);
     // The keep list arrives in key order; sort it by revision so one merge-walk decides each entry.
-    const sortedKeep = new Float64Array(keep.length / 2);
-    for (let i = 0; i < sortedKeep.length; i++) sortedKeep[i] = packRevision(keep[2 * i] as number, keep[2 * i + 1] as number);
+    const sortedKeep = Float64Array.from(keep, (kept) => packRevision(kept.main, kept.sub));
     sortedKeep.sort();
     let k = 0;
     let removed = 0;
@@ -231,6 +358,13 @@ export class Backend {
     this.keyBucket = this.keyBucket.slice(first);
     this.base += first;
   }
+}
+
+/** 8 big-endian bytes, as etcd writes uint64 values into bbolt. */
+export function uint64Bytes(value: bigint): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigUint64(0, BigInt.asUintN(64, value));
+  return bytes;
 }
 
 /**

@@ -220,7 +220,7 @@ export class RequestTooLargeError extends SentinelError {
     this.name = "RequestTooLargeError";
   }
 }
-/** etcdserver.ErrNoSpace: the backend quota is exhausted (not simulated). */
+/** etcdserver.ErrNoSpace: the backend quota is exhausted (quota.ts, alarms.ts). */
 export class NoSpaceError extends SentinelError {
   readonly sentinel = "etcdserver.ErrNoSpace";
   constructor() {
@@ -267,6 +267,8 @@ export const RPC_LEASE_TTL_TOO_LARGE = "etcdserver: too large lease TTL";
 export const RPC_WATCH_CANCELED = "etcdserver: watch canceled";
 export const RPC_REQUEST_TOO_LARGE = "etcdserver: request is too large";
 export const RPC_TOO_MANY_REQUESTS = "etcdserver: too many requests";
+export const RPC_CORRUPT = "etcdserver: corrupt cluster";
+export const RPC_BAD_LEADER_TRANSFEREE = "etcdserver: bad leader transferee";
 
 /**
  * An error as the v3 API answers it: gRPC `code`, exact `message`, and the gateway's `httpStatus`.
@@ -347,7 +349,7 @@ export class RpcFutureRevError extends RpcError {
     this.name = "RpcFutureRevError";
   }
 }
-/** rpctypes.ErrGRPCNoSpace: the quota alarm is raised (not simulated). */
+/** rpctypes.ErrGRPCNoSpace: a write does not fit the space quota, or the NOSPACE alarm is raised. */
 export class RpcNoSpaceError extends RpcError {
   constructor(cause?: SentinelError) {
     super(GrpcCode.ResourceExhausted, RPC_NO_SPACE, cause);
@@ -394,6 +396,14 @@ export class RpcTooManyRequestsError extends RpcError {
   constructor(cause?: SentinelError) {
     super(GrpcCode.ResourceExhausted, RPC_TOO_MANY_REQUESTS, cause);
     this.name = "RpcTooManyRequestsError";
+  }
+}
+
+/** rpctypes.ErrGRPCCorrupt: a write while the CORRUPT alarm is raised. */
+export class RpcCorruptError extends RpcError {
+  constructor() {
+    super(GrpcCode.DataLoss, RPC_CORRUPT);
+    this.name = "RpcCorruptError";
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * Mirrors etcd release-3.4 `etcdserver/server.go` and `etcdserver/v3_server.go` (plus the lease
- * handlers of `etcdserver/api/v3rpc/lease.go`): one simulated member with its v3 parts wired
+ * Mirrors etcd release-3.4 `etcdserver/server.go` and `etcdserver/v3_server.go` (plus the lease,
+ * maintenance and member handlers of `etcdserver/api/v3rpc/`): one simulated member with its v3 parts wired
  * together, as the one object the HTTP gateway, the server and the lessons talk to.
  *
  *   Backend ── KVStore ── WatchableStore ── Applier          (range/put/deleteRange/txn/compaction)
@@ -15,7 +15,11 @@
  *   leaseKeepAlive(r)    one keep-alive round: TTL back; an unknown or expired lease answers TTL 0
  *   leaseTimeToLive(r)   remaining TTL (truncated seconds), grantedTTL, keys; unknown → TTL -1
  *   leaseLeases()        IDs, soonest expiry first
- *   status()             the maintenance Status answer
+ *   status() hash() hashKV(r) defragment() alarm(r) snapshot() moveLeader(r)   the Maintenance service
+ *   memberList() memberAdd(r) memberRemove(r) memberUpdate(r) memberPromote(r)  the Cluster service
+ *   lock(r, signal) unlock(r)   campaign(r, signal) proclaim(r) leader(r) observe(r, send, signal) resign(r)
+ *                        the Lock and Election services (v3lock.ts, v3election.ts): Promises, as they block
+ *   Writes pass the space quota (quota.ts), quorum (cluster.ts) and the alarms (alarms.ts); see `admit`.
  *   watch(onResponse?, {autoPump?})   opens a Watch stream (ServerWatchStream: recv(request),
  *                        take(), pump(), close()); autoPump false makes a slow reader
  *   client()             a ConcurrencyClient for STM/Session/Mutex/Election in process
@@ -63,12 +67,44 @@ import type {
   TxnRequest,
   TxnResponse,
   WatchResponse,
+  AlarmRequest,
+  AlarmResponse,
+  DefragmentResponse,
+  HashKVRequest,
+  HashKVResponse,
+  HashResponse,
+  MemberAddRequest,
+  MemberAddResponse,
+  MemberListResponse,
+  MemberPromoteRequest,
+  MemberRemoveRequest,
+  MemberUpdateRequest,
+  MoveLeaderRequest,
+  MoveLeaderResponse,
+  SnapshotResponse,
 } from "./rpc.js";
-import { NO_LEASE } from "./rpc.js";
+import { AlarmAction, AlarmType, NO_LEASE } from "./rpc.js";
 import { Backend } from "./backend.js";
 import { KVStore } from "./kvstore.js";
 import { Applier } from "./apply.js";
-import { LeaseNotFoundError, toRpcError } from "./errors.js";
+import { GrpcCode, LeaseNotFoundError, RPC_BAD_LEADER_TRANSFEREE, RpcCorruptError, RpcError, RpcNoSpaceError, toRpcError } from "./errors.js";
+import { AlarmStore, formatAlarm } from "./alarms.js";
+import { DEFAULT_MEMBER_ATTRIBUTES, type MemberAttributes, RaftCluster } from "./cluster.js";
+import { hashBackend, hashByRev } from "./hash.js";
+import { LEASE_OVERHEAD_BYTES, Quota, costPut, costTxn } from "./quota.js";
+import { createHash } from "node:crypto";
+import { LockServer, type LockRequest, type LockResponse, type UnlockRequest, type UnlockResponse } from "./v3lock.js";
+import {
+  ElectionServer,
+  type CampaignRequest,
+  type CampaignResponse,
+  type LeaderRequest,
+  type LeaderResponse,
+  type ProclaimRequest,
+  type ProclaimResponse,
+  type ResignRequest,
+  type ResignResponse,
+} from "./v3election.js";
 import { DEFAULT_MEMBER, type MemberIdentity, responseHeader } from "./member.js";
 import { Lessor } from "./lessor.js";
 import { LeaseIdGenerator } from "./leaseIdGenerator.js";
@@ -106,7 +142,14 @@ export interface EtcdServerOptions {
   maxTxnOps?: number;
   /** `--max-request-bytes` (default 1.5 MiB): the largest write request raft accepts. */
   maxRequestBytes?: number;
+  /** `--quota-backend-bytes`: 0 (default) means 2 GiB, negative disables the quota. */
+  quotaBackendBytes?: number;
+  /** The local member's name and URLs, for MemberList and the members bucket (default: etcd's defaults). */
+  memberAttributes?: MemberAttributes;
 }
+
+/** Snapshot chunk size (etcd's `snapshotSendBufferSize`, 32 KiB). */
+export const SNAPSHOT_CHUNK_BYTES = 32 * 1024;
 
 /** What one `tick()` did, for lessons and logs. */
 export interface TickReport {
@@ -125,14 +168,24 @@ export class EtcdServer {
   readonly watchableStore: WatchableStore;
   readonly lessor: Lessor;
   readonly applier: Applier;
+  readonly alarms: AlarmStore;
+  readonly cluster: RaftCluster;
+  readonly quota: Quota;
+  readonly lockServer: LockServer = new LockServer(this);
+  readonly electionServer: ElectionServer = new ElectionServer(this);
+  /** Which alarm types restrict the applier now (etcd swaps `applyV3`; see `applyAlarm`). */
+  private restrictions: ReadonlySet<AlarmType>;
   private readonly leaseIds: LeaseIdGenerator;
   private readonly watchStreams = new Set<ServerWatchStream>();
   private readonly chanBufLen: number | undefined;
   private readonly progressNotifyIntervalMs: number;
   private lastLeaseCheckMs: number;
   private lastProgressNotifyMs: number;
-  /** Lease requests that went through raft (grant, revoke): counted into the raft index. */
-  private leaseRaftRequests = 0;
+  /**
+   * Requests that went through raft outside the KV applier (lease grants and revokes, alarms,
+   * membership changes, writes the alarms refused): counted into the raft index.
+   */
+  private raftRequests = 0;
 
   constructor(options: EtcdServerOptions) {
     this.clock = options.clock;
@@ -159,6 +212,16 @@ export class EtcdServer {
     this.progressNotifyIntervalMs = options.progressNotifyIntervalMs ?? DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS;
     this.lastLeaseCheckMs = this.clock.now();
     this.lastProgressNotifyMs = this.clock.now();
+    this.alarms = new AlarmStore(this.backend.bucket("alarm"));
+    // etcd's restoreAlarms: alarms raised before a restart restrict the applier again.
+    this.restrictions = new Set([AlarmType.NOSPACE, AlarmType.CORRUPT].filter((type) => this.alarms.has(type)));
+    this.cluster = new RaftCluster(
+      this.member.memberId,
+      options.memberAttributes ?? DEFAULT_MEMBER_ATTRIBUTES,
+      this.backend.bucket("members"),
+      this.backend.bucket("members_removed"),
+    );
+    this.quota = new Quota(options.quotaBackendBytes ?? 0, () => this.backend.dbSizeBytes);
   }
 
   /** A header at the current revision. */
@@ -168,37 +231,104 @@ export class EtcdServer {
 
   /** Raft entries applied: KV writes and lease grants/revokes. */
   get raftIndex(): number {
-    return this.applier.appliedIndex + this.leaseRaftRequests;
+    return this.applier.appliedIndex + this.raftRequests;
   }
 
   // ── KV service ─────────────────────────────────────────────────────────────────────────────
 
+  /** A linearizable range needs a quorum (etcd's ReadIndex); a serializable one reads locally. */
   range(request: RangeRequest): RangeResponse {
+    if (request.serializable !== true) this.cluster.requireQuorum();
     return this.applier.range(request);
   }
   put(request: PutRequest): PutResponse {
-    return this.applier.put(request);
+    const cost = costPut(request);
+    this.admit("put", cost);
+    return this.applied(cost, this.applier.put(request));
   }
   deleteRange(request: DeleteRangeRequest): DeleteRangeResponse {
+    this.admit("deleteRange", 0);
     return this.applier.deleteRange(request);
   }
   txn(request: TxnRequest): TxnResponse {
-    return this.applier.txn(request);
+    if (isTxnReadOnly(request)) {
+      // etcd runs a read-only txn outside raft and outside the (possibly restricted) applier.
+      this.cluster.requireQuorum();
+      return this.applier.txn(request);
+    }
+    const cost = costTxn(request);
+    this.admit("txn", cost);
+    return this.applied(cost, this.applier.txn(request));
   }
   compact(request: CompactionRequest): CompactionResponse {
+    this.admit("compaction", 0);
     return this.applier.compaction(request);
+  }
+
+  /**
+   * The path of every write, as etcd layers it (`cost` is the quota's price, quota.ts):
+   *   1. the front door (v3rpc/quota.go): a request that does not fit the quota raises NOSPACE and is refused;
+   *   2. raft: with no quorum nothing commits;
+   *   3. the applier the alarms left in place (capped: no puts, no grants; corrupt: no writes);
+   *   4. the request is applied, then `applied` (the quota applier): if the file is now at or past
+   *      the quota the caller still gets NOSPACE and the alarm is raised (observed: the put that
+   *      crossed the quota is in the store, yet its client got the error).
+   * Written out in each method rather than around a closure: this is every put's path.
+   */
+  private admit(kind: RestrictedWrite, cost: number): void {
+    if (!this.quota.fits(cost)) {
+      this.raiseNoSpace();
+      throw new RpcNoSpaceError();
+    }
+    this.cluster.requireQuorum();
+    if (this.restrictions.size > 0) this.checkRestrictions(kind, cost);
+  }
+
+  /** Step 4 of `admit`'s list: `response` if the write left the file below the quota. */
+  private applied<T>(cost: number, response: T): T {
+    if (cost > 0 && this.quota.exceeded()) {
+      this.raiseNoSpace();
+      throw new RpcNoSpaceError();
+    }
+    return response;
+  }
+
+  /** Proposes Alarm{ACTIVATE, self, NOSPACE} (one raft entry, whether or not it was raised already). */
+  private raiseNoSpace(): void {
+    this.raftRequests++;
+    this.applyAlarm({ action: AlarmAction.ACTIVATE, memberID: this.member.memberId, alarm: AlarmType.NOSPACE });
+  }
+
+  /**
+   * etcd's `applierV3Capped` and `applierV3Corrupt`. The request reached raft, so a refusal still
+   * spends a raft entry.
+   */
+  private checkRestrictions(kind: RestrictedWrite, cost: number): void {
+    if (this.restrictions.has(AlarmType.CORRUPT)) {
+      this.raftRequests++;
+      throw new RpcCorruptError();
+    }
+    if (this.restrictions.has(AlarmType.NOSPACE) && (kind === "leaseGrant" || cost > 0)) {
+      this.raftRequests++;
+      throw new RpcNoSpaceError();
+    }
   }
 
   // ── Lease service ──────────────────────────────────────────────────────────────────────────
 
   /** etcd: `EtcdServer.LeaseGrant` then `applierV3backend.LeaseGrant`. */
   leaseGrant(request: LeaseGrantRequest): LeaseGrantResponse {
+    this.admit("leaseGrant", LEASE_OVERHEAD_BYTES);
+    return this.applied(LEASE_OVERHEAD_BYTES, this.grant(request));
+  }
+
+  private grant(request: LeaseGrantRequest): LeaseGrantResponse {
     return rpc(() => {
       let id = request.ID ?? NO_LEASE;
       // No ID given: take the generator's next (positive, increasing). As in etcd, an ID someone
       // granted explicitly is not skipped: the grant then fails with "lease already exists".
       while (id === NO_LEASE) id = this.leaseIds.next();
-      this.leaseRaftRequests++;
+      this.raftRequests++;
       const lease = this.lessor.grant(id, request.TTL);
       return { header: this.header(), ID: lease.ID, TTL: lease.ttlSeconds, error: "" };
     });
@@ -206,8 +336,13 @@ export class EtcdServer {
 
   /** etcd: `EtcdServer.LeaseRevoke`; the keys go in one write txn (one revision). */
   leaseRevoke(request: LeaseRevokeRequest): LeaseRevokeResponse {
+    this.admit("leaseRevoke", 0);
+    return this.revoke(request);
+  }
+
+  private revoke(request: LeaseRevokeRequest): LeaseRevokeResponse {
     return rpc(() => {
-      this.leaseRaftRequests++;
+      this.raftRequests++;
       this.lessor.revoke(request.ID);
       return { header: this.header() };
     });
@@ -255,22 +390,182 @@ export class EtcdServer {
     return { header: this.header(), leases: this.lessor.leases().map((lease) => ({ ID: lease.ID })) };
   }
 
-  // ── Maintenance ────────────────────────────────────────────────────────────────────────────
+  // ── Maintenance service (etcdserver/api/v3rpc/maintenance.go, v3_server.go) ────────────────────
 
-  /** The Status answer of a single member that leads itself. */
+  /**
+   * The Status answer of a single member that leads itself: the file size and the size in use
+   * (backend.ts), the raft indexes, and one `memberID:<id> alarm:<NAME> ` string per raised alarm.
+   */
   status(): StatusResponse {
     return {
       header: this.header(),
       version: SERVER_VERSION,
-      dbSize: this.backend.sizeBytes,
+      dbSize: this.backend.dbSizeBytes,
       leader: this.member.memberId,
       raftIndex: this.raftIndex,
       raftTerm: this.member.raftTerm,
       raftAppliedIndex: this.raftIndex,
-      errors: [],
-      dbSizeInUse: this.backend.sizeBytes,
+      errors: this.alarms.get(AlarmType.NONE).map(formatAlarm),
+      dbSizeInUse: this.backend.dbSizeInUseBytes,
       isLearner: false,
     };
+  }
+
+  /** CRC-32C over every bucket but meta/consistent_index (hash.ts). */
+  hash(): HashResponse {
+    return { header: this.header(), hash: hashBackend(this.backend) };
+  }
+
+  /** The key bucket's hash as of `revision` (0: now); compact_revision −1 before any compaction (hash.ts). */
+  hashKV(request: HashKVRequest): HashKVResponse {
+    return rpc(() => {
+      const { hash, currentRev, compactRev } = hashByRev(this.kv, request.revision ?? 0);
+      return { header: this.header(currentRev), hash, compact_revision: compactRev };
+    });
+  }
+
+  /** Rewrites the backend without its free pages; the answer carries no header (quirk). */
+  defragment(): DefragmentResponse {
+    this.backend.defrag();
+    return {};
+  }
+
+  /**
+   * GET lists alarms (alarm NONE: all), ACTIVATE raises one, DEACTIVATE disarms one. Every action is
+   * a raft request, so even a GET spends a raft index. The answer carries no header (quirk).
+   */
+  alarm(request: AlarmRequest): AlarmResponse {
+    this.cluster.requireQuorum();
+    this.raftRequests++;
+    return this.applyAlarm(request);
+  }
+
+  /**
+   * etcd's `applierV3backend.Alarm`. The first alarm of a type swaps the applier: NOSPACE caps it,
+   * CORRUPT stops writes. Quirk: the swap replaces whatever restriction was there, and disarming
+   * the last alarm of either type restores the normal applier even if the other type is still raised.
+   */
+  private applyAlarm(request: AlarmRequest): AlarmResponse {
+    const type = request.alarm ?? AlarmType.NONE;
+    const memberID = request.memberID ?? 0n;
+    const oldCount = this.alarms.get(type).length;
+    switch (request.action ?? AlarmAction.GET) {
+      case AlarmAction.GET:
+        return { alarms: this.alarms.get(type) };
+      case AlarmAction.ACTIVATE: {
+        const raised = this.alarms.activate(memberID, type);
+        if (oldCount === 0 && this.alarms.get(type).length === 1 && (type === AlarmType.NOSPACE || type === AlarmType.CORRUPT)) {
+          this.restrictions = new Set([type]);
+        }
+        return { alarms: [raised] };
+      }
+      case AlarmAction.DEACTIVATE: {
+        const disarmed = this.alarms.deactivate(memberID, type);
+        if (disarmed === undefined) return { alarms: [] };
+        if (oldCount > 0 && this.alarms.get(type).length === 0 && (type === AlarmType.NOSPACE || type === AlarmType.CORRUPT)) {
+          this.restrictions = new Set();
+        }
+        return { alarms: [disarmed] };
+      }
+      default:
+        // etcd 3.4.23 answers no response at all for an unknown action, and the process then dies
+        // with a nil-pointer panic marshalling it (observed). The simulator answers an empty list.
+        return { alarms: [] };
+    }
+  }
+
+  /**
+   * The backend image in 32 KiB chunks: `remaining_bytes` counts what is left after each chunk (0 on
+   * the last data chunk), then one more message whose blob is the SHA-256 of all data bytes. The
+   * image is taken when called, like etcd's read transaction; no message carries a header.
+   *
+   *   a 20,480-byte image  → {remaining 0, 20,480 bytes}, {remaining 0, 32-byte digest}
+   *   a 69,632-byte image  → {36,864, 32 KiB}, {4,096, 32 KiB}, {0, 4,096 bytes}, {0, digest}
+   */
+  snapshot(): SnapshotResponse[] {
+    const image = this.backend.snapshot();
+    const chunks: SnapshotResponse[] = [];
+    for (let sent = 0; sent < image.length; ) {
+      const blob = image.subarray(sent, Math.min(sent + SNAPSHOT_CHUNK_BYTES, image.length));
+      sent += blob.length;
+      chunks.push({ remaining_bytes: image.length - sent, blob });
+    }
+    const digest = createHash("sha256").update(image).digest();
+    chunks.push({ remaining_bytes: 0, blob: new Uint8Array(digest.buffer, digest.byteOffset, digest.length) });
+    return chunks;
+  }
+
+  /**
+   * A single member leads itself: moving leadership to itself succeeds at once; any other target
+   * (unknown, or a learner) is a "bad leader transferee"; an unstarted voter never takes over, so the
+   * transfer times out. The answer carries no header (quirk).
+   */
+  moveLeader(request: MoveLeaderRequest): MoveLeaderResponse {
+    const target = request.targetID;
+    if (target === this.member.memberId) return {};
+    if (!this.cluster.has(target) || this.cluster.isLearner(target)) {
+      throw new RpcError(GrpcCode.FailedPrecondition, RPC_BAD_LEADER_TRANSFEREE);
+    }
+    throw new RpcError(GrpcCode.Unavailable, "etcdserver: request timed out, leader transfer took too long");
+  }
+
+  // ── Cluster service (etcdserver/api/v3rpc/member.go; cluster.ts) ──────────────────────────────
+
+  /** Every member, sorted by ID. The header carries no revision (quirk of the Cluster service). */
+  memberList(): MemberListResponse {
+    return { header: this.header(0), members: this.cluster.list() };
+  }
+
+  /** Adds an unstarted member (see cluster.ts for what a single member accepts). */
+  memberAdd(request: MemberAddRequest): MemberAddResponse {
+    const member = this.cluster.add(request.peerURLs ?? [], request.isLearner === true, Math.floor(this.clock.now() / 1000));
+    this.raftRequests++;
+    return { header: this.header(0), member, members: this.cluster.list() };
+  }
+
+  memberRemove(request: MemberRemoveRequest): MemberListResponse {
+    this.cluster.remove(request.ID);
+    this.raftRequests++;
+    return this.memberList();
+  }
+
+  memberUpdate(request: MemberUpdateRequest): MemberListResponse {
+    this.cluster.update(request.ID, request.peerURLs ?? []);
+    this.raftRequests++;
+    return this.memberList();
+  }
+
+  memberPromote(request: MemberPromoteRequest): MemberListResponse {
+    this.cluster.promote(request.ID);
+    this.raftRequests++;
+    return this.memberList();
+  }
+
+  // ── Lock and Election services (v3lock.ts, v3election.ts) ─────────────────────────────────────
+
+  /** Resolves once `name` is locked for the caller; `signal` is the caller going away. */
+  lock(request: LockRequest, signal?: AbortSignal): Promise<LockResponse> {
+    return this.lockServer.lock(request, signal);
+  }
+  unlock(request: UnlockRequest): Promise<UnlockResponse> {
+    return this.lockServer.unlock(request);
+  }
+  /** Resolves once the caller leads the election `name`. */
+  campaign(request: CampaignRequest, signal?: AbortSignal): Promise<CampaignResponse> {
+    return this.electionServer.campaign(request, signal);
+  }
+  proclaim(request: ProclaimRequest): Promise<ProclaimResponse> {
+    return this.electionServer.proclaim(request);
+  }
+  leader(request: LeaderRequest): Promise<LeaderResponse> {
+    return this.electionServer.leader(request);
+  }
+  /** Streams the leader's values to `send` until `signal` aborts. */
+  observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void> {
+    return this.electionServer.observe(request, send, signal);
+  }
+  resign(request: ResignRequest): Promise<ResignResponse> {
+    return this.electionServer.resign(request);
   }
 
   // ── Watch service ──────────────────────────────────────────────────────────────────────────
@@ -338,7 +633,7 @@ export class EtcdServer {
   revokeExpiredLeases(nowMs: number = this.clock.now()): LeaseID[] {
     const revoked: LeaseID[] = [];
     for (const lease of this.lessor.findExpiredLeases(nowMs)) {
-      this.leaseRaftRequests++;
+      this.raftRequests++;
       try {
         this.lessor.revoke(lease.ID);
       } catch (error) {
@@ -372,6 +667,18 @@ export class EtcdServer {
   client(): InProcessClient {
     return new InProcessClient(this);
   }
+}
+
+/** The writes an alarm can refuse (etcd's capped and corrupt appliers). */
+type RestrictedWrite = "put" | "deleteRange" | "txn" | "compaction" | "leaseGrant" | "leaseRevoke";
+
+/** etcd's `isTxnReadonly`: no put or delete anywhere, nested txns included. */
+function isTxnReadOnly(request: TxnRequest): boolean {
+  const readOnly = (ops: TxnRequest["success"]): boolean =>
+    (ops ?? []).every(
+      (op) => op.request_put === undefined && op.request_delete_range === undefined && (op.request_txn === undefined || isTxnReadOnly(op.request_txn)),
+    );
+  return readOnly(request.success) && readOnly(request.failure);
 }
 
 /** Runs a handler and converts a sentinel it throws into the RpcError the client sees. */

@@ -11,7 +11,13 @@
  *   POST /v3/lease/grant | revoke | timetolive | leases     (also under /v3/kv/lease/ for the last three)
  *   POST /v3/lease/keepalive                   a stream (see gatewayStream.ts)
  *   POST /v3/watch                             a stream (see gatewayStream.ts, watchServer.ts)
- *   POST /v3/maintenance/status
+ *   POST /v3/maintenance/status | alarm | defragment | hash | transfer-leadership
+ *   POST /v3/maintenance/snapshot              a server stream: one `{"result":…}` line per chunk
+ *   POST /v3/cluster/member/list | add | remove | update | promote
+ *   POST /v3/lock/lock | unlock                Lock answers once the lock is held
+ *   POST /v3/election/campaign | proclaim | leader | resign, /v3/election/observe (a server stream)
+ *   Quirk: Hash and HashKV both declare /v3/maintenance/hash; Hash serves it (no compact_revision),
+ *   so HashKV is reachable over gRPC only.
  *   /v3beta/… is rewritten to /v3/… before routing; /v3alpha/… is not served (`404 page not found`).
  *
  * Answers, byte for byte as etcd 3.4.23 writes them:
@@ -47,12 +53,23 @@ import {
   encodeStatusResponse,
   encodeTxnResponse,
   encodeWatchResponse,
+  encodeAlarmResponse,
+  encodeCampaignResponse,
+  encodeHashResponse,
+  encodeHeaderOnlyResponse,
+  encodeLeaderResponse,
+  encodeLockResponse,
+  encodeMemberAddResponse,
+  encodeMemberListResponse,
+  encodeSnapshotResponse,
+  encodeStreamChunk,
   NilMessageInListPanic,
   type RequestTypes,
 } from "./gatewayJson.js";
 import { grpcReceiveLimitError } from "./gatewayLimits.js";
+import { GO_BUFFER_BEFORE_CHUNKING_BYTES, writeGoError } from "../shared/goHttp.js";
 import { connectionWillClose, serveStream, type StreamSession, type StreamSink } from "./gatewayStream.js";
-import { RpcError, toRpcError, GrpcCode } from "./errors.js";
+import { InvariantViolation, RpcError, toRpcError, GrpcCode } from "./errors.js";
 import type {
   CompactionRequest,
   CompactionResponse,
@@ -76,7 +93,31 @@ import type {
   TxnResponse,
   WatchRequest,
   WatchResponse,
+  AlarmRequest,
+  AlarmResponse,
+  DefragmentResponse,
+  HashResponse,
+  MemberAddRequest,
+  MemberAddResponse,
+  MemberListResponse,
+  MemberPromoteRequest,
+  MemberRemoveRequest,
+  MemberUpdateRequest,
+  MoveLeaderRequest,
+  MoveLeaderResponse,
+  SnapshotResponse,
 } from "./rpc.js";
+import type { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from "./v3lock.js";
+import type {
+  CampaignRequest,
+  CampaignResponse,
+  LeaderRequest,
+  LeaderResponse,
+  ProclaimRequest,
+  ProclaimResponse,
+  ResignRequest,
+  ResignResponse,
+} from "./v3election.js";
 
 /**
  * One open Watch stream on the server (etcd: `serverWatchStream`, see watchServer.ts). Opened
@@ -108,25 +149,48 @@ export interface V3Api {
   leaseTimeToLive(request: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse;
   leaseLeases(): LeaseLeasesResponse;
   status(): StatusResponse;
+  hash(): HashResponse;
+  defragment(): DefragmentResponse;
+  alarm(request: AlarmRequest): AlarmResponse;
+  /** The backend image's chunks and the trailing SHA-256 message. */
+  snapshot(): SnapshotResponse[];
+  moveLeader(request: MoveLeaderRequest): MoveLeaderResponse;
+  memberList(): MemberListResponse;
+  memberAdd(request: MemberAddRequest): MemberAddResponse;
+  memberRemove(request: MemberRemoveRequest): MemberListResponse;
+  memberUpdate(request: MemberUpdateRequest): MemberListResponse;
+  memberPromote(request: MemberPromoteRequest): MemberListResponse;
+  /** Blocking calls: `signal` fires when the HTTP client goes away. */
+  lock(request: LockRequest, signal?: AbortSignal): Promise<LockResponse>;
+  unlock(request: UnlockRequest): Promise<UnlockResponse>;
+  campaign(request: CampaignRequest, signal?: AbortSignal): Promise<CampaignResponse>;
+  proclaim(request: ProclaimRequest): Promise<ProclaimResponse>;
+  leader(request: LeaderRequest): Promise<LeaderResponse>;
+  resign(request: ResignRequest): Promise<ResignResponse>;
+  observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void>;
   /** Opens a watch stream whose responses go to `onResponse`, in order (events only when pumped). */
   watch(onResponse: (response: WatchResponse) => void, options: { autoPump: boolean }): WatchSession;
 }
 
-/** Go buffers this many bytes of a response before it must choose chunked framing. */
-const GO_BUFFER_BEFORE_CHUNKING_BYTES = 2048;
-
-/** A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). */
-type Unary = (api: V3Api, item: StreamItem) => string;
+/**
+ * A unary route: the body's first JSON item in, the encoded answer out (or a thrown error). A
+ * blocking RPC (Lock, Campaign) answers with a Promise and is told through `signal` when the
+ * client goes away.
+ */
+type Unary = (api: V3Api, item: StreamItem, signal: AbortSignal) => string | Promise<string>;
 
 /** A unary route: decode the request, call the server, encode the answer. */
-function unary<K extends keyof RequestTypes>(requestType: K, call: (api: V3Api, request: RequestTypes[K]) => string): Unary {
-  return (api, item) => {
+function unary<K extends keyof RequestTypes>(
+  requestType: K,
+  call: (api: V3Api, request: RequestTypes[K], signal: AbortSignal) => string | Promise<string>,
+): Unary {
+  return (api, item, signal) => {
     if (item.kind === "error") throw new GoJsonError(item.message);
     const request = decodeRequest(requestType, item.kind === "value" ? item.value : undefined);
     // Past this point the request has reached gRPC: errors are statuses, sent with trailers.
     const tooLarge = grpcReceiveLimitError(requestType, request);
     if (tooLarge !== undefined) throw tooLarge;
-    return call(api, request);
+    return call(api, request, signal);
   };
 }
 
@@ -145,6 +209,52 @@ const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
   ["/v3/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/kv/lease/leases", unary("LeaseLeasesRequest", (api) => encodeLeaseLeasesResponse(api.leaseLeases()))],
   ["/v3/maintenance/status", unary("StatusRequest", (api) => encodeStatusResponse(api.status()))],
+  ["/v3/maintenance/alarm", unary("AlarmRequest", (api, r) => encodeAlarmResponse(api.alarm(r)))],
+  ["/v3/maintenance/defragment", unary("DefragmentRequest", (api) => encodeHeaderOnlyResponse(api.defragment()))],
+  // Quirk: Hash and HashKV share this path and Hash wins; a body's "revision" is ignored.
+  ["/v3/maintenance/hash", unary("HashRequest", (api) => encodeHashResponse(api.hash()))],
+  ["/v3/maintenance/transfer-leadership", unary("MoveLeaderRequest", (api, r) => encodeHeaderOnlyResponse(api.moveLeader(r)))],
+  ["/v3/cluster/member/list", unary("MemberListRequest", (api) => encodeMemberListResponse(api.memberList()))],
+  ["/v3/cluster/member/add", unary("MemberAddRequest", (api, r) => encodeMemberAddResponse(api.memberAdd(r)))],
+  ["/v3/cluster/member/remove", unary("MemberRemoveRequest", (api, r) => encodeMemberListResponse(api.memberRemove(r)))],
+  ["/v3/cluster/member/update", unary("MemberUpdateRequest", (api, r) => encodeMemberListResponse(api.memberUpdate(r)))],
+  ["/v3/cluster/member/promote", unary("MemberPromoteRequest", (api, r) => encodeMemberListResponse(api.memberPromote(r)))],
+  ["/v3/lock/lock", unary("LockRequest", async (api, r, signal) => encodeLockResponse(await api.lock(r, signal)))],
+  ["/v3/lock/unlock", unary("UnlockRequest", async (api, r) => encodeHeaderOnlyResponse(await api.unlock(r)))],
+  ["/v3/election/campaign", unary("CampaignRequest", async (api, r, signal) => encodeCampaignResponse(await api.campaign(r, signal)))],
+  ["/v3/election/proclaim", unary("ProclaimRequest", async (api, r) => encodeHeaderOnlyResponse(await api.proclaim(r)))],
+  ["/v3/election/leader", unary("LeaderRequest", async (api, r) => encodeLeaderResponse(await api.leader(r)))],
+  ["/v3/election/resign", unary("ResignRequest", async (api, r) => encodeHeaderOnlyResponse(await api.resign(r)))],
+]);
+
+/**
+ * The server-streaming routes (one request, many answers): the request decodes as a unary one does,
+ * and each answer is a `{"result":…}` line. `start` sends through `send` and resolves when the
+ * stream ends; `signal` fires when the client goes away.
+ */
+type ServerStream = (api: V3Api, item: StreamItem, send: (messageJson: string) => void, signal: AbortSignal) => Promise<void>;
+
+function serverStream<K extends keyof RequestTypes>(
+  requestType: K,
+  run: (api: V3Api, request: RequestTypes[K], send: (messageJson: string) => void, signal: AbortSignal) => Promise<void>,
+): ServerStream {
+  return async (api, item, send, signal) => {
+    if (item.kind === "error") throw new GoJsonError(item.message);
+    await run(api, decodeRequest(requestType, item.kind === "value" ? item.value : undefined), send, signal);
+  };
+}
+
+const SERVER_STREAM_ROUTES: ReadonlyMap<string, ServerStream> = new Map<string, ServerStream>([
+  [
+    "/v3/maintenance/snapshot",
+    serverStream("SnapshotRequest", async (api, _r, send) => {
+      for (const chunk of api.snapshot()) send(encodeSnapshotResponse(chunk));
+    }),
+  ],
+  [
+    "/v3/election/observe",
+    serverStream("LeaderRequest", (api, r, send, signal) => api.observe(r, (response) => send(encodeLeaderResponse(response)), signal)),
+  ],
 ]);
 
 const STREAM_ROUTES: ReadonlySet<string> = new Set(["/v3/watch", "/v3/lease/keepalive"]);
@@ -169,18 +279,20 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
     if (!path.startsWith("/v3/")) return false;
 
     const route = UNARY_ROUTES.get(path);
+    const serverStreamRoute = SERVER_STREAM_ROUTES.get(path);
     const isStream = STREAM_ROUTES.has(path);
-    if (route === undefined && !isStream) {
-      writeGoError(res, 404, "Not Found");
+    if (route === undefined && serverStreamRoute === undefined && !isStream) {
+      writeGoError(req, res, "Not Found", 404);
       return true;
     }
     if (req.method !== "POST") {
-      writeGoError(res, 405, "Method Not Allowed");
+      writeGoError(req, res, "Method Not Allowed", 405);
       return true;
     }
     if (path === "/v3/watch") serveStream(req, res, "WatchRequest", (sink) => openWatch(api, sink));
     else if (path === "/v3/lease/keepalive") serveStream(req, res, "LeaseKeepAliveRequest", (sink) => openKeepAlive(api, sink));
     else if (route !== undefined) serveUnary(api, route, req, res);
+    else if (serverStreamRoute !== undefined) serveServerStream(api, serverStreamRoute, req, res);
     return true;
   };
 }
@@ -192,24 +304,44 @@ export function createV3Gateway(api: V3Api): (req: IncomingMessage, res: ServerR
  * body before it answers on a connection it may reuse; see gatewayStream.ts).
  */
 function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerResponse): void {
+  const gone = clientGone(res);
+  readFirstValue(req, (item, whenBodyEnds) => {
+    const answer = runUnary(api, route, item, res, gone);
+    if (answer instanceof Promise) void answer.then(whenBodyEnds);
+    else whenBodyEnds(answer);
+  });
+}
+
+/**
+ * Reads the body's first JSON value and hands it to `onValue` as soon as it is complete. The
+ * answer `onValue` gives to `whenBodyEnds` is written at once when the connection will close,
+ * otherwise once the body has ended (Go's server reads the rest of a body before it answers on a
+ * connection it may reuse; see gatewayStream.ts).
+ */
+function readFirstValue(req: IncomingMessage, onValue: (item: StreamItem, whenBodyEnds: (write: () => void) => void) => void): void {
   const body = new GoJsonStream();
   const early = connectionWillClose(req);
-  let answer: (() => void) | undefined;
+  let started = false;
   let bodyEnded = false;
+  let pending: (() => void) | undefined;
+  const writeWhenReady = (): void => {
+    if (pending === undefined || !(bodyEnded || early)) return;
+    const write = pending;
+    pending = () => {};
+    write();
+  };
   const step = (): void => {
-    if (answer === undefined) {
-      const item = body.next();
-      if (item.kind === "more") return;
-      answer = runUnary(api, route, item, res);
-    }
-    if (bodyEnded || early) {
-      const write = answer;
-      answer = () => {};
-      write();
-    }
+    if (started) return writeWhenReady();
+    const item = body.next();
+    if (item.kind === "more") return;
+    started = true;
+    onValue(item, (write) => {
+      pending = write;
+      writeWhenReady();
+    });
   };
   req.on("data", (chunk: Buffer) => {
-    if (answer !== undefined) return; // the rest of the body is never read
+    if (started) return; // the rest of the body is never read
     body.push(chunk);
     step();
   });
@@ -220,22 +352,124 @@ function serveUnary(api: V3Api, route: Unary, req: IncomingMessage, res: ServerR
   });
 }
 
-/** Runs one decoded request now; returns the function that writes its answer. */
-function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse): () => void {
+/** An AbortSignal that fires when the connection closes before the answer went out. */
+function clientGone(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("context canceled"));
+  });
+  return controller.signal;
+}
+
+/** Runs one decoded request now; returns the function that writes its answer (later, for a blocking RPC). */
+function runUnary(api: V3Api, route: Unary, item: StreamItem, res: ServerResponse, signal: AbortSignal): (() => void) | Promise<() => void> {
   try {
-    const json = route(api, item);
-    return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+    const json = route(api, item, signal);
+    if (typeof json === "string") return () => writeJson(res, 200, json, { "Grpc-Metadata-Content-Type": "application/grpc" });
+    return json.then(
+      (text) => () => writeJson(res, 200, text, { "Grpc-Metadata-Content-Type": "application/grpc" }),
+      (error: unknown) => unaryError(error, res),
+    );
   } catch (error) {
-    if (error instanceof GoJsonError) {
-      const json = encodeErrorBody(GrpcCode.InvalidArgument, error.message);
-      return () => writeJson(res, 400, json, {});
-    }
-    // Go's net/http after a handler panic: no answer, connection closed.
-    if (error instanceof NilMessageInListPanic) return () => res.destroy();
-    const rpcError = toRpcError(error);
-    return () => writeRpcError(res, rpcError);
+    return unaryError(error, res);
   }
 }
+
+/** How a refused unary request is answered (see the header). */
+function unaryError(error: unknown, res: ServerResponse): () => void {
+  if (error instanceof GoJsonError) {
+    const json = encodeErrorBody(GrpcCode.InvalidArgument, error.message);
+    return () => writeJson(res, 400, json, {});
+  }
+  // Go's net/http after a handler panic: no answer, connection closed.
+  if (error instanceof NilMessageInListPanic) return () => res.destroy();
+  // A broken invariant is etcd's panic too: logged, never an answer.
+  if (error instanceof InvariantViolation) {
+    process.stderr.write(`etcdsim: broken invariant in /v3: ${error.stack ?? error.message}\n`);
+    return () => res.destroy();
+  }
+  const rpcError = toRpcError(error);
+  return () => writeRpcError(res, rpcError);
+}
+
+/**
+ * A server stream (grpc-gateway's `ForwardResponseStream`): once the request has decoded and the
+ * body has ended, 200 with chunked `{"result":…}` lines, one per message, as they come. A failure
+ * before the first message is a plain error answer; a later one is a last line
+ * `{"error":{"grpc_code":…,"http_code":…,"message":…,"http_status":…}}`.
+ */
+function serveServerStream(api: V3Api, route: ServerStream, req: IncomingMessage, res: ServerResponse): void {
+  const gone = clientGone(res);
+  readFirstValue(req, (item, whenBodyEnds) => {
+    let wroteHeader = false;
+    const held: string[] = [];
+    let ready = false;
+    const writeHeader = (): void => {
+      if (wroteHeader) return;
+      wroteHeader = true;
+      res.setHeader("Content-Type", "application/json");
+      res.setHeader("Grpc-Metadata-Content-Type", "application/grpc");
+      res.setHeader("Transfer-Encoding", "chunked");
+      res.writeHead(200);
+    };
+    const send = (messageJson: string): void => {
+      if (res.destroyed) return;
+      if (!ready) return void held.push(messageJson);
+      writeHeader();
+      res.write(encodeStreamChunk(messageJson) + "\n");
+    };
+    let outcome: { error: unknown } | "done" | undefined;
+    const finish = (): void => {
+      if (res.destroyed || outcome === undefined) return;
+      if (outcome === "done") {
+        writeHeader();
+        res.end();
+        return;
+      }
+      const { error } = outcome;
+      if (!wroteHeader) return unaryError(error, res)();
+      const rpcError = toRpcError(error);
+      res.end(streamErrorLine(rpcError) + "\n");
+    };
+    whenBodyEnds(() => {
+      ready = true;
+      for (const message of held.splice(0)) send(message);
+      finish();
+    });
+    route(api, item, send, gone).then(
+      () => {
+        outcome = "done";
+        if (ready) finish();
+      },
+      (error: unknown) => {
+        outcome = { error };
+        if (ready) finish();
+      },
+    );
+  });
+}
+
+/** grpc-gateway's stream error line (`streamChunk` with an error). */
+function streamErrorLine(error: RpcError): string {
+  const status = error.httpStatus;
+  return `{"error":{"grpc_code":${error.code},"http_code":${status},"message":${JSON.stringify(error.message)},"http_status":${JSON.stringify(HTTP_STATUS_TEXT[status] ?? "")}}}`;
+}
+
+/** Go's http.StatusText for the statuses gRPC codes map to. */
+const HTTP_STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  408: "Request Timeout",
+  409: "Conflict",
+  412: "Precondition Failed",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
 
 /**
  * The watch stream: each decoded request goes to the server's stream, each response comes back as
@@ -297,12 +531,3 @@ function writeRpcError(res: ServerResponse, error: RpcError): void {
   res.end();
 }
 
-/** Go's `http.Error`: text/plain, nosniff, the text and a newline. */
-function writeGoError(res: ServerResponse, status: number, text: string): void {
-  const body = Buffer.from(text + "\n", "utf8");
-  res.setHeader("Content-Type", "text/plain; charset=utf-8");
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("Content-Length", String(body.length));
-  res.writeHead(status);
-  res.end(body);
-}

@@ -22,7 +22,18 @@
  * Empty and missing are the same on the wire: the gateway is a gRPC client, and protobuf does not
  * tell an empty list or empty bytes from an absent one, so `kvs: []` is omitted exactly like no kvs.
  */
-import { toBase64 } from "../shared/bytes.js";
+import { fromUtf8, toBase64 } from "../shared/bytes.js";
+import type { LockRequest, LockResponse, UnlockRequest, UnlockResponse } from "./v3lock.js";
+import type {
+  CampaignRequest,
+  CampaignResponse,
+  LeaderKey,
+  LeaderRequest,
+  LeaderResponse,
+  ProclaimRequest,
+  ProclaimResponse,
+  ResignRequest,
+} from "./v3election.js";
 import { parseGoJson, type GoJsonValue } from "./gatewayGoJson.js";
 import { goBase64Decode, goJsonString, GoJsonError, goQuote } from "./gatewayGoText.js";
 import type {
@@ -52,6 +63,21 @@ import type {
   TxnResponse,
   WatchRequest,
   WatchResponse,
+  AlarmRequest,
+  AlarmResponse,
+  DefragmentResponse,
+  HashKVRequest,
+  HashResponse,
+  Member,
+  MemberAddRequest,
+  MemberAddResponse,
+  MemberListResponse,
+  MemberPromoteRequest,
+  MemberRemoveRequest,
+  MemberUpdateRequest,
+  MoveLeaderRequest,
+  MoveLeaderResponse,
+  SnapshotResponse,
 } from "./rpc.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -62,6 +88,8 @@ import type {
 type FieldType =
   | { readonly t: "bytes" }
   | { readonly t: "int64"; readonly bigint?: true }
+  | { readonly t: "uint64" }
+  | { readonly t: "string" }
   | { readonly t: "bool" }
   | { readonly t: "enum"; readonly goType: string; readonly names: Readonly<Record<string, number>> }
   | { readonly t: "message"; readonly schema: () => MessageSchema };
@@ -90,6 +118,8 @@ const BYTES: FieldType = { t: "bytes" };
 const INT64: FieldType = { t: "int64" };
 const LEASE_ID: FieldType = { t: "int64", bigint: true };
 const BOOL: FieldType = { t: "bool" };
+const UINT64: FieldType = { t: "uint64" };
+const STRING: FieldType = { t: "string" };
 const enumType = (goType: string, names: Record<string, number>): FieldType => ({ t: "enum", goType, names });
 const message = (schema: () => MessageSchema): FieldType => ({ t: "message", schema });
 
@@ -97,6 +127,8 @@ const SORT_ORDER = enumType("etcdserverpb.RangeRequest_SortOrder", { NONE: 0, AS
 const SORT_TARGET = enumType("etcdserverpb.RangeRequest_SortTarget", { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 });
 const COMPARE_RESULT = enumType("etcdserverpb.Compare_CompareResult", { EQUAL: 0, GREATER: 1, LESS: 2, NOT_EQUAL: 3 });
 const COMPARE_TARGET = enumType("etcdserverpb.Compare_CompareTarget", { VERSION: 0, CREATE: 1, MOD: 2, VALUE: 3, LEASE: 4 });
+const ALARM_ACTION = enumType("etcdserverpb.AlarmRequest_AlarmAction", { GET: 0, ACTIVATE: 1, DEACTIVATE: 2 });
+const ALARM_TYPE = enumType("etcdserverpb.AlarmType", { NONE: 0, NOSPACE: 1, CORRUPT: 2 });
 const FILTER_TYPE = enumType("etcdserverpb.WatchCreateRequest_FilterType", { NOPUT: 0, NODELETE: 1 });
 
 const RANGE_REQUEST: MessageSchema = {
@@ -162,6 +194,19 @@ const LEASE_GRANT_REQUEST: MessageSchema = { fields: [field("TTL", INT64), field
 const LEASE_ID_REQUEST: MessageSchema = { fields: [field("ID", LEASE_ID)] };
 const LEASE_TIME_TO_LIVE_REQUEST: MessageSchema = { fields: [field("ID", LEASE_ID), field("keys", BOOL)] };
 const EMPTY_REQUEST: MessageSchema = { fields: [] };
+const ALARM_REQUEST: MessageSchema = { fields: [field("action", ALARM_ACTION), field("memberID", UINT64), field("alarm", ALARM_TYPE)] };
+const HASH_KV_REQUEST: MessageSchema = { fields: [field("revision", INT64)] };
+const MOVE_LEADER_REQUEST: MessageSchema = { fields: [field("targetID", UINT64)] };
+const MEMBER_ADD_REQUEST: MessageSchema = { fields: [field("peerURLs", STRING, { repeated: true }), field("isLearner", BOOL)] };
+const MEMBER_ID_REQUEST: MessageSchema = { fields: [field("ID", UINT64)] };
+const MEMBER_UPDATE_REQUEST: MessageSchema = { fields: [field("ID", UINT64), field("peerURLs", STRING, { repeated: true })] };
+const LOCK_REQUEST: MessageSchema = { fields: [field("name", BYTES), field("lease", LEASE_ID)] };
+const UNLOCK_REQUEST: MessageSchema = { fields: [field("key", BYTES)] };
+const CAMPAIGN_REQUEST: MessageSchema = { fields: [field("name", BYTES), field("lease", LEASE_ID), field("value", BYTES)] };
+const LEADER_KEY: MessageSchema = { fields: [field("name", BYTES), field("key", BYTES), field("rev", INT64), field("lease", LEASE_ID)] };
+const PROCLAIM_REQUEST: MessageSchema = { fields: [field("leader", message(() => LEADER_KEY)), field("value", BYTES)] };
+const LEADER_REQUEST: MessageSchema = { fields: [field("name", BYTES)] };
+const RESIGN_REQUEST: MessageSchema = { fields: [field("leader", message(() => LEADER_KEY))] };
 const WATCH_CREATE_REQUEST: MessageSchema = {
   fields: [
     field("key", BYTES),
@@ -186,11 +231,10 @@ const WATCH_REQUEST: MessageSchema = {
 // Decoding (jsonpb Unmarshaler.unmarshalValue)
 // ---------------------------------------------------------------------------------------------
 
-/** Go's word for a JSON value's kind in "json: cannot unmarshal <kind> into Go value of type …". */
-function kindWord(value: GoJsonValue): string {
-  return value.kind === "bool" ? "bool" : value.kind;
-}
-
+/**
+ * Go's "json: cannot unmarshal <kind> into Go value of type …"; a JSON value's `kind` is already
+ * Go's word for it ("string", "number", "bool", "array", "object").
+ */
 function typeError(what: string, goType: string): GoJsonError {
   return new GoJsonError(`json: cannot unmarshal ${what} into Go value of type ${goType}`);
 }
@@ -202,7 +246,7 @@ function typeError(what: string, goType: string): GoJsonError {
  */
 function decodeMessage(schema: MessageSchema, value: GoJsonValue): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  if (value.kind !== "null" && value.kind !== "object") throw typeError(kindWord(value), "map[string]json.RawMessage");
+  if (value.kind !== "null" && value.kind !== "object") throw typeError(value.kind, "map[string]json.RawMessage");
   const fields = new Map(value.kind === "object" ? value.fields : []);
   const consume = (spec: FieldSchema): GoJsonValue | undefined => {
     const orig = fields.get(spec.name);
@@ -218,7 +262,7 @@ function decodeMessage(schema: MessageSchema, value: GoJsonValue): Record<string
     if (raw === undefined) continue;
     if (spec.repeated) {
       if (raw.kind === "null") continue;
-      if (raw.kind !== "array") throw typeError(kindWord(raw), "[]json.RawMessage");
+      if (raw.kind !== "array") throw typeError(raw.kind, "[]json.RawMessage");
       out[spec.name] = raw.items.map((item) => {
         const decoded = decodeSingle(spec.type, item);
         // A null inside a list of messages stays a nil pointer, which gRPC cannot marshal.
@@ -265,6 +309,10 @@ function zeroOf(type: FieldType): unknown {
       return new Uint8Array(0);
     case "int64":
       return type.bigint ? 0n : 0;
+    case "uint64":
+      return 0n;
+    case "string":
+      return "";
     case "bool":
       return false;
     case "enum":
@@ -286,9 +334,15 @@ function decodeSingle(type: FieldType, raw: GoJsonValue): unknown {
       if (n === undefined) return undefined;
       return type.bigint ? n : Number(n);
     }
+    case "uint64":
+      return decodeUint64(raw);
+    case "string":
+      if (raw.kind === "null") return undefined;
+      if (raw.kind !== "string") throw typeError(raw.kind, "string");
+      return fromUtf8(raw.bytes);
     case "bool":
       if (raw.kind === "null") return undefined;
-      if (raw.kind !== "bool") throw typeError(kindWord(raw), "bool");
+      if (raw.kind !== "bool") throw typeError(raw.kind, "bool");
       return raw.value;
     case "bytes":
       return decodeBytes(raw);
@@ -308,7 +362,7 @@ function decodeEnum(goType: string, names: Readonly<Record<string, number>>, raw
     return n;
   }
   if (raw.kind === "null") return undefined;
-  if (raw.kind !== "number") throw typeError(kindWord(raw), goType);
+  if (raw.kind !== "number") throw typeError(raw.kind, goType);
   if (!/^-?\d+$/.test(raw.raw)) throw typeError(`number ${raw.raw}`, goType);
   const n = BigInt(raw.raw);
   if (n < -(2n ** 31n) || n >= 2n ** 31n) throw typeError(`number ${raw.raw}`, goType);
@@ -325,10 +379,23 @@ const INT64_MAX = 2n ** 63n - 1n;
 function decodeInt64(raw: GoJsonValue): bigint | undefined {
   const value = raw.kind === "string" ? parseGoJson(raw.raw.slice(1, -1)) : raw;
   if (value.kind === "null") return undefined;
-  if (value.kind !== "number") throw typeError(kindWord(value), "int64");
+  if (value.kind !== "number") throw typeError(value.kind, "int64");
   if (!/^-?\d+$/.test(value.raw)) throw typeError(`number ${value.raw}`, "int64");
   const n = BigInt(value.raw);
   if (n < INT64_MIN || n > INT64_MAX) throw typeError(`number ${value.raw}`, "int64");
+  return n;
+}
+
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** jsonpb's uint64 rule: int64's quote cutting, then a number in [0, 2^64). */
+function decodeUint64(raw: GoJsonValue): bigint | undefined {
+  const value = raw.kind === "string" ? parseGoJson(raw.raw.slice(1, -1)) : raw;
+  if (value.kind === "null") return undefined;
+  if (value.kind !== "number") throw typeError(value.kind, "uint64");
+  if (!/^\d+$/.test(value.raw)) throw typeError(`number ${value.raw}`, "uint64");
+  const n = BigInt(value.raw);
+  if (n > UINT64_MAX) throw typeError(`number ${value.raw}`, "uint64");
   return n;
 }
 
@@ -336,11 +403,11 @@ function decodeInt64(raw: GoJsonValue): bigint | undefined {
 function decodeBytes(raw: GoJsonValue): Uint8Array | undefined {
   if (raw.kind === "null") return undefined;
   if (raw.kind === "string") return goBase64Decode(raw.bytes);
-  if (raw.kind !== "array") throw typeError(kindWord(raw), "[]uint8");
+  if (raw.kind !== "array") throw typeError(raw.kind, "[]uint8");
   return new Uint8Array(
     raw.items.map((item) => {
       if (item.kind === "null") return 0;
-      if (item.kind !== "number") throw typeError(kindWord(item), "uint8");
+      if (item.kind !== "number") throw typeError(item.kind, "uint8");
       if (!/^\d+$/.test(item.raw) || Number(item.raw) > 255) throw typeError(`number ${item.raw}`, "uint8");
       return Number(item.raw);
     }),
@@ -361,6 +428,23 @@ export const REQUEST_SCHEMAS = {
   LeaseLeasesRequest: EMPTY_REQUEST,
   StatusRequest: EMPTY_REQUEST,
   WatchRequest: WATCH_REQUEST,
+  AlarmRequest: ALARM_REQUEST,
+  HashRequest: EMPTY_REQUEST,
+  HashKVRequest: HASH_KV_REQUEST,
+  DefragmentRequest: EMPTY_REQUEST,
+  SnapshotRequest: EMPTY_REQUEST,
+  MoveLeaderRequest: MOVE_LEADER_REQUEST,
+  MemberAddRequest: MEMBER_ADD_REQUEST,
+  MemberRemoveRequest: MEMBER_ID_REQUEST,
+  MemberUpdateRequest: MEMBER_UPDATE_REQUEST,
+  MemberListRequest: EMPTY_REQUEST,
+  MemberPromoteRequest: MEMBER_ID_REQUEST,
+  LockRequest: LOCK_REQUEST,
+  UnlockRequest: UNLOCK_REQUEST,
+  CampaignRequest: CAMPAIGN_REQUEST,
+  ProclaimRequest: PROCLAIM_REQUEST,
+  LeaderRequest: LEADER_REQUEST,
+  ResignRequest: RESIGN_REQUEST,
 } as const;
 
 /** The TypeScript type each request schema decodes to. */
@@ -377,6 +461,23 @@ export interface RequestTypes {
   LeaseLeasesRequest: Record<string, never>;
   StatusRequest: Record<string, never>;
   WatchRequest: WatchRequest;
+  AlarmRequest: AlarmRequest;
+  HashRequest: Record<string, never>;
+  HashKVRequest: HashKVRequest;
+  DefragmentRequest: Record<string, never>;
+  SnapshotRequest: Record<string, never>;
+  MoveLeaderRequest: MoveLeaderRequest;
+  MemberAddRequest: MemberAddRequest;
+  MemberRemoveRequest: MemberRemoveRequest;
+  MemberUpdateRequest: MemberUpdateRequest;
+  MemberListRequest: Record<string, never>;
+  MemberPromoteRequest: MemberPromoteRequest;
+  LockRequest: LockRequest;
+  UnlockRequest: UnlockRequest;
+  CampaignRequest: CampaignRequest;
+  ProclaimRequest: ProclaimRequest;
+  LeaderRequest: LeaderRequest;
+  ResignRequest: ResignRequest;
 }
 
 /**
@@ -564,6 +665,100 @@ export function encodeStatusResponse(r: StatusResponse): string {
     ["errors", list(r.errors, goJsonString)],
     ["dbSizeInUse", int64(r.dbSizeInUse)],
     ["isLearner", bool(r.isLearner)],
+  ]);
+}
+
+const ALARM_TYPE_NAMES: Readonly<Record<number, string>> = { 0: "NONE", 1: "NOSPACE", 2: "CORRUPT" };
+
+/** AlarmResponse: no header in etcd's answer, so `{}` when no alarm is raised. */
+export function encodeAlarmResponse(r: AlarmResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    [
+      "alarms",
+      list(r.alarms, (a) =>
+        object([
+          ["memberID", int64(a.memberID)],
+          ["alarm", a.alarm === 0 ? undefined : `"${ALARM_TYPE_NAMES[a.alarm] ?? a.alarm}"`],
+        ]),
+      ),
+    ],
+  ]);
+}
+
+/** HashResponse: the uint32 hash is a JSON number (jsonpb quotes only 64-bit integers). */
+export function encodeHashResponse(r: HashResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["hash", r.hash === 0 ? undefined : String(r.hash)],
+  ]);
+}
+
+/** DefragmentResponse and MoveLeaderResponse: no header, `{}`. */
+export function encodeHeaderOnlyResponse(r: DefragmentResponse | MoveLeaderResponse | ProclaimResponse | UnlockResponse): string {
+  return object([["header", present(r.header, encodeHeader)]]);
+}
+
+export function encodeSnapshotResponse(r: SnapshotResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["remaining_bytes", int64(r.remaining_bytes)],
+    ["blob", bytes(r.blob)],
+  ]);
+}
+
+function encodeMember(m: Member): string {
+  return object([
+    ["ID", int64(m.ID)],
+    ["name", string(m.name)],
+    ["peerURLs", list(m.peerURLs, goJsonString)],
+    ["clientURLs", list(m.clientURLs, goJsonString)],
+    ["isLearner", bool(m.isLearner)],
+  ]);
+}
+
+export function encodeMemberAddResponse(r: MemberAddResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["member", present(r.member, encodeMember)],
+    ["members", list(r.members, encodeMember)],
+  ]);
+}
+
+export function encodeMemberListResponse(r: MemberListResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["members", list(r.members, encodeMember)],
+  ]);
+}
+
+export function encodeLockResponse(r: LockResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["key", bytes(r.key)],
+  ]);
+}
+
+function encodeLeaderKey(k: LeaderKey): string {
+  return object([
+    ["name", bytes(k.name)],
+    ["key", bytes(k.key)],
+    ["rev", int64(k.rev)],
+    ["lease", int64(k.lease)],
+  ]);
+}
+
+export function encodeCampaignResponse(r: CampaignResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["leader", present(r.leader, encodeLeaderKey)],
+  ]);
+}
+
+export function encodeLeaderResponse(r: LeaderResponse): string {
+  return object([
+    ["header", present(r.header, encodeHeader)],
+    ["kv", present(r.kv, encodeKeyValue)],
   ]);
 }
 

@@ -14,19 +14,18 @@
 import type { KeyValue } from "./rpc.js";
 import type { KVStore } from "./kvstore.js";
 import { describeKeyValue } from "./kvstore.js";
-import type { GenerationView } from "./keyIndex.js";
+import type { Generation } from "./keyIndex.js";
 import { KeyIndexGet } from "./keyIndex.js";
 import type { Revision } from "./revision.js";
 import { formatRevision, formatRevisionKey, revToBytes } from "./revision.js";
-import { fromIndexKey, toIndexKey } from "./treeIndex.js";
-import { utf8 } from "../shared/bytes.js";
+import { fromBinaryString, toBinaryString, utf8 } from "../shared/bytes.js";
 
 /** A key's keyIndex, decoded. */
 export interface KeyIndexView {
   readonly key: Uint8Array;
   readonly modified: Revision;
   /** Oldest first; the last one is empty when the key is deleted. */
-  readonly generations: readonly GenerationView[];
+  readonly generations: readonly Generation[];
   /** key_index.go's drawing, newest first: "{empty} {4.0, 5.0(t)} {1.0, 2.0, 3.0(t)}". */
   readonly diagram: string;
 }
@@ -80,14 +79,14 @@ export class StoreInspector {
 
   /** A key's keyIndex, or undefined if the index has no entry for it. */
   keyIndex(key: Uint8Array | string): KeyIndexView | undefined {
-    const keyIndex = this.store.index.keyIndex(toIndexKey(asBytes(key)));
+    const keyIndex = this.store.index.keyIndex(toBinaryString(asBytes(key)));
     if (keyIndex === undefined) return undefined;
-    return { key: fromIndexKey(keyIndex.key), modified: keyIndex.modified(), generations: keyIndex.generations(), diagram: keyIndex.toString() };
+    return { key: fromBinaryString(keyIndex.key), modified: keyIndex.modified, generations: keyIndex.generations, diagram: keyIndex.toString() };
   }
 
   /** Every key the index holds (live or with history), in byte order. */
   indexedKeys(): Uint8Array[] {
-    return this.store.index.keyIndexes().map((keyIndex) => fromIndexKey(keyIndex.key));
+    return this.store.index.keyIndexes().map((keyIndex) => fromBinaryString(keyIndex.key));
   }
 
   /** Key-bucket entries with fromMain ≤ main < toMain, in revision order. */
@@ -108,18 +107,18 @@ export class StoreInspector {
     const bytes = asBytes(key);
     const store = this.store;
     const atRev = rev <= 0 ? store.currentRev : rev;
-    const keyIndex = store.index.keyIndex(toIndexKey(bytes));
+    const keyIndex = store.index.keyIndex(toBinaryString(bytes));
     const diagram = keyIndex?.toString() ?? "(not in the index)";
     if (atRev > store.currentRev) return { key: bytes, atRev, refused: "future", index: { diagram, found: false } };
     if (atRev < store.compactMainRev) return { key: bytes, atRev, refused: "compacted", index: { diagram, found: false } };
     const out = new KeyIndexGet();
     if (keyIndex === undefined || !keyIndex.get(atRev, out)) return { key: bytes, atRev, index: { diagram, found: false } };
-    const modified = { main: out.modifiedMain, sub: out.modifiedSub };
+    const modified = out.modified;
     const kv = store.backend.get(modified.main, modified.sub);
     return {
       key: bytes,
       atRev,
-      index: { diagram, found: true, modified, created: { main: out.createdMain, sub: out.createdSub }, version: out.ver },
+      index: { diagram, found: true, modified, created: out.created, version: out.ver },
       ...(kv === undefined ? {} : { backend: { revisionKey: formatRevisionKey(revToBytes(modified)), kv } }),
     };
   }

@@ -18,7 +18,7 @@
 import type { Compare, CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, RequestOp, TxnRequest } from "./rpc.js";
 import { RpcDuplicateKeyError, RpcEmptyKeyError, RpcKeyNotFoundError, RpcLeaseProvidedError, RpcTooManyOpsError, RpcValueProvidedError } from "./errors.js";
 import { varintSize } from "./backend.js";
-import { toIndexKey } from "./treeIndex.js";
+import { toBinaryString } from "../shared/bytes.js";
 
 /** `--max-txn-ops` default: compares, successes and failures are each limited to this many. */
 export const MAX_TXN_OPS = 128;
@@ -93,8 +93,8 @@ export function checkIntervals(ops: readonly RequestOp[]): { puts: Set<string>; 
   for (const op of ops) {
     const del = op.request_delete_range;
     if (del === undefined) continue;
-    const key = toIndexKey(del.key);
-    const end = del.range_end !== undefined && del.range_end.length > 0 ? toIndexKey(del.range_end) : key + "\0";
+    const key = toBinaryString(del.key);
+    const end = del.range_end !== undefined && del.range_end.length > 0 ? toBinaryString(del.range_end) : key + "\0";
     dels.push({ begin: key, end });
   }
   const puts = new Set<string>();
@@ -117,7 +117,7 @@ export function checkIntervals(ops: readonly RequestOp[]): { puts: Set<string>; 
   for (const op of ops) {
     const put = op.request_put;
     if (put === undefined) continue;
-    const key = toIndexKey(put.key);
+    const key = toBinaryString(put.key);
     if (puts.has(key) || intersects(dels, key)) throw new RpcDuplicateKeyError();
     puts.add(key);
   }

@@ -24,7 +24,8 @@ import { CompactedError, FutureRevError, InvariantViolation } from "./errors.js"
 import { KeyIndex, KeyIndexGet } from "./keyIndex.js";
 import { scheduleCompaction } from "./kvstoreCompaction.js";
 import { StoreTxnRead, StoreTxnWrite } from "./kvstoreTxn.js";
-import { TreeIndex, toIndexKey } from "./treeIndex.js";
+import { TreeIndex } from "./treeIndex.js";
+import { toBinaryString } from "../shared/bytes.js";
 
 /** Lease hooks for a store without a lessor: no lease exists, nothing is attached. */
 export const NO_LEASE_HOOKS: LeaseHooks = {
@@ -155,7 +156,7 @@ export class KVStore implements KV {
     const keyToLease = new Map<string, LeaseID>();
     let currentRev = 1;
     backend.range(0, Number.MAX_SAFE_INTEGER, (main, sub, kv) => {
-      const key = toIndexKey(kv.key);
+      const key = toBinaryString(kv.key);
       const tombstone = kv.create_revision === 0;
       currentRev = main;
       const keyIndex = this.index.keyIndex(key);
@@ -164,7 +165,7 @@ export class KVStore implements KV {
         else keyIndex.put(main, sub);
       } else if (!tombstone) {
         const restored = new KeyIndex(key);
-        restored.restore(kv.create_revision, main, sub, kv.version);
+        restored.restore({ main: kv.create_revision, sub: 0 }, { main, sub }, kv.version);
         this.index.insert(restored);
       }
       if (tombstone || kv.lease === NO_LEASE) keyToLease.delete(key);
@@ -190,18 +191,18 @@ export class KVStore implements KV {
     if (this.compactMainRev > this.currentRev) throw new InvariantViolation("compactMainRev above currentRev");
     let revisions = 0;
     for (const keyIndex of this.index.keyIndexes()) {
-      for (const generation of keyIndex.generations()) {
+      keyIndex.generations.forEach((generation, gi) => {
         generation.revs.forEach((rev, i) => {
           revisions++;
           const kv = this.backend.get(rev.main, rev.sub);
           const where = `${JSON.stringify(keyIndex.key)}@${rev.main}.${rev.sub}`;
           if (kv === undefined) throw new InvariantViolation(`index revision ${where} missing from the backend`);
-          if (toIndexKey(kv.key) !== keyIndex.key) throw new InvariantViolation(`backend entry ${where} holds another key`);
-          const shouldBeTombstone = generation.tombstoned && i === generation.revs.length - 1;
+          if (toBinaryString(kv.key) !== keyIndex.key) throw new InvariantViolation(`backend entry ${where} holds another key`);
+          const shouldBeTombstone = gi < keyIndex.generations.length - 1 && i === generation.revs.length - 1;
           if ((kv.create_revision === 0) !== shouldBeTombstone) throw new InvariantViolation(`tombstone mismatch at ${where}`);
           if (rev.main > this.currentRev) throw new InvariantViolation(`revision ${where} above currentRev`);
         });
-      }
+      });
     }
     if (revisions !== this.backend.entries) {
       throw new InvariantViolation(`index holds ${revisions} revisions, backend ${this.backend.entries} entries`);

@@ -19,8 +19,9 @@ import { NO_LEASE } from "./rpc.js";
 import type { RangeOptions, RangeResult, TxnRead, TxnWrite } from "./kv.js";
 import type { KVStore } from "./kvstore.js";
 import { CompactedError, FutureRevError, InvariantViolation } from "./errors.js";
-import { KeyIndex } from "./keyIndex.js";
-import { toIndexKey } from "./treeIndex.js";
+import type { KeyIndex } from "./keyIndex.js";
+import { formatRevision } from "./revision.js";
+import { toBinaryString } from "../shared/bytes.js";
 
 /** The value of a tombstone (and of an empty put): shared, it has no bytes to mutate. */
 const EMPTY_BYTES = new Uint8Array(0);
@@ -82,26 +83,20 @@ export class StoreTxnWrite extends StoreTxnRead implements TxnWrite {
     const store = this.store;
     const rev = this.beginRev + 1;
     const sub = this.changeList.length;
-    const indexKey = toIndexKey(key);
+    const indexKey = toBinaryString(key);
     const out = store.rangeScratch;
     let created = rev;
     let ver = 0;
     let oldLease = NO_LEASE;
-    // Insert-if-absent first: a new key costs one B-tree descent instead of get-then-insert
-    // (etcd's treeIndex.Put does the two). An existing key costs the failed insert plus a get.
-    let keyIndex = new KeyIndex(indexKey);
-    if (!store.index.insertIfAbsent(keyIndex)) {
-      keyIndex = store.index.keyIndex(indexKey) as KeyIndex;
-      // The key is indexed; if it is live, keep its create revision and continue its version count.
-      if (keyIndex.get(rev, out)) {
-        created = out.createdMain;
-        ver = out.ver;
-        oldLease = store.leases.getLease(indexKey);
-      }
+    // If the key exists before, keep its create revision and continue its version count.
+    if (store.index.get(indexKey, rev, out)) {
+      created = out.created.main;
+      ver = out.ver;
+      oldLease = store.leases.getLease(indexKey);
     }
     const kv: KeyValue = { key, create_revision: created, mod_revision: rev, version: ver + 1, value, lease };
     store.backend.put(rev, sub, kv);
-    keyIndex.put(rev, sub);
+    store.index.put(indexKey, rev, sub);
     this.changeList.push(kv);
     if (oldLease !== NO_LEASE) store.leases.detach(oldLease, indexKey);
     if (lease !== NO_LEASE) store.leases.attach(lease, indexKey);
@@ -126,10 +121,10 @@ export class StoreTxnWrite extends StoreTxnRead implements TxnWrite {
     const live: KeyIndex[] = [];
     const keys: Uint8Array[] = [];
     // Collect first, then write: the walk must not see the tombstones it causes.
-    store.index.visit(toIndexKey(key), end === undefined ? undefined : toIndexKey(end), (_key, keyIndex) => {
+    store.index.visit(toBinaryString(key), end === undefined ? undefined : toBinaryString(end), (_key, keyIndex) => {
       if (!keyIndex.get(readRev, out)) return;
-      const stored = store.backend.get(out.modifiedMain, out.modifiedSub);
-      if (stored === undefined) throw new InvariantViolation(`index points at missing revision ${out.modifiedMain}.${out.modifiedSub}`);
+      const stored = store.backend.get(out.modified.main, out.modified.sub);
+      if (stored === undefined) throw new InvariantViolation(`index points at missing revision ${formatRevision(out.modified)}`);
       live.push(keyIndex);
       keys.push(stored.key);
     });
@@ -158,8 +153,8 @@ function rangeKeys(store: KVStore, key: Uint8Array, end: Uint8Array | undefined,
   if (rev > curRev) throw new FutureRevError();
   if (rev <= 0) rev = curRev;
   if (rev < store.compactMainRev) throw new CompactedError();
-  const indexKey = toIndexKey(key);
-  const indexEnd = end === undefined ? undefined : toIndexKey(end);
+  const indexKey = toBinaryString(key);
+  const indexEnd = end === undefined ? undefined : toBinaryString(end);
   if (options.count === true) {
     return { kvs: [], rev: curRev, count: store.index.countRevisions(indexKey, indexEnd, rev) };
   }
@@ -173,8 +168,8 @@ function rangeKeys(store: KVStore, key: Uint8Array, end: Uint8Array | undefined,
     if (!keyIndex.get(rev, out)) return;
     count++;
     if (kvs.length >= limit) return;
-    const kv = backend.get(out.modifiedMain, out.modifiedSub);
-    if (kv === undefined) throw new InvariantViolation(`index points at missing revision ${out.modifiedMain}.${out.modifiedSub}`);
+    const kv = backend.get(out.modified.main, out.modified.sub);
+    if (kv === undefined) throw new InvariantViolation(`index points at missing revision ${formatRevision(out.modified)}`);
     kvs.push(kv);
   });
   return { kvs, rev: curRev, count };

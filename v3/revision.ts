@@ -17,8 +17,8 @@
  *   byte 17     't' (0x74), tombstones only (18 bytes then)
  *
  * Big-endian makes bytewise order equal numeric order, so bbolt's cursor walks versions in
- * revision order. Inside the simulator the index keeps revisions as plain number pairs (see
- * keyIndex.ts) and the backend as a main-indexed array (see backend.ts); the byte form is
+ * revision order. Inside the simulator the index keeps revisions as these `{main, sub}` objects
+ * (see keyIndex.ts) and the backend as a main-indexed array (see backend.ts); the byte form is
  * produced for inspection and lessons.
  */
 

@@ -269,3 +269,108 @@ export interface StatusResponse {
   dbSizeInUse: number; // 9
   isLearner: boolean; // 10
 }
+
+// ── Maintenance service (rpc.proto: AlarmRequest … MoveLeaderResponse) ──────────────────────────
+
+/** AlarmType: NONE in a request means "every alarm". */
+export const AlarmType = { NONE: 0, NOSPACE: 1, CORRUPT: 2 } as const;
+export type AlarmType = (typeof AlarmType)[keyof typeof AlarmType];
+/** AlarmRequest.AlarmAction. */
+export const AlarmAction = { GET: 0, ACTIVATE: 1, DEACTIVATE: 2 } as const;
+export type AlarmAction = (typeof AlarmAction)[keyof typeof AlarmAction];
+
+/** etcdserverpb.AlarmRequest: GET lists (alarm NONE = all), ACTIVATE raises, DEACTIVATE disarms. */
+export interface AlarmRequest {
+  action?: AlarmAction; // 1
+  memberID?: bigint; // 2 (uint64)
+  alarm?: AlarmType; // 3
+}
+/** etcdserverpb.AlarmMember: one raised alarm, and the member that raised it. */
+export interface AlarmMember {
+  memberID: bigint; // 1 (uint64)
+  alarm: AlarmType; // 2
+}
+/** etcdserverpb.AlarmResponse. Quirk: etcd sends it without a header (the gateway prints `{}`). */
+export interface AlarmResponse {
+  header?: ResponseHeader; // 1
+  alarms: AlarmMember[]; // 2
+}
+/** etcdserverpb.DefragmentResponse. Quirk: sent without a header. */
+export interface DefragmentResponse {
+  header?: ResponseHeader; // 1
+}
+/** etcdserverpb.HashResponse: CRC-32C over every bucket of the backend (see hash.ts). */
+export interface HashResponse {
+  header: ResponseHeader; // 1
+  hash: number; // 2 (uint32)
+}
+/** etcdserverpb.HashKVRequest: 0 hashes the key bucket at the current revision. */
+export interface HashKVRequest {
+  revision?: number; // 1
+}
+/** etcdserverpb.HashKVResponse: compact_revision is −1 before any compaction. */
+export interface HashKVResponse {
+  header: ResponseHeader; // 1
+  hash: number; // 2 (uint32)
+  compact_revision: number; // 3
+}
+/**
+ * etcdserverpb.SnapshotResponse: one chunk of the backend image. No header. The stream ends with
+ * one extra message whose blob is the SHA-256 of every data byte sent before it.
+ */
+export interface SnapshotResponse {
+  header?: ResponseHeader; // 1
+  remaining_bytes: number; // 2 (uint64)
+  blob: Uint8Array; // 3
+}
+/** etcdserverpb.MoveLeaderRequest. */
+export interface MoveLeaderRequest {
+  targetID: bigint; // 1 (uint64)
+}
+/** etcdserverpb.MoveLeaderResponse. Quirk: sent without a header. */
+export interface MoveLeaderResponse {
+  header?: ResponseHeader; // 1
+}
+
+// ── Cluster service (rpc.proto: Member … MemberPromoteResponse) ─────────────────────────────────
+
+/** etcdserverpb.Member: an unstarted member has no name and no client URLs. */
+export interface Member {
+  ID: bigint; // 1 (uint64)
+  name: string; // 2
+  peerURLs: string[]; // 3
+  clientURLs: string[]; // 4
+  isLearner: boolean; // 5
+}
+/** etcdserverpb.MemberAddRequest. */
+export interface MemberAddRequest {
+  peerURLs?: string[]; // 1
+  isLearner?: boolean; // 2
+}
+/** etcdserverpb.MemberAddResponse: the new member and the whole list after the add. */
+export interface MemberAddResponse {
+  header: ResponseHeader; // 1 (no revision: Cluster headers carry only IDs and term)
+  member: Member; // 2
+  members: Member[]; // 3
+}
+/** etcdserverpb.MemberRemoveRequest. */
+export interface MemberRemoveRequest {
+  ID: bigint; // 1
+}
+/** etcdserverpb.MemberUpdateRequest. */
+export interface MemberUpdateRequest {
+  ID: bigint; // 1
+  peerURLs?: string[]; // 2
+}
+/** etcdserverpb.MemberPromoteRequest. */
+export interface MemberPromoteRequest {
+  ID: bigint; // 1
+}
+/** Remove, Update, List and Promote answer the same shape: header and the member list. */
+export interface MemberListResponse {
+  header: ResponseHeader; // 1
+  members: Member[]; // 2
+}
+export type MemberRemoveResponse = MemberListResponse;
+export type MemberUpdateResponse = MemberListResponse;
+export type MemberPromoteResponse = MemberListResponse;

@@ -9,7 +9,7 @@
  *   get --rev=66 foo   →  treeIndex.get("foo", 66)  → modified 64.0   (step 1: index)
  *                         backend.get(64, 0)         → {key: foo, value: …, mod_revision: 64}   (step 2)
  *
- * Keys are held as latin1 "binary" strings, one char per byte (`toIndexKey`). JavaScript compares
+ * Keys are held as latin1 "binary" strings, one char per byte (`toBinaryString` in shared/bytes.ts). JavaScript compares
  * such strings char by char, which is exactly bytewise order, and natively — faster than comparing
  * Uint8Arrays — and a short string costs less memory than a Uint8Array. etcd uses a B-tree of
  * degree 32 (google/btree); sorted-btree's default node size is 32 entries, close enough.
@@ -20,6 +20,8 @@ import sortedBtree from "sorted-btree";
 import { InvariantViolation, RevisionNotFoundError } from "./errors.js";
 import type { KeepList } from "./keyIndex.js";
 import { KeyIndex, KeyIndexGet } from "./keyIndex.js";
+import type { Revision } from "./revision.js";
+import { compareRevision } from "./revision.js";
 
 // sorted-btree is CommonJS: Node's ESM loader hands us module.exports (class at `.default`),
 // vitest's loader hands us the class itself. Accept both.
@@ -36,29 +38,6 @@ function compareIndexKeys(a: string, b: string): number {
 const AFTER_ALL_KEYS = "\u0100";
 /** sorted-btree's edit command to drop the current pair; shared so compaction allocates nothing. */
 const DELETE_PAIR = { delete: true } as const;
-
-/**
- * Key bytes as the index's string form: one char (U+0000–U+00FF) per byte, like Go's `string(key)`.
- *
- *   toIndexKey(utf8("é")) → "\xc3\xa9"     (two chars: the two UTF-8 bytes)
- */
-export function toIndexKey(bytes: Uint8Array): string {
-  if (latin1Slice !== undefined) return latin1Slice.call(bytes, 0, bytes.length);
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
-}
-
-/**
- * Node's native latin1 decoder, callable on any Uint8Array without wrapping it in a Buffer: three
- * times faster than `String.fromCharCode.apply` for short keys, and every put converts one key.
- */
-const latin1Slice = (Buffer.prototype as unknown as { latin1Slice?: (this: Uint8Array, start: number, end: number) => string }).latin1Slice;
-
-/** The inverse of `toIndexKey`. */
-export function fromIndexKey(key: string): Uint8Array {
-  const bytes = new Uint8Array(key.length);
-  for (let i = 0; i < key.length; i++) bytes[i] = key.charCodeAt(i);
-  return bytes;
-}
 
 /** The index of every key ever written and not yet compacted away. */
 export class TreeIndex {
@@ -103,25 +82,25 @@ export class TreeIndex {
 
   /**
    * The keys in [key, end) that existed at `atRev`, with the revision of each one's visible
-   * version (flat pairs). O(log keys + keys visited).
+   * version. O(log keys + keys visited).
    *
-   *   puts foo@2, foo1@3, foo2@4; range("foo", "fop", 3) → keys [foo, foo1], revs [2,0, 3,0]
+   *   puts foo@2, foo1@3, foo2@4; range("foo", "fop", 3) → keys [foo, foo1], revs [2.0, 3.0]
    */
-  range(key: string, end: string | undefined, atRev: number): { keys: string[]; revs: number[] } {
+  range(key: string, end: string | undefined, atRev: number): { keys: string[]; revs: Revision[] } {
     const keys: string[] = [];
-    const revs: number[] = [];
+    const revs: Revision[] = [];
     const out = this.scratch;
     this.visit(key, end, (_key, keyIndex) => {
       if (keyIndex.get(atRev, out)) {
         keys.push(keyIndex.key);
-        revs.push(out.modifiedMain, out.modifiedSub);
+        revs.push(out.modified);
       }
     });
     return { keys, revs };
   }
 
-  /** The revisions (flat pairs) of the keys in [key, end) visible at `atRev`, in key order. */
-  revisions(key: string, end: string | undefined, atRev: number): number[] {
+  /** The revisions of the keys in [key, end) visible at `atRev`, in key order. */
+  revisions(key: string, end: string | undefined, atRev: number): Revision[] {
     return this.range(key, end, atRev).revs;
   }
 
@@ -152,15 +131,6 @@ export class TreeIndex {
     }
   }
 
-  /**
-   * Adds a fresh keyIndex unless the key is already indexed; true if it was added. One B-tree
-   * descent either way (the write path's insert-if-absent). The caller must then put a revision
-   * into it: an empty keyIndex must not stay in the tree.
-   */
-  insertIfAbsent(keyIndex: KeyIndex): boolean {
-    return this.tree.set(keyIndex.key, keyIndex, false);
-  }
-
   /** Records the deletion of a live key at (main, sub). Throws RevisionNotFoundError otherwise. */
   tombstone(key: string, main: number, sub: number): void {
     const keyIndex = this.tree.get(key);
@@ -170,20 +140,15 @@ export class TreeIndex {
 
   /**
    * Every revision with main ≥ rev of the keys in [key, end) — per key only the last sub of each
-   * main — sorted by revision (flat pairs). O(keys visited × revisions).
+   * main — sorted by revision. O(keys visited × revisions).
    */
-  rangeSince(key: string, end: string | undefined, rev: number): number[] {
-    const pairs: number[] = [];
+  rangeSince(key: string, end: string | undefined, rev: number): Revision[] {
+    const revs: Revision[] = [];
     this.visit(key, end, (_key, keyIndex) => {
-      for (const value of keyIndex.since(rev)) pairs.push(value);
+      for (const since of keyIndex.since(rev)) revs.push(since);
     });
-    if (end === undefined) return pairs;
-    const order: number[] = [];
-    for (let i = 0; i < pairs.length; i += 2) order.push(i);
-    order.sort((a, b) => (pairs[a] as number) - (pairs[b] as number) || (pairs[a + 1] as number) - (pairs[b + 1] as number));
-    const sorted: number[] = [];
-    for (const i of order) sorted.push(pairs[i] as number, pairs[i + 1] as number);
-    return sorted;
+    if (end !== undefined) revs.sort(compareRevision);
+    return revs;
   }
 
   /**

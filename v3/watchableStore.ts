@@ -28,7 +28,8 @@ import { WatchableStoreTxnWrite, deletedKeyValue } from "./watchableStoreTxn.js"
 import type { KV, RangeOptions, RangeResult, TxnRead, TxnWrite } from "./kv.js";
 import type { FilterFunc, WatchChannel, WatchID, WatchResponse, Watchable } from "./watcher.js";
 import { CHAN_BUF_LEN, WatchStream } from "./watcher.js";
-import { EventBatch, WATCH_BATCH_MAX_REVS, WatcherGroup, keyString, newWatcherBatch, type WatcherBatch } from "./watcherGroup.js";
+import { WATCH_BATCH_MAX_REVS, WatcherGroup, newWatcherBatch, type WatcherBatch } from "./watcherGroup.js";
+import { InvariantViolation } from "./errors.js";
 
 /** Unsynced watchers handled per `syncWatchers()` pass (etcd: `maxWatchersPerSync`). */
 export const MAX_WATCHERS_PER_SYNC = 512;
@@ -170,7 +171,7 @@ export class WatchableStore implements KV, Watchable {
     if (watcher.canceled) return;
     watcher.canceled = true;
     if (this.unsynced.delete(watcher) || this.synced.delete(watcher) || watcher.compacted) return;
-    if (!watcher.victim) throw new Error("InvariantViolation: watcher not victim but not in watch groups");
+    if (!watcher.victim) throw new InvariantViolation("watchableStore.cancelWatcher: watcher not victim but not in watch groups");
     for (const batch of this.victims) if (batch.delete(watcher)) return;
   }
 
@@ -182,66 +183,23 @@ export class WatchableStore implements KV, Watchable {
   /**
    * Sends a committed transaction's events to the synced watchers: one response per watcher,
    * holding its events of this revision in sub order. A watcher whose channel is full becomes a
-   * victim with minRev = rev + 1. Cost: O(events × (1 + log ranges + matches)).
+   * victim with minRev = rev + 1: it leaves synced, and its batch waits in `victims` for
+   * `syncVictims`. Cost: O(events × (log ranges + matches)).
+   *
+   *   synced {w1 on "foo"}, w1's channel full; put foo@7 → victims [{w1: [foo@7]}], w1.minRev 8
    */
   notify(rev: number, events: Event[]): void {
-    if (this.synced.size === 0) return;
-    const only = events.length === 1 ? events[0] : undefined;
-    if (only !== undefined) {
-      this.notifyOne(rev, only);
-      return;
-    }
     let victim: WatcherBatch | undefined;
     for (const [watcher, eventBatch] of newWatcherBatch(this.synced, events, this.watchBatchMaxRevs)) {
-      if (eventBatch.revs !== 1) throw new Error(`InvariantViolation: ${eventBatch.revs} revisions in one notification`);
+      if (eventBatch.revs !== 1) throw new InvariantViolation(`watchableStore.notify: ${eventBatch.revs} revisions in one notification`);
       if (watcher.send({ watchID: watcher.id, events: eventBatch.evs, revision: rev, compactRevision: 0 })) continue;
+      // Move the slow watcher to the victims.
       watcher.minRev = rev + 1;
       watcher.victim = true;
       (victim ??= new Map()).set(watcher, eventBatch);
       this.synced.delete(watcher);
     }
     if (victim !== undefined) this.victims.push(victim);
-  }
-
-  /**
-   * `notify` for a transaction with one event, the common case: every watcher of the key gets
-   * the same one-element events array (responses are read-only), with no batch map in between.
-   */
-  private notifyOne(rev: number, event: Event): void {
-    if (!this.synced.mayWatch(event.kv.key)) return; // the usual case, decided without allocating
-    const key = keyString(event.kv.key);
-    const keyWatchers = this.synced.keyWatchersOf(key);
-    const inRange = this.synced.anyRangeHolds(key);
-    if (keyWatchers === undefined && !inRange) return; // a near miss: the prefilter could not rule it out
-    const events = [event];
-    let victims: Watcher[] | undefined;
-    // The hot loop of "1k watchers on one key": no closure, and no filter work for unfiltered watchers.
-    if (keyWatchers !== undefined) {
-      for (const watcher of keyWatchers) {
-        if (rev < watcher.minRev) continue;
-        const response: WatchResponse = { watchID: watcher.id, events, revision: rev, compactRevision: 0 };
-        if (!(watcher.filters.length === 0 ? watcher.ch.trySend(response) : watcher.send(response))) (victims ??= []).push(watcher);
-      }
-    }
-    if (inRange) {
-      this.synced.forEachRangeSetOf(key, (watchers) => {
-        for (const watcher of watchers) {
-          if (rev < watcher.minRev) continue;
-          if (!watcher.send({ watchID: watcher.id, events, revision: rev, compactRevision: 0 })) (victims ??= []).push(watcher);
-        }
-      });
-    }
-    if (victims === undefined) return;
-    const victim: WatcherBatch = new Map();
-    for (const watcher of victims) {
-      const eventBatch = new EventBatch(this.watchBatchMaxRevs);
-      eventBatch.add(event);
-      watcher.minRev = rev + 1;
-      watcher.victim = true;
-      victim.set(watcher, eventBatch);
-      this.synced.delete(watcher);
-    }
-    this.victims.push(victim);
   }
 
   /**
@@ -340,7 +298,7 @@ export class WatchableStore implements KV, Watchable {
   private eventsFromHistory(group: WatcherGroup, minRev: number, maxRev: number): Event[] {
     const events: Event[] = [];
     this.backend.range(minRev, maxRev + 1, (main, _sub, kv) => {
-      if (!group.contains(keyString(kv.key))) return;
+      if (!group.contains(toBinaryString(kv.key))) return;
       if (kv.create_revision === 0) {
         // A tombstone's stored kv holds only the key: patch in the revision so watchers don't skip it.
         events.push({ type: EventType.DELETE, kv: deletedKeyValue(kv.key, main) });
@@ -373,19 +331,19 @@ export class WatchableStore implements KV, Watchable {
   checkInvariants(): void {
     const seen = new Set<Watcher>();
     const place = (watcher: Watcher, where: string): void => {
-      if (seen.has(watcher)) throw new Error(`watcher ${watcher.id} is in two places (second: ${where})`);
-      if (watcher.canceled) throw new Error(`cancelled watcher ${watcher.id} still in ${where}`);
+      if (seen.has(watcher)) throw new InvariantViolation(`watcher ${watcher.id} is in two places (second: ${where})`);
+      if (watcher.canceled) throw new InvariantViolation(`cancelled watcher ${watcher.id} still in ${where}`);
       seen.add(watcher);
     };
     const curRev = this.store.rev();
     for (const watcher of this.synced.watchers) place(watcher, "synced");
     for (const watcher of this.unsynced.watchers) {
       place(watcher, "unsynced");
-      if (watcher.minRev > curRev) throw new Error(`unsynced watcher ${watcher.id} has minRev ${watcher.minRev} > current ${curRev}`);
+      if (watcher.minRev > curRev) throw new InvariantViolation(`unsynced watcher ${watcher.id} has minRev ${watcher.minRev} > current ${curRev}`);
     }
     for (const batch of this.victims) for (const watcher of batch.keys()) {
       place(watcher, "victims");
-      if (!watcher.victim) throw new Error(`watcher ${watcher.id} in victims without the victim flag`);
+      if (!watcher.victim) throw new InvariantViolation(`watcher ${watcher.id} in victims without the victim flag`);
     }
   }
 }

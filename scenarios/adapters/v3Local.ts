@@ -10,13 +10,13 @@
  * 100 ms of simulated time, etcd's `syncWatchersLoop` period.
  */
 import type { SimulatedClock } from "../../shared/clock.js";
-import { fromUtf8 } from "../../shared/bytes.js";
+import { fromUtf8, toBinaryString } from "../../shared/bytes.js";
 import { RpcError } from "../../v3/errors.js";
 import type { EtcdServer } from "../../v3/etcdServer.js";
 import type { ServerWatchStream } from "../../v3/watchServer.js";
 import { KeyIndexGet } from "../../v3/keyIndex.js";
+import { formatRevision } from "../../v3/revision.js";
 import { KVStore } from "../../v3/kvstore.js";
-import { toIndexKey } from "../../v3/treeIndex.js";
 import type { WatchRequest, WatchResponse } from "../../v3/rpc.js";
 import type { SlowWatchStream, TraceStep, V3Client, V3Internals, V3Outcome, V3WatchStream } from "../workload.js";
 
@@ -150,7 +150,7 @@ function traceV3Range(server: EtcdServer, key: Uint8Array, revision: number): Tr
   const rev = revision > 0 ? revision : server.kv.rev();
   const name = fromUtf8(key);
   steps.push({ layer: "request", detail: `range "${name}" at revision ${rev} (current ${server.kv.rev()})` });
-  const indexKey = toIndexKey(key);
+  const indexKey = toBinaryString(key);
   const keyIndex = server.kv.index.keyIndex(indexKey);
   if (keyIndex === undefined) {
     steps.push({ layer: "index", detail: `B-tree lookup of "${name}" (one of ${server.kv.index.size} keys): not there; the backend is not read` });
@@ -162,11 +162,11 @@ function traceV3Range(server: EtcdServer, key: Uint8Array, revision: number): Tr
     steps.push({ layer: "index", detail: `no version visible at ${rev} (deleted, or not yet created): the backend is not read` });
     return steps;
   }
-  steps.push({ layer: "index", detail: `keyIndex.get(${rev}) → revision ${found.modifiedMain}.${found.modifiedSub}, created ${found.createdMain}.${found.createdSub}, version ${found.ver}` });
-  const kv = server.backend.get(found.modifiedMain, found.modifiedSub);
+  steps.push({ layer: "index", detail: `keyIndex.get(${rev}) → revision ${formatRevision(found.modified)}, created ${formatRevision(found.created)}, version ${found.ver}` });
+  const kv = server.backend.get(found.modified.main, found.modified.sub);
   steps.push({
     layer: "backend",
-    detail: `key bucket get ${bucketKey(found.modifiedMain, found.modifiedSub)} (8-byte main, '_', 8-byte sub) → KeyValue{value "${fromUtf8(kv?.value ?? new Uint8Array())}", create_revision ${kv?.create_revision}, mod_revision ${kv?.mod_revision}, version ${kv?.version}}`,
+    detail: `key bucket get ${bucketKey(found.modified.main, found.modified.sub)} (8-byte main, '_', 8-byte sub) → KeyValue{value "${fromUtf8(kv?.value ?? new Uint8Array())}", create_revision ${kv?.create_revision}, mod_revision ${kv?.mod_revision}, version ${kv?.version}}`,
   });
   return steps;
 }

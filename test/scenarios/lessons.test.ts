@@ -93,9 +93,11 @@ describe("lesson 4: the history window", () => {
 });
 
 describe("lesson 5: compaction", () => {
-  it("shrinks the backend by more than ten times and cancels an old watch", () => {
+  // Status reports bbolt's pages in use: a real etcd 3.4.23 went from 90,112 to 16,384 bytes (5.5×)
+  // on this workload, the fresh file's four pages being the floor; the simulator's page model gives 4.75×.
+  it("shrinks the backend's pages in use by more than four times and cancels an old watch", () => {
     const lesson = lessonOf(run, 5);
-    expect(measureOf(lesson, "dbSizeAfter")).toBeLessThan(measureOf(lesson, "dbSizeBefore") / 10);
+    expect(measureOf(lesson, "dbSizeAfter")).toBeLessThan(measureOf(lesson, "dbSizeBefore") / 4);
     expect(claimOf(lesson, "compacted-errors").v3Value).toBe("etcdserver: mvcc: required revision has been compacted");
     expect(claimOf(lesson, "auto-compaction-bounds-size").holds).toBe(true);
   });

@@ -16,7 +16,7 @@ import { SimulatedClock } from "../../shared/clock.js";
 import { startEtcd, V2_SNAPSHOT_FILE, type RunningEtcd } from "../../server/etcd.js";
 import { parseFlags } from "../../server/main.js";
 import { computeClusterId, computeMemberId } from "../../server/membership.js";
-import { muxCleanPath } from "../../server/goHttp.js";
+import { muxCleanPath } from "../../shared/goHttp.js";
 import { expireTimeFromTtl, goJson, parseKeyRequest } from "../../v2/http.js";
 import { parseQuery, type FormValues } from "../../v2/httpForm.js";
 import { readSnapshotFile, SnapshotError } from "../../v2/snapshot.js";

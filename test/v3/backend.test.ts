@@ -69,9 +69,9 @@ describe("Backend key bucket", () => {
     backend.put(5, 0, kv("b", 5));
     backend.put(5, 1, kv("c", 5));
     backend.put(6, 0, kv("b", 6, "v", 2, 5));
-    expect(backend.compact(5, [5, 1, 5, 0])).toBe(3);
+    expect(backend.compact(5, [{ main: 5, sub: 1 }, { main: 5, sub: 0 }])).toBe(3);
     expect(revisions(backend)).toEqual(["5.0", "5.1", "6.0"]);
-    expect(backend.compact(6, [6, 0, 5, 1])).toBe(1);
+    expect(backend.compact(6, [{ main: 6, sub: 0 }, { main: 5, sub: 1 }])).toBe(1);
     expect(revisions(backend)).toEqual(["5.1", "6.0"]);
     expect(backend.finishedCompactRev).toBe(6);
     backend.checkInvariants();
@@ -107,7 +107,7 @@ describe("Backend size model", () => {
     backend.put(2, 0, kv("foo", 2, "bar"));
     backend.put(3, 0, kv("foo", 3, "baz", 2, 2));
     expect(backend.sizeBytes).toBe(2 * 49);
-    backend.compact(3, [3, 0]);
+    backend.compact(3, [{ main: 3, sub: 0 }]);
     expect(backend.sizeBytes).toBe(49);
   });
 

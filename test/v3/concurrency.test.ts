@@ -176,7 +176,7 @@ describe("Election", () => {
     await leader.proclaim("v2");
     const current = await leader.leader();
     expect(fromUtf8(current.kvs[0]?.value ?? new Uint8Array())).toBe("v2");
-    expect(current.kvs[0]?.lease).toBe(leader.session.lease); // ignore_lease kept the lease
+    expect(current.kvs[0]?.lease).toBe(leader.session.lease); // the put carried the session's lease
   });
 
   it("loses leadership when its key disappears: proclaim then says not leader", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { KeyIndex, KeyIndexGet, type KeepList } from "../../v3/keyIndex.js";
+import { Generation, KeyIndex, KeyIndexGet, type KeepList } from "../../v3/keyIndex.js";
 import { InvariantViolation, RevisionNotFoundError } from "../../v3/errors.js";
+import { formatRevision } from "../../v3/revision.js";
 
 /**
  * The key_index_test fixture ("foo"):
@@ -31,15 +32,13 @@ const FIXTURE = "{empty} {14.0, 14.1, 16.0(t)} {8.0, 10.0, 12.0(t)} {2.0, 4.0, 6
 
 /** A keep list as "main.sub" strings, sorted, for readable comparisons. */
 function keepOf(keep: KeepList): string[] {
-  const result: string[] = [];
-  for (let i = 0; i < keep.length; i += 2) result.push(`${keep[i]}.${keep[i + 1]}`);
-  return result.sort();
+  return keep.map((rev) => formatRevision(rev)).sort();
 }
 
 function getAt(keyIndex: KeyIndex, rev: number): { mod: string; created: string; ver: number } | undefined {
   const out = new KeyIndexGet();
   if (!keyIndex.get(rev, out)) return undefined;
-  return { mod: `${out.modifiedMain}.${out.modifiedSub}`, created: `${out.createdMain}.${out.createdSub}`, ver: out.ver };
+  return { mod: formatRevision(out.modified), created: formatRevision(out.created), ver: out.ver };
 }
 
 describe("keyIndex: the header's worked example", () => {
@@ -147,10 +146,7 @@ describe("keyIndex.since", () => {
     [3, all],
     [0, all],
   ])("since(%i) lists %o", (rev, want) => {
-    const pairs = keyIndex.since(rev);
-    const got: string[] = [];
-    for (let i = 0; i < pairs.length; i += 2) got.push(`${pairs[i]}.${pairs[i + 1]}`);
-    expect(got).toEqual(want);
+    expect(keyIndex.since(rev).map((since) => formatRevision(since))).toEqual(want);
   });
 });
 
@@ -159,13 +155,13 @@ describe("keyIndex.put", () => {
   it("starts a generation on the first put and extends it on the next", () => {
     const keyIndex = new KeyIndex("foo");
     keyIndex.put(5, 0);
-    expect(keyIndex.generations()).toEqual([{ ver: 1, created: { main: 5, sub: 0 }, revs: [{ main: 5, sub: 0 }], tombstoned: false }]);
-    expect(keyIndex.modified()).toEqual({ main: 5, sub: 0 });
+    expect(keyIndex.generations).toEqual([{ ver: 1, created: { main: 5, sub: 0 }, revs: [{ main: 5, sub: 0 }] }]);
+    expect(keyIndex.modified).toEqual({ main: 5, sub: 0 });
     keyIndex.put(7, 0);
-    expect(keyIndex.generations()).toEqual([
-      { ver: 2, created: { main: 5, sub: 0 }, revs: [{ main: 5, sub: 0 }, { main: 7, sub: 0 }], tombstoned: false },
+    expect(keyIndex.generations).toEqual([
+      { ver: 2, created: { main: 5, sub: 0 }, revs: [{ main: 5, sub: 0 }, { main: 7, sub: 0 }] },
     ]);
-    expect(keyIndex.modified()).toEqual({ main: 7, sub: 0 });
+    expect(keyIndex.modified).toEqual({ main: 7, sub: 0 });
     keyIndex.checkInvariants();
   });
 
@@ -184,8 +180,8 @@ describe("keyIndex.restore", () => {
   // Ported from TestKeyIndexRestore: a key seen first at 7 with create 5 and version 2.
   it("rebuilds one generation holding only the restored revision", () => {
     const keyIndex = new KeyIndex("foo");
-    keyIndex.restore(5, 7, 0, 2);
-    expect(keyIndex.generations()).toEqual([{ ver: 2, created: { main: 5, sub: 0 }, revs: [{ main: 7, sub: 0 }], tombstoned: false }]);
+    keyIndex.restore({ main: 5, sub: 0 }, { main: 7, sub: 0 }, 2);
+    expect(keyIndex.generations).toEqual([{ ver: 2, created: { main: 5, sub: 0 }, revs: [{ main: 7, sub: 0 }] }]);
     expect(getAt(keyIndex, 7)).toEqual({ mod: "7.0", created: "5.0", ver: 2 });
     keyIndex.put(9, 0);
     expect(getAt(keyIndex, 9)).toEqual({ mod: "9.0", created: "5.0", ver: 3 });
@@ -199,13 +195,13 @@ describe("keyIndex.tombstone", () => {
     keyIndex.put(5, 0);
     keyIndex.tombstone(7, 0);
     expect(keyIndex.toString()).toBe("{empty} {5.0, 7.0(t)}");
-    expect(keyIndex.generations()[0]).toMatchObject({ ver: 2, created: { main: 5, sub: 0 } });
+    expect(keyIndex.generations[0]).toMatchObject({ ver: 2, created: { main: 5, sub: 0 } });
     keyIndex.put(8, 0);
     keyIndex.put(9, 0);
     keyIndex.tombstone(15, 0);
     expect(keyIndex.toString()).toBe("{empty} {8.0, 9.0, 15.0(t)} {5.0, 7.0(t)}");
-    expect(keyIndex.generations()[1]).toMatchObject({ ver: 3, created: { main: 8, sub: 0 } });
-    expect(keyIndex.modified()).toEqual({ main: 15, sub: 0 });
+    expect(keyIndex.generations[1]).toMatchObject({ ver: 3, created: { main: 8, sub: 0 } });
+    expect(keyIndex.modified).toEqual({ main: 15, sub: 0 });
     keyIndex.checkInvariants();
   });
 
@@ -289,7 +285,7 @@ describe("keyIndex.compact and keyIndex.keep", () => {
     keyIndex.put(2, 0);
     const available: KeepList = [];
     keyIndex.compact(3, available);
-    expect(keyIndex.generations()).toEqual([{ ver: 2, created: { main: 1, sub: 0 }, revs: [{ main: 2, sub: 0 }], tombstoned: false }]);
+    expect(keyIndex.generations).toEqual([{ ver: 2, created: { main: 1, sub: 0 }, revs: [{ main: 2, sub: 0 }] }]);
     expect(keepOf(available)).toEqual(["2.0"]);
     expect(getAt(keyIndex, 3)).toEqual({ mod: "2.0", created: "1.0", ver: 2 });
   });
@@ -313,5 +309,54 @@ describe("keyIndex.isEmpty", () => {
     deleted.put(2, 0);
     deleted.tombstone(3, 0);
     expect(deleted.isEmpty()).toBe(false);
+  });
+});
+
+describe("keyIndex.findGeneration", () => {
+  // Ported from TestKeyIndexFindGeneration, on the fixture:
+  //
+  //   {empty} {14.0, 14.1, 16.0(t)} {8.0, 10.0, 12.0(t)} {2.0, 4.0, 6.0(t)}
+  //
+  // A revision at or after a generation's tombstone finds nothing in it (the key was deleted then).
+  const keyIndex = newTestKeyIndex();
+  it.each<[number, number | undefined]>([
+    [0, undefined],
+    [1, undefined],
+    [2, 0],
+    [3, 0],
+    [4, 0],
+    [5, 0],
+    [6, undefined],
+    [7, undefined],
+    [8, 1],
+    [9, 1],
+    [10, 1],
+    [11, 1],
+    [12, undefined],
+    [13, undefined],
+  ])("findGeneration(%i) is generation %s", (rev, want) => {
+    const found = keyIndex.findGeneration(rev);
+    expect(found === undefined ? undefined : keyIndex.generations.indexOf(found)).toBe(want);
+  });
+});
+
+describe("generation", () => {
+  // Ported from TestGenerationIsEmpty.
+  it("is empty until its first revision", () => {
+    expect(new Generation().isEmpty()).toBe(true);
+    expect(new Generation(1, { main: 1, sub: 0 }, [{ main: 1, sub: 0 }]).isEmpty()).toBe(false);
+  });
+
+  // Ported from TestGenerationWalk: revs [2.0, 4.0, 6.0], walked newest first until f says stop.
+  const generation = new Generation(3, { main: 2, sub: 0 }, [{ main: 2, sub: 0 }, { main: 4, sub: 0 }, { main: 6, sub: 0 }]);
+  it.each([
+    [7, 2],
+    [6, 1],
+    [5, 1],
+    [4, 0],
+    [3, 0],
+    [2, -1],
+  ])("walk(rev.main >= %i) stops at position %i", (bound, want) => {
+    expect(generation.walk((rev) => rev.main >= bound)).toBe(want);
   });
 });

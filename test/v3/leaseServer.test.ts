@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { SimulatedClock } from "../../shared/clock.js";
 import { fromUtf8, utf8 } from "../../shared/bytes.js";
 import { EventType, type WatchResponse } from "../../v3/rpc.js";
+import { rpcError } from "../support/rpcError.js";
 import { EtcdServer } from "../../v3/etcdServer.js";
 import { RPC_LEASE_EXIST, RPC_LEASE_NOT_FOUND, RPC_LEASE_TTL_TOO_LARGE, RpcError } from "../../v3/errors.js";
 
@@ -15,15 +16,6 @@ function setup() {
   return { clock, server };
 }
 const put = (server: EtcdServer, key: string, lease = 0n) => server.put({ key: utf8(key), value: utf8("v"), lease });
-function rpcError(call: () => unknown): RpcError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof RpcError) return error;
-    throw error;
-  }
-  throw new Error("expected an RpcError");
-}
 
 describe("EtcdServer.leaseGrant", () => {
   it("picks positive, increasing IDs and changes no revision", () => {

@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { TreeIndex, fromIndexKey, toIndexKey } from "../../v3/treeIndex.js";
+import { TreeIndex } from "../../v3/treeIndex.js";
+import { fromBinaryString, toBinaryString } from "../../shared/bytes.js";
 import { KeyIndexGet } from "../../v3/keyIndex.js";
+import { formatRevision, type Revision } from "../../v3/revision.js";
 import { RevisionNotFoundError } from "../../v3/errors.js";
 
 function revisionAt(index: TreeIndex, key: string, rev: number): string | undefined {
   const out = new KeyIndexGet();
-  return index.get(key, rev, out) ? `${out.modifiedMain}.${out.modifiedSub}` : undefined;
+  return index.get(key, rev, out) ? formatRevision(out.modified) : undefined;
 }
 
-function pairs(flat: number[]): string[] {
-  const result: string[] = [];
-  for (let i = 0; i < flat.length; i += 2) result.push(`${flat[i]}.${flat[i + 1]}`);
-  return result;
+function pairs(revs: readonly Revision[]): string[] {
+  return revs.map((rev) => formatRevision(rev));
 }
 
 describe("treeIndex.get", () => {
@@ -69,8 +69,8 @@ describe("treeIndex.range", () => {
   it("orders keys bytewise, not by UTF-16 code unit", () => {
     const bytewise = new TreeIndex();
     const keys = [new Uint8Array([0xff]), new Uint8Array([0x61]), new Uint8Array([0xc3, 0xa9]), new Uint8Array([0x61, 0x00])];
-    keys.forEach((key, i) => bytewise.put(toIndexKey(key), i + 2, 0));
-    const found = bytewise.range(toIndexKey(new Uint8Array([0])), "", 10).keys.map((key) => Array.from(fromIndexKey(key)));
+    keys.forEach((key, i) => bytewise.put(toBinaryString(key), i + 2, 0));
+    const found = bytewise.range(toBinaryString(new Uint8Array([0])), "", 10).keys.map((key) => Array.from(fromBinaryString(key)));
     expect(found).toEqual([[0x61], [0x61, 0x00], [0xc3, 0xa9], [0xff]]);
   });
 });
@@ -148,16 +148,21 @@ describe("treeIndex.compact", () => {
   });
 });
 
-describe("toIndexKey", () => {
+describe("toBinaryString (the index's key form)", () => {
+  it("maps every byte of a short key to one char and back", () => {
+    const bytes = Uint8Array.from({ length: 64 }, (_, i) => (i * 4 + 3) & 0xff);
+    expect(Array.from(fromBinaryString(toBinaryString(bytes)))).toEqual(Array.from(bytes));
+  });
+
   it("maps every byte to one char and back", () => {
     const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
-    const key = toIndexKey(bytes);
+    const key = toBinaryString(bytes);
     expect(key.length).toBe(256);
-    expect(Array.from(fromIndexKey(key))).toEqual(Array.from(bytes));
+    expect(Array.from(fromBinaryString(key))).toEqual(Array.from(bytes));
   });
 
   it("handles keys longer than the fast path", () => {
     const bytes = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7) & 0xff);
-    expect(Array.from(fromIndexKey(toIndexKey(bytes)))).toEqual(Array.from(bytes));
+    expect(Array.from(fromBinaryString(toBinaryString(bytes)))).toEqual(Array.from(bytes));
   });
 });

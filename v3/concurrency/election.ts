@@ -8,7 +8,7 @@
  *
  *   A.campaign("a") → put election/…a1 = "a" @5  → leader at once
  *   B.campaign("b") → put election/…b2 = "b" @6  → waits for DELETE election/…a1
- *   A.proclaim("a2") → If(create(…a1) = 5) Then(put …a1 "a2" ignore_lease)   observers see "a2"
+ *   A.proclaim("a2") → If(create(…a1) = 5) Then(put …a1 "a2" lease)          observers see "a2"
  *   A.resign()       → If(create(…a1) = 5) Then(delete …a1)                    B becomes leader
  *
  * Errors: `election: not leader` (proclaim without leading, or after losing the key),
@@ -19,6 +19,7 @@ import type { KeyValue, RangeResponse, ResponseHeader } from "../rpc.js";
 import { CompareResult, CompareTarget, EventType } from "../rpc.js";
 import { firstCreate, get, prefixEnd, waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
+import { InvariantViolation } from "../errors.js";
 
 /** etcd's `ErrElectionNotLeader` and `ErrElectionNoLeader`, word for word. */
 export const ERR_ELECTION_NOT_LEADER = "election: not leader";
@@ -74,7 +75,7 @@ export class Election {
     this.leading = true;
     if (!response.succeeded) {
       const existing = response.responses[0]?.response_range?.kvs[0];
-      if (existing === undefined) throw new Error("InvariantViolation: campaign key vanished between compare and read");
+      if (existing === undefined) throw new InvariantViolation("campaign key vanished between compare and read");
       this.leaderRev = existing.create_revision;
       if (fromUtf8(existing.value) !== value) {
         try {
@@ -95,13 +96,27 @@ export class Election {
     this.header = response.header;
   }
 
+  /**
+   * An election already campaigned for, picked up by its key and create revision (etcd:
+   * `ResumeElection`); the Election service uses it for Proclaim and Resign.
+   */
+  static resume(session: Session, pfx: string, leaderKey: string, leaderRev: number): Election {
+    const election = new Election(session, pfx);
+    election.leaderKey = leaderKey;
+    election.leaderRev = leaderRev;
+    election.leading = true;
+    return election;
+  }
+
   /** Replaces the leader's value without re-electing (etcd: `Proclaim`). */
   async proclaim(value: string): Promise<void> {
     if (!this.leading) throw new ElectionNotLeaderError();
     const key = utf8(this.leaderKey);
     const response = await this.session.client.txn({
       compare: [{ result: CompareResult.EQUAL, target: CompareTarget.CREATE, key, create_revision: this.leaderRev }],
-      success: [{ request_put: { key, value: utf8(value), ignore_lease: true } }],
+      // etcd puts with the leader session's lease (WithLease), which is the key's own lease unless
+      // the Election service resumed the election with a different one.
+      success: [{ request_put: { key, value: utf8(value), lease: this.session.lease } }],
     });
     if (!response.succeeded) {
       this.leaderKey = "";

@@ -30,6 +30,7 @@ import type {
 import type { EtcdServer } from "../etcdServer.js";
 import type { ServerWatchStream } from "../watchServer.js";
 import type { ClientWatcher, ConcurrencyClient } from "./client.js";
+import { InvariantViolation } from "../errors.js";
 
 /** A `ConcurrencyClient` for an in-process server (see the header). */
 export class InProcessClient implements ConcurrencyClient {
@@ -60,7 +61,7 @@ export class InProcessClient implements ConcurrencyClient {
     stream.recv({ create_request: request });
     if (this.createError !== undefined) throw new Error(this.createError);
     const id = this.created;
-    if (id === undefined) throw new Error("InvariantViolation: watch create got no answer");
+    if (id === undefined) throw new InvariantViolation("watch create got no answer");
     const watcher = new InProcessWatcher(() => {
       this.watchers.delete(id);
       stream.recv({ cancel_request: { watch_id: id } });

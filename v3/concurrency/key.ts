@@ -18,6 +18,7 @@ import { utf8 } from "../../shared/bytes.js";
 import type { RangeRequest, RangeResponse, ResponseHeader } from "../rpc.js";
 import { EventType, SortOrder, SortTarget } from "../rpc.js";
 import type { ConcurrencyClient, TxnClient } from "./client.js";
+import { InvariantViolation } from "../errors.js";
 
 /** The smallest key greater than every key with this prefix (etcd: `clientv3.GetPrefixRangeEnd`). */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
@@ -35,7 +36,7 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
 export async function get(client: TxnClient, request: RangeRequest): Promise<RangeResponse> {
   const response = await client.txn({ success: [{ request_range: request }] });
   const range = response.responses[0]?.response_range;
-  if (range === undefined) throw new Error("InvariantViolation: a read-only txn answered without a range response");
+  if (range === undefined) throw new InvariantViolation("a read-only txn answered without a range response");
   // A sub-response header holds only the revision; the outer header is the full one.
   return { ...range, header: response.header };
 }
@@ -58,13 +59,36 @@ export async function waitDelete(client: ConcurrencyClient, key: Uint8Array, rev
   try {
     for (;;) {
       if (signal?.aborted === true) throw signal.reason ?? new Error("context canceled");
-      const response = await watcher.next();
+      const response = await untilAborted(watcher.next(), signal);
       if (response.canceled) throw new Error(response.cancel_reason || "lost watcher waiting for delete");
       if (response.events.some((event) => event.type === EventType.DELETE)) return;
     }
   } finally {
     await watcher.cancel();
   }
+}
+
+/**
+ * `promise`, or a rejection with the signal's reason as soon as `signal` aborts (Go: a select on
+ * the watch channel and `ctx.Done()`), so a waiter that gives up does not wait for the next event.
+ */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason ?? new Error("context canceled"));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
 }
 
 /** Resolves when no key under `prefix` with create revision ≤ `maxCreateRev` is left (etcd: `waitDeletes`). */

@@ -22,6 +22,7 @@ import type { Compare, ResponseHeader } from "../rpc.js";
 import { CompareResult, CompareTarget } from "../rpc.js";
 import { firstCreate, waitDeletes } from "./key.js";
 import type { Session } from "./session.js";
+import { InvariantViolation } from "../errors.js";
 
 /** etcd's `Mutex`; invariant: the holder is the waiter whose key has the lowest create revision under the prefix. */
 export class Mutex {
@@ -58,7 +59,7 @@ export class Mutex {
     this.myRev = response.header.revision;
     if (!response.succeeded) {
       const mine = response.responses[0]?.response_range?.kvs[0];
-      if (mine === undefined) throw new Error("InvariantViolation: lock key vanished between compare and read");
+      if (mine === undefined) throw new InvariantViolation("lock key vanished between compare and read");
       this.myRev = mine.create_revision;
     }
     const owner = response.responses[1]?.response_range?.kvs[0];

@@ -22,6 +22,7 @@ import { fromUtf8, utf8 } from "../../shared/bytes.js";
 import type { Compare, RequestOp, ResponseOp, TxnResponse, RangeResponse, LeaseID } from "../rpc.js";
 import { CompareResult, CompareTarget } from "../rpc.js";
 import type { TxnClient } from "./client.js";
+import { InvariantViolation } from "../errors.js";
 
 /** How strictly a transaction is isolated (etcd: `Isolation`; the numbers are etcd's). */
 export const Isolation = {
@@ -281,7 +282,7 @@ function writeSetCompares(writeSet: Map<string, StmPut>, rev: number): Compare[]
 function addToReadSet(readSet: Map<string, ReadResult>, keys: string[], responses: ResponseOp[]): void {
   keys.forEach((key, i) => {
     const range = responses[i]?.response_range;
-    if (range === undefined) throw new Error(`InvariantViolation: read of ${key} got no range response`);
+    if (range === undefined) throw new InvariantViolation(`read of ${key} got no range response`);
     readSet.set(key, range);
   });
 }

@@ -1,6 +1,8 @@
 /**
- * Mirrors the parts of Go's `net/http` (`server.go`: ServeMux, Error, NotFound, Redirect) that etcd's
- * client port inherits, so answers that never reach an etcd handler still look like etcd's.
+ * Mirrors the parts of Go's `net/http` (`server.go`: ServeMux, Error, NotFound, Redirect, body
+ * framing; `header.go`: sorted, canonical header lines) that etcd's client port inherits, so answers
+ * look like etcd's byte for byte. It is the one place for them: the v2 handler, the v3 gateway and
+ * the server all write through it (which is why it sits in shared/, below both stores).
  *
  * etcd does not write these answers itself; Go does, before or around etcd's handlers:
  *   - a request target with a bad escape (`/v2/keys/%zz`) is refused by the server: 400, connection closed;
@@ -94,18 +96,41 @@ function htmlEscape(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" })[c] ?? c);
 }
 
+/** Go's `CanonicalMIMEHeaderKey`: "x-etcd-cluster-id" → "X-Etcd-Cluster-Id". */
+function canonicalHeaderName(name: string): string {
+  return name.toLowerCase().replace(/(^|-)([a-z])/g, (_, dash: string, letter: string) => dash + letter.toUpperCase());
+}
+
 /**
- * Writes a complete body the way Go frames it: Content-Length for at most 2048 bytes, chunked above.
- * For HEAD the length is still announced but no body is sent (Go "eats" the write).
+ * Re-adds the headers sorted and canonically cased, as Go's `Header.Write` puts them on the wire
+ * (Node keeps the order they were set in).
+ *
+ *   set X-Etcd-Index, Content-Type  →  "Content-Type: …\r\nX-Etcd-Index: …"
+ */
+export function sortHeadersLikeGo(res: ServerResponse): void {
+  const names = res.getHeaderNames().sort();
+  const values = names.map((name) => [canonicalHeaderName(name), res.getHeader(name)] as const);
+  for (const name of names) res.removeHeader(name);
+  for (const [name, value] of values) if (value !== undefined) res.setHeader(name, value);
+}
+
+/**
+ * Writes a complete body the way Go frames it: Content-Length for at most 2048 bytes, chunked above,
+ * headers sorted. For HEAD the length is still announced but no body is sent (Go "eats" the write).
+ *
+ *   writeGoBody(req, res, 200, "ok\n")        →  Content-Length: 3
+ *   writeGoBody(req, res, 200, 3000 bytes)    →  Transfer-Encoding: chunked
  */
 export function writeGoBody(req: IncomingMessage, res: ServerResponse, status: number, body: string): void {
   const bytes = Buffer.from(body, "utf8");
   if (bytes.length <= GO_BUFFER_BEFORE_CHUNKING_BYTES) {
     if (req.method !== "HEAD" || bytes.length > 0) res.setHeader("Content-Length", String(bytes.length));
+    sortHeadersLikeGo(res);
     res.writeHead(status);
     res.end(req.method === "HEAD" ? undefined : bytes);
     return;
   }
+  sortHeadersLikeGo(res);
   res.writeHead(status);
   if (req.method === "HEAD") {
     res.end();

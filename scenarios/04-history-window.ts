@@ -17,9 +17,12 @@ import { runIfMain } from "./standalone.js";
 import type { Target } from "./workload.js";
 
 export const WRITES = 1500;
+/** Where "kept vs written" is measured; the run goes on to the last one, or to WRITES if that is further. */
 const CHECKPOINTS = [250, 500, 1000, 1500, 2000];
 export const QUIET_WRITES = 10;
 export const NOISY_WRITES = 1000;
+/** v2's event ring (`newWatchHub(1000)` in etcd's v2store). */
+const V2_HISTORY = 1000;
 
 /** v2's kept events, measured over the wire: a watch at waitIndex 1 either starts or tells the ring's start. */
 async function v2Kept(target: Target, lastIndex: number, firstIndex: number): Promise<number> {
@@ -61,8 +64,14 @@ export const lesson: Lesson = {
     "events kept vs events written, as the writes pile up",
     "writes to OTHER keys evicting a quiet key's history in v2: the window is global",
   ],
-  tryChanging: ["WRITES (try 999 and 1001)", "NOISY_WRITES: how many other writes it takes to lose the quiet key's history"],
+  tryChanging: ["WRITES (try 999 and 1001): npm start -- 4 --set WRITES=999", "NOISY_WRITES: how many other writes it takes to lose the quiet key's history (try 990 and 991)"],
+  params: {
+    WRITES: { default: WRITES, min: 1, max: 5000, description: "writes before the watcher resumes from the first", suggested: [999, 1000, 1001, 2500] },
+    NOISY_WRITES: { default: NOISY_WRITES, min: 0, max: 5000, description: "writes to other keys after the quiet key's", suggested: [990, 991] },
+  },
   async run(ctx) {
+    const WRITES = ctx.param("WRITES");
+    const NOISY_WRITES = ctx.param("NOISY_WRITES");
     const target = await ctx.openTarget();
     const { v2, v3 } = target;
 
@@ -72,12 +81,14 @@ export const lesson: Lesson = {
     );
     let first2 = 0;
     let first3 = 0;
+    let resumed2 = false;
     let last2 = 0;
     let last3 = 0;
     const kept2: number[] = [];
     const kept3: number[] = [];
     const written: number[] = [];
-    const total = CHECKPOINTS[CHECKPOINTS.length - 1] ?? WRITES;
+    const total = Math.max(CHECKPOINTS[CHECKPOINTS.length - 1] ?? 0, WRITES);
+    const checkpoints = [...new Set([...CHECKPOINTS, WRITES, total])].sort((a, b) => a - b);
     for (let i = 1; i <= total; i++) {
       const a = must(await v2.set("/jobs/status", `run ${i}`), "v2 set");
       const b = must(await v3.put({ key: utf8("jobs/status"), value: utf8(`run ${i}`) }), "v3 put");
@@ -87,7 +98,7 @@ export const lesson: Lesson = {
       }
       last2 = a.etcdIndex;
       last3 = b.header.revision;
-      if (CHECKPOINTS.includes(i)) {
+      if (checkpoints.includes(i)) {
         written.push(i);
         kept2.push(await v2Kept(target, last2, first2));
         // v3 keeps every revision until compacted: a read at the first revision still works.
@@ -111,16 +122,24 @@ export const lesson: Lesson = {
         );
         ctx.measure("v2ResumeErrorCode", resume2.ok ? 0 : resume2.error.errorCode);
         ctx.measure("v3ReplayedEvents", resume3.events);
+        const applies = WRITES > V2_HISTORY;
         ctx.claim({
           id: "v2-401-v3-replays",
           claim: `after ${WRITES} writes, a watcher resuming from the first write gets 401 from v2 and all ${WRITES} events from v3`,
+          when: `WRITES > ${V2_HISTORY}`,
           v2Value: resume2.ok ? "started" : resume2.error.errorCode,
           v3Value: resume3.events,
           holds: !resume2.ok && resume2.error.errorCode === 401 && resume3.events === WRITES,
+          ...(applies ? {} : { notApplicable: true }),
         });
+        // Narration from what was measured: the ring either lost the first index or still had it.
         ctx.say(
-          `The 401 cause names the ring's bounds: [oldest kept index / index asked for]. v3 replayed the events in batches: the catch-up loop sends at most 1000 revisions per batch.`,
+          resume2.ok
+            ? `v2 still had index ${first2}: only ${WRITES} events have been written, and its ring keeps the last ${V2_HISTORY}. Write more than ${V2_HISTORY} and the first one falls out.`
+            : `The 401 cause names the ring's bounds: [oldest kept index / index asked for]. ${WRITES} events have pushed index ${first2} out of the last ${V2_HISTORY}.`,
+          `v3 replayed ${resume3.events} events in ${resume3.responses} ${resume3.responses === 1 ? "response" : "responses"}: the catch-up loop sends at most 1000 revisions per batch.`,
         );
+        resumed2 = resume2.ok;
       }
       ctx.progress(i, total);
     }
@@ -184,16 +203,29 @@ export const lesson: Lesson = {
       { labelHeader: "" },
     );
     ctx.measure("quietV3Replayed", quiet3.events);
+    // The quiet key's first event is index quietFirst2; it is evicted once more than V2_HISTORY
+    // events follow it, counting itself: QUIET_WRITES + NOISY_WRITES > V2_HISTORY.
     ctx.claim({
       id: "window-is-global",
       claim: `${NOISY_WRITES} writes to other keys are enough to erase a quiet key's ${QUIET_WRITES}-event history in v2; v3 still replays it`,
+      when: `NOISY_WRITES > ${V2_HISTORY - QUIET_WRITES}`,
       v2Value: quiet2.ok ? "started" : quiet2.error.errorCode,
       v3Value: quiet3.events,
       holds: !quiet2.ok && quiet2.error.errorCode === 401 && quiet3.events === QUIET_WRITES,
+      ...(QUIET_WRITES + NOISY_WRITES > V2_HISTORY ? {} : { notApplicable: true }),
     });
+    ctx.say(
+      quiet2.ok
+        ? `v2 still had /quiet's first event: ${QUIET_WRITES} + ${NOISY_WRITES} events fit in its ring of ${V2_HISTORY}.`
+        : `v2 lost /quiet's first event: ${QUIET_WRITES} + ${NOISY_WRITES} events do not fit in its ring of ${V2_HISTORY}, whichever keys they were on.`,
+    );
 
     ctx.whatJustHappened(
-      `v2's history is one ring of ${cap} events for the whole store (etcd sizes it for 20,000 writes/s × 2 × 50 ms of round trip). Once ${WRITES} events had passed, index ${first2} was gone, and so was every event of a key that merely stayed quiet while others were busy. The client is told to GET the key again and watch from X-Etcd-Index + 1, losing the changes in between.`,
+      `v2's history is one ring of ${cap} events for the whole store (etcd sizes it for 20,000 writes/s × 2 × 50 ms of round trip). ${
+        resumed2
+          ? `After ${WRITES} writes index ${first2} was still in it; past ${V2_HISTORY} it goes, and so does every event of a key that merely stayed quiet while others were busy.`
+          : `Once ${WRITES} events had passed, index ${first2} was gone, and so was every event of a key that merely stayed quiet while others were busy.`
+      } The client is told to GET the key again and watch from X-Etcd-Index + 1, losing the changes in between.`,
       `v3 keeps each revision in its backend and replays from any revision that is not compacted; the price is that history grows until someone compacts it (lesson 5).`,
     );
     ctx.myth(

@@ -76,25 +76,27 @@ export const lesson: Lesson = {
       { label: "input ends early", script: `value("user1") = "bob"\n\nput user1 dave\n`, v2: async () => "" },
     ];
 
-    ctx.step("Run each script", "The script is shown with ↵ for each line break. The v3 column is etcdctl's output; errors are refused before anything reaches the server.");
+    ctx.step(
+      "Run each script",
+      "Each script is shown as etcdctl txn reads it from stdin (a heredoc here; txn -i reads the same lines after its prompts), followed by what etcdctl prints. Below it, v2's nearest request beside v3's verdict. Errors are refused before anything reaches the server.",
+    );
     const results: Record<string, { text: string; revisionAfter: number }> = {};
     for (const { label, script, v2: v2Do } of scripts) {
       const parsed = parseTxnScript(script);
-      let text: string;
-      if (!parsed.ok) text = `Error: ${parsed.error}`;
+      let printed: string[];
+      if (!parsed.ok) printed = [`Error: ${parsed.error}`];
       else {
         const answer = await v3.txn(parsed.request);
-        text = answer.ok ? formatTxnSimple(answer.value).join(" ↵ ") : `Error: ${answer.error.message}`;
+        printed = answer.ok ? formatTxnSimple(answer.value) : [`Error: ${answer.error.message}`];
       }
+      const text = printed.join(" ↵ ");
       const head = must(await v3.range({ key: utf8("\0"), range_end: new Uint8Array([0]), count_only: true }), "range").header.revision;
       results[label] = { text, revisionAfter: head };
-      ctx.table(
-        [
-          { label: "script", v2: "", v3: script.replace(/\n/g, " ↵ ").trimEnd() },
-          { label: "result", v2: await v2Do(), v3: text },
-        ],
-        { labelHeader: label },
-      );
+      // The script as typed: every line, blank ones included (they end the blocks).
+      const typed = script.endsWith("\n") ? script.slice(0, -1).split("\n") : script.split("\n");
+      ctx.say(`${label}:`);
+      ctx.code("$ etcdctl txn <<'EOF'", ...typed, "EOF", ...printed);
+      ctx.table([{ label: "result", v2: await v2Do(), v3: printed[0] ?? "" }], { labelHeader: label });
     }
 
     const first = results["all compares hold"]?.text ?? "";

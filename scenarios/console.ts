@@ -84,7 +84,8 @@ export async function runConsole(argv: readonly string[]): Promise<number> {
     const writeFile = (path: string, text: string): void => writeFileSync(path, text);
     if (args.target !== undefined) {
       const endpoints = parseEndpoints(args.target);
-      await probeEndpoints(endpoints);
+      const info = await probeEndpoints(endpoints, false);
+      if (!info.v2) process.stderr.write(`etcd ${info.version} at ${endpoints[0] ?? ""} has no v2 API (--enable-v2=false): v2 and both lines will fail\n`);
       const factory = new RealEtcdTargetFactory({ endpoints, asIs: true });
       engine = await ConsoleEngine.open({ open: () => factory.open(0), replayable: false, width, writeFile });
     } else {

@@ -27,6 +27,8 @@ export interface LessonParam {
   max: number;
   /** What it changes, for --help and the report. */
   description: string;
+  /** The values "Try changing" suggests; a test runs each and checks no claim contradicts its narration. */
+  suggested: number[];
 }
 
 export interface Lesson extends LessonHeader {

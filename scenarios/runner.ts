@@ -283,6 +283,7 @@ export async function main(
       stdout(lessons.map((l) => `${String(l.id).padStart(2)}  ${l.slug.padEnd(slugWidth)} ${l.title}`).join("\n") + "\n");
       return 0;
     }
+    if (args.target !== undefined && !/^https?:\/\//.test(args.target) && !providers.some((p) => p.handles(args.target as string))) parseEndpoints(args.target);
     const chosen = selectLessons(lessons, args.selectors);
     const settings = checkSettings(chosen, args.sets);
     if (args.html !== undefined) checkHtmlPath(args.html);

@@ -17,6 +17,8 @@ const HEIGHT = 300;
 const MARGIN = { bottom: 56, left: 64 };
 /** Room right of the plot: lines need it for their end labels. */
 const MARGIN_RIGHT = { bars: 16, lines: 60 };
+/** The shortest bar drawn for a value above zero, in pixels. */
+const MIN_BAR_PX = 3;
 /** v2 in shades of orange, v3 in shades of blue, series of neither API in other colours. */
 const PALETTE = {
   v2: ["#d9822b", "#f2b679", "#9c5716"],
@@ -174,7 +176,9 @@ export function renderChartSvg(chart: Chart): string {
     chart.series.forEach((series, j) => {
       series.values.forEach((value, i) => {
         const x = left + groupW * i + groupW * 0.1 + barW * j;
-        const py = y(value);
+        // A small non-zero value still gets a visible bar: lesson 9's one revision beside v2's
+        // thousand indexes would otherwise be a fraction of a pixel, indistinguishable from zero.
+        const py = value > 0 ? Math.min(y(value), marginTop + plotH - MIN_BAR_PX) : y(value);
         parts.push(
           `<rect x="${x.toFixed(1)}" y="${py.toFixed(1)}" width="${barW.toFixed(1)}" height="${(marginTop + plotH - py).toFixed(1)}" fill="${colours[j]}"><title>${escapeXml(`${series.name} at ${chart.x[i] ?? ""}: ${value}`)}</title></rect>`,
         );

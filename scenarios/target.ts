@@ -29,6 +29,7 @@ import type { TargetFactory } from "./workload.js";
 import { type FreshCounters, RealEtcdTargetFactory, TargetBusyError, TargetNotEmptyError } from "./adapters/realEtcd.js";
 import { RealClock } from "../shared/clock.js";
 import { parseEndpoints } from "./targetUrl.js";
+import { show } from "./textReport.js";
 
 export { parseEndpoints };
 export type { ClaimComparison, LessonComparison };
@@ -210,13 +211,6 @@ export function mergeFigures(sim: LessonReport, real: LessonReport | undefined):
 }
 
 // ---- text rendering -------------------------------------------------------------------------------
-
-function show(cell: Cell | null | undefined): string {
-  if (cell === undefined) return "(no claim)";
-  if (cell === null) return "—";
-  if (typeof cell === "boolean") return cell ? "yes" : "no";
-  return String(cell);
-}
 
 const MARK: Record<ClaimComparison["verdict"], string> = { agree: "✓", disagree: "✗ DISAGREE", "sim-only": "·", "real-only": "✗ REAL ONLY" };
 

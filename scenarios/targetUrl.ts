@@ -31,41 +31,53 @@ export interface EndpointInfo {
   v2: boolean;
 }
 
-/** Fetches with a deadline; rejects with a one-line reason. */
-async function fetchWithin(url: string, ms: number): Promise<Response> {
+/** GETs `url` and reads its body, with a deadline; rejects with a one-line reason. */
+async function fetchWithin(url: string, ms: number): Promise<{ ok: boolean; status: number; body: string }> {
   const abort = new AbortController();
+  let finished = false;
   const timeout = sleep(ms).then(() => {
+    if (finished) return undefined as never;
     abort.abort();
     throw new Error(`no answer within ${ms / 1000} s`);
   });
+  const get = async (): Promise<{ ok: boolean; status: number; body: string }> => {
+    const response = await fetch(url, { signal: abort.signal });
+    return { ok: response.ok, status: response.status, body: await response.text() };
+  };
   try {
-    return await Promise.race([fetch(url, { signal: abort.signal }), timeout]);
+    return await Promise.race([get(), timeout]);
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new Error(cause?.code ?? cause?.message ?? (error as Error).message);
   } finally {
-    abort.abort();
+    finished = true;
   }
 }
 
-/** Checks that each endpoint is an etcd; throws a UsageError naming the first that is not. */
-export async function probeEndpoints(endpoints: readonly string[]): Promise<EndpointInfo> {
+/**
+ * Checks that each endpoint is an etcd client URL (with the v2 API on, when `needV2`); throws a
+ * UsageError naming the first that is not. An etcd's peer URL answers /version too, but not /v2/keys.
+ */
+export async function probeEndpoints(endpoints: readonly string[], needV2 = true): Promise<EndpointInfo> {
   let first: EndpointInfo | undefined;
   for (const endpoint of endpoints) {
     const info = await probeEndpoint(endpoint);
+    if (needV2 && !info.v2) {
+      throw new UsageError(`--target ${endpoint}: etcd ${info.version} answers, but not /v2/keys: give a client URL of an etcd started with --enable-v2=true`);
+    }
     first ??= info;
   }
   return first as EndpointInfo;
 }
 
 export async function probeEndpoint(endpoint: string): Promise<EndpointInfo> {
-  let response: Response;
+  let response: { ok: boolean; status: number; body: string };
   try {
     response = await fetchWithin(`${endpoint}/version`, PROBE_TIMEOUT_MS);
   } catch (error) {
     throw new UsageError(`--target ${endpoint}: nothing answers there (${(error as Error).message})`);
   }
-  const body = await response.text();
+  const body = response.body;
   let version: string | undefined;
   try {
     version = (JSON.parse(body) as { etcdserver?: string }).etcdserver;
@@ -77,9 +89,7 @@ export async function probeEndpoint(endpoint: string): Promise<EndpointInfo> {
   }
   let v2 = false;
   try {
-    const keys = await fetchWithin(`${endpoint}/v2/keys/`, PROBE_TIMEOUT_MS);
-    await keys.body?.cancel();
-    v2 = keys.ok;
+    v2 = (await fetchWithin(`${endpoint}/v2/keys/`, PROBE_TIMEOUT_MS)).ok;
   } catch {
     v2 = false;
   }

@@ -206,7 +206,8 @@ function claimLine(claim: Claim, options: TextOptions): string {
   return `${mark} ${claim.claim}${when} ${values}`;
 }
 
-function show(cell: Cell | null | undefined): string {
+/** A claim's value in a comparison: "(no claim)" when a side made none, "—" for no value, yes/no. */
+export function show(cell: Cell | null | undefined): string {
   if (cell === undefined) return "(no claim)";
   if (cell === null) return "—";
   if (typeof cell === "boolean") return cell ? "yes" : "no";

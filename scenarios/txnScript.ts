@@ -116,16 +116,18 @@ export function argify(line: string): string[] {
 export function parseOp(line: string): RequestOp | string {
   const [command, ...rest] = argify(line);
   const prefix = rest.includes("--prefix");
-  const args = rest.filter((a) => !a.startsWith("--"));
-  const unknownFlag = rest.some((a) => a.startsWith("--") && a !== "--prefix");
+  const args = rest.filter((a) => !a.startsWith("-"));
+  const unknownFlag = rest.some((a) => a.startsWith("-") && a !== "--prefix");
   if (unknownFlag) return `invalid txn request: ${line}`;
   const key = args[0];
   switch (command) {
     case "put":
-      if (args.length < 2 || key === undefined || prefix) return `invalid txn request: ${line}`;
+      // etcdctl parses the op with put's own argument check, and exits with its message.
+      if (args.length < 2 && !prefix) return "put command needs 1 argument and input from stdin or 2 arguments";
+      if (key === undefined || prefix) return `invalid txn request: ${line}`;
       return { request_put: { key: utf8(key), value: utf8(args[1] ?? "") } };
     case "get":
-      if (key === undefined || args.length > 2) return `invalid txn request: ${line}`;
+      if (key === undefined || args.length > 2) return "get command needs one argument as key and an optional argument as range_end";
       return {
         request_range: {
           key: utf8(key),
@@ -133,7 +135,7 @@ export function parseOp(line: string): RequestOp | string {
         },
       };
     case "del":
-      if (key === undefined || args.length > 2) return `invalid txn request: ${line}`;
+      if (key === undefined || args.length > 2) return "del command needs one argument as key and an optional argument as range_end";
       return {
         request_delete_range: {
           key: utf8(key),

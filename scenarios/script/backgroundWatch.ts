@@ -31,6 +31,8 @@ interface JobBase {
   command: string;
   events: number;
   done: boolean;
+  /** `> /dev/null`: events are counted, not printed. */
+  quiet: boolean;
 }
 
 interface V3Job extends JobBase {
@@ -59,6 +61,8 @@ export interface StartedWatch {
 
 export class BackgroundWatches {
   private readonly jobs: Job[] = [];
+  /** Set by the engine before a command: the next watch started drops its output (`> /dev/null`). */
+  quietNext = false;
 
   constructor(private readonly target: Target) {}
 
@@ -94,6 +98,7 @@ export class BackgroundWatches {
       command: `watch ${argv.slice(1).join(" ")}`,
       events: 0,
       done: false,
+      quiet: this.quietNext,
       stream,
       output: parsed.output,
       hex: flagOn(flags, "hex"),
@@ -114,6 +119,7 @@ export class BackgroundWatches {
       command: `v2 watch ${argv.slice(argv.indexOf("watch") + 1).join(" ")}`,
       events: 0,
       done: false,
+      quiet: this.quietNext,
       key: v2Key(key),
       recursive: flagOn(parsed.flags, "recursive"),
       forever: flagOn(parsed.flags, "forever"),
@@ -152,7 +158,8 @@ export class BackgroundWatches {
   }
 
   private async collectJob(job: Job): Promise<ConsoleLine[]> {
-    return job.api === "v3" ? this.collectV3(job) : this.collectV2(job);
+    const lines = job.api === "v3" ? await this.collectV3(job) : await this.collectV2(job);
+    return job.quiet ? lines.filter((line) => line.stream !== "watch") : lines;
   }
 
   private async collectV3(job: V3Job): Promise<ConsoleLine[]> {

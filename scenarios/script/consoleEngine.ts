@@ -73,7 +73,7 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * (unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000));
 }
 
-const META = ["undo", "save", "jobs", "kill", "help", "sleep", "expect", "v2", "v3", "both"];
+const META = ["undo", "save", "jobs", "kill", "help", "sleep", "expect", "repeat", "v2", "v3", "both"];
 
 export class ConsoleEngine {
   private target!: Target;
@@ -85,6 +85,8 @@ export class ConsoleEngine {
   private txn: { reader: TxnReader; parsed: ParsedV3; lines: string[]; interactive: boolean } | undefined;
   private last: LastResult | undefined;
   private replaying = false;
+  /** Inside `repeat`: background watches are read after the loop, not after each command. */
+  private repeating = false;
 
   private constructor(private readonly options: ConsoleEngineOptions) {}
 
@@ -97,6 +99,11 @@ export class ConsoleEngine {
   /** The prompt a shell shows before the next line: none inside a `txn` block (etcdctl shows none). */
   prompt(): string {
     return this.txn === undefined ? "etcdsim> " : "";
+  }
+
+  /** The exit code etcdctl would have returned for the last command (the v3 side after `both`). */
+  exitCode(): number | undefined {
+    return this.last?.v3?.exit ?? this.last?.v2?.exit;
   }
 
   /** Every `expect` checked so far, as lesson claims. */
@@ -170,6 +177,8 @@ export class ConsoleEngine {
       case "expect":
         this.record([line]);
         return this.expect(text);
+      case "repeat":
+        return this.repeat(line, text);
       default:
         break;
     }
@@ -178,15 +187,43 @@ export class ConsoleEngine {
     return [...output, ...(await this.watches.collect())];
   }
 
+  /**
+   * `repeat N COMMAND`: runs COMMAND N times with `$I` = 1 … N, and shows the last run's output (a
+   * script's loop; not an etcdctl command). Background watches still print everything they get.
+   */
+  private async repeat(line: string, text: string): Promise<ConsoleLine[]> {
+    const match = /^repeat\s+(\d+)\s+(.+)$/.exec(text);
+    const times = Number(match?.[1] ?? "0");
+    if (match === null || times < 1 || times > 100_000) return [{ stream: "err", text: "Error: repeat wants a count from 1 to 100000 and a command: repeat 1000 put k v$I" }];
+    this.record([line]);
+    const body = match[2] as string;
+    let last: ConsoleLine[] = [];
+    // Watches are read once, after the loop: against a real etcd each read waits for arrivals.
+    this.repeating = true;
+    try {
+      for (let i = 1; i <= times; i++) {
+        const words = shellWords(this.substitute(body.replace(/\$I\b/g, String(i))));
+        if (!Array.isArray(words)) return [{ stream: "err", text: `Error: ${words.error}` }];
+        last = await this.command(stripEtcdctl(words));
+      }
+    } finally {
+      this.repeating = false;
+    }
+    return [{ stream: "note", text: `(ran ${times} times; the last printed:)` }, ...last, ...(await this.watches.collect())];
+  }
+
   // ---- commands -------------------------------------------------------------------------------
 
+  /** One command line; `&` runs a watch in the background, `> /dev/null` drops its stdout. */
   private async command(words: string[]): Promise<ConsoleLine[]> {
     const background = words[words.length - 1] === "&";
-    const argv = background ? words.slice(0, -1) : words;
+    let argv = background ? words.slice(0, -1) : words;
+    const quiet = argv.length >= 2 && argv[argv.length - 2] === ">" && argv[argv.length - 1] === "/dev/null";
+    if (quiet) argv = argv.slice(0, -2);
+    this.watches.quietNext = quiet;
     const [api, ...rest] = argv;
-    if (api === "v2") return this.v2(rest, background);
-    if (api === "both") return this.both(rest, background);
-    return this.v3(api === "v3" ? rest : argv, background);
+    const output = api === "v2" ? await this.v2(rest, background) : api === "both" ? await this.both(rest, background) : await this.v3(api === "v3" ? rest : argv, background);
+    return quiet ? output.filter((l) => l.stream !== "out") : output;
   }
 
   private async v3(argv: string[], background: boolean): Promise<ConsoleLine[]> {
@@ -289,7 +326,7 @@ export class ConsoleEngine {
       v2Lines.push(...v2Output.map((l) => l.text));
     } else v2Lines.push(...wrapText(plan.v2Missing ?? "", this.columnWidth()));
     v3Lines.push(...v3Output.map((l) => l.text));
-    const events = await this.watches.collect();
+    const events = this.repeating ? [] : await this.watches.collect();
     for (const event of events) if (event.job !== undefined) told[this.watches.apiOf(event.job)].push(event.job);
     const after = await this.counters();
     v2Lines.push(before.index === after.index ? `index stays ${after.index}` : `index ${before.index} → ${after.index}`);
@@ -313,7 +350,9 @@ export class ConsoleEngine {
   /** Lays out v2 | v3 rows; long cells wrap within their column. */
   private columns(left: string[], right: string[]): ConsoleLine[] {
     const width = this.columnWidth();
-    const wrapCells = (cells: string[]): string[] => cells.flatMap((c) => (c.length <= width ? [c] : chunk(c, width)));
+    // Long cells wrap at spaces; only a word longer than the column (JSON) is cut.
+    const wrapCells = (cells: string[]): string[] =>
+      cells.flatMap((c) => (c.length <= width ? [c] : wrapText(c, width).flatMap((l) => (l.length <= width ? [l] : chunk(l, width)))));
     const l = wrapCells(left);
     const r = wrapCells(right);
     const rows: ConsoleLine[] = [];
@@ -421,6 +460,7 @@ const HELP = [
   "v2 …    runs an etcdctl v2 line: v2 set /k v --ttl 5, v2 get /k, v2 ls -r /, v2 rm /k, v2 watch --forever /k &",
   "both …  runs the same operation on v2 and v3, side by side: both put k v [--ttl N], both get k [--prefix], both del k, both watch k &",
   "# text  narration; sleep 5s lets time pass; expect revision = 5 | expect v2 exit = 4 | expect output contains OK | expect events 1 = 2",
+  "repeat N CMD runs CMD N times ($I = 1 … N); CMD > /dev/null drops its output (a watch still counts its events)",
   "undo    replays the session minus its last command; save FILE writes the session as a script; jobs; kill %N",
 ];
 

@@ -410,6 +410,8 @@ export class TxnReader {
   private abort(message: string): CtlResult {
     // etcdctl panics on `==`, `>=`, `<=` and lease compares (exit 2); parseCompare says so in its text.
     if (message.startsWith("panic:")) return { out: [], err: [message], exit: 2 };
+    // An op line that fails its command's own argument check exits as that command would (128).
+    if (/^(put|get|del) command needs/.test(message)) return fail(EXIT_BAD_ARGS, message);
     return fail(EXIT_INVALID_INPUT, message);
   }
 }

@@ -102,16 +102,29 @@ function resultField(result: CtlResult, subject: ExpectSubject): string | number
   return result.out.join("\n");
 }
 
+/**
+ * The value a claim records. For `contains` it is whether the text was there, not the whole output:
+ * output carries lease and cluster IDs, which differ from one etcd to the next, so only the fact
+ * checked can agree between etcdsim and a real etcd.
+ */
+function recorded(actual: string | number, op: string, expected: string): string | number {
+  if (op !== "contains" && op !== "!contains") return actual;
+  return String(actual).includes(expected) ? `contains "${expected}"` : `lacks "${expected}"`;
+}
+
 /** Checks one expect and states it as a claim with the measured value on its API's side. */
 export async function evaluateExpect(expect: ParsedExpect, context: ExpectContext, number: number): Promise<Claim> {
   const claim = expect.why === undefined ? expect.text : `${expect.why} (${expect.text})`;
-  const made = (api: "v2" | "v3" | undefined, actual: string | number | undefined): Claim => ({
-    id: `expect-${number}`,
-    claim,
-    v2Value: api === "v2" && actual !== undefined ? actual : null,
-    v3Value: api === "v3" && actual !== undefined ? actual : null,
-    holds: actual !== undefined && compareValues(actual, expect.op, expect.expected),
-  });
+  const made = (api: "v2" | "v3" | undefined, actual: string | number | undefined): Claim => {
+    const value = actual === undefined ? null : recorded(actual, expect.op, expect.expected);
+    return {
+      id: `expect-${number}`,
+      claim,
+      v2Value: api === "v2" ? value : null,
+      v3Value: api === "v3" ? value : null,
+      holds: actual !== undefined && compareValues(actual, expect.op, expect.expected),
+    };
+  };
   switch (expect.subject) {
     case "revision":
       return made("v3", (await context.counters()).revision);

@@ -10,17 +10,23 @@ import { formatNumber, wrap } from "../../scenarios/textReport.js";
 
 describe("parseArguments", () => {
   it("reads lesson selectors, --seed, --json, --html and --target", () => {
-    expect(parseArguments(["4", "ttl", "--seed", "9", "--json", "--html", "r.html", "--target", "http://x"])).toEqual({
+    expect(parseArguments(["4", "ttl", "--seed", "9", "--json", "--html", "r.html", "--target", "http://x", "--set", "WRITES=999"])).toEqual({
       selectors: ["4", "ttl"],
       seed: 9,
       json: true,
       html: "r.html",
       target: "http://x",
       list: false,
+      help: false,
+      sets: { WRITES: "999" },
+      step: false,
     });
   });
   it("defaults to every lesson with seed 1 and text output", () => {
-    expect(parseArguments([])).toEqual({ selectors: [], seed: 1, json: false, list: false });
+    expect(parseArguments([])).toEqual({ selectors: [], seed: 1, json: false, list: false, help: false, sets: {}, step: false });
+  });
+  it("reads --name=value exactly as --name value", () => {
+    expect(parseArguments(["--seed=7", "--html=r.html", "--target=http://x", "--set=A=1"])).toEqual(parseArguments(["--seed", "7", "--html", "r.html", "--target", "http://x", "--set", "A=1"]));
   });
   it("refuses an unknown option and a seed that is not a number", () => {
     expect(() => parseArguments(["--colour"])).toThrow(UsageError);

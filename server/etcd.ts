@@ -62,6 +62,8 @@ export interface EtcdOptions {
   readonly grpcLimits?: GrpcLimits;
   /** --max-txn-ops (default 128). */
   readonly maxTxnOps?: number;
+  /** Where the listener's lines go (a connection that is neither HTTP/1.x nor HTTP/2); default stderr. */
+  readonly log?: (line: string) => void;
   /**
    * Extra handlers mounted after the v2 API and the basics (e.g. the v3 JSON gateway). Each gets
    * the running context so it can share the clock.
@@ -158,7 +160,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   const server = createEtcdHttpServer(handlers, options.observeRequest);
   // One port, two protocols (etcd's cmux): gRPC and HTTP/1.x share the listener.
   const secure = listenUrl.protocol === "https:";
-  const { server: listener, sockets } = createClientListener({ httpServer: server, grpcServer, ...(secure && options.tls !== undefined ? { tls: options.tls } : {}) });
+  const { server: listener, sockets } = createClientListener({ httpServer: server, grpcServer, ...(options.log !== undefined ? { log: options.log } : {}), ...(secure && options.tls !== undefined ? { tls: options.tls } : {}) });
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(Number(listenUrl.port === "" ? (secure ? 443 : 80) : listenUrl.port), listenUrl.hostname, () => resolve());

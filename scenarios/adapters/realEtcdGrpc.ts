@@ -89,11 +89,24 @@ export function toRealEtcdV3Error(error: unknown): RealEtcdV3Error | Error {
   return new RealEtcdV3Error(Number(match[1]), details);
 }
 
+/**
+ * grpc-js's text for a call that never left the client: its channel was closed before the call
+ * started. The `etcd3` client closes every channel of a host whenever one of its own streams ends
+ * with CANCELLED (a watch it cancelled itself), so a call made at that moment meets a closed channel.
+ * Nothing reached the server, so trying again cannot apply anything twice.
+ */
+const NOT_STARTED = "Channel closed before call started";
+/** Attempts for a call that keeps meeting a closed channel. */
+const NOT_STARTED_ATTEMPTS = 3;
+
 async function call<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (error) {
-    throw toRealEtcdV3Error(error);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await run();
+    } catch (error) {
+      const notStarted = error instanceof Error && error.message.includes(NOT_STARTED);
+      if (!notStarted || attempt >= NOT_STARTED_ATTEMPTS) throw toRealEtcdV3Error(error);
+    }
   }
 }
 

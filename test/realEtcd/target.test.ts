@@ -1,45 +1,17 @@
 /**
  * `npm start -- --target`: the lessons that a real etcd can host run there and in process, and their
  * headline claims agree. Lessons that wait long in real time (TTLs of tens of seconds) are left to
- * `.ci/real-etcd-checks.sh`, which runs every lesson; this file keeps to the quick ones, so the
- * whole directory stays under two minutes.
+ * `.ci/real-etcd-checks.sh`, which runs every lesson; this file keeps to the quick ones
+ * (support/quickLessons.ts), so the whole directory stays under two minutes.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inProcessProvider } from "../../scenarios/adapters/inProcess.js";
-import type { Lesson } from "../../scenarios/lesson.js";
 import { LESSONS } from "../../scenarios/lessons.js";
 import type { RunTargetFactory } from "../../scenarios/targets.js";
 import { compareClaims, compareLessons, parseEndpoints, renderTargetText, type TargetRunReport } from "../../scenarios/target.js";
 import type { LessonReport } from "../../scenarios/report.js";
+import { disagreements, quickLessons } from "../support/quickLessons.js";
 import { etcdAvailable, startCluster, startEtcd, type RealEtcd, type RealEtcdCluster } from "../support/realEtcd.js";
-
-/** Lessons whose real-time waits stay within a few seconds. */
-const QUICK = new Set([
-  "data-model",
-  "versions",
-  "how-a-get-works",
-  "history-window",
-  "cas-vs-txn",
-  "txn-in-practice",
-  "optimistic-vs-pessimistic",
-  "prefix-watches",
-  "watcher-machinery",
-  "persistence",
-  "index-vs-revision",
-]);
-
-function quickLessons(): Lesson[] {
-  return LESSONS.filter((lesson) => QUICK.has(lesson.slug));
-}
-
-function disagreements(report: TargetRunReport): string[] {
-  return report.lessons.flatMap((lesson) => [
-    ...(lesson.status === "failed" ? [`lesson ${lesson.id} failed: ${lesson.reason ?? ""}`] : []),
-    ...lesson.claims
-      .filter((claim) => claim.verdict === "disagree" || claim.verdict === "real-only")
-      .map((claim) => `lesson ${lesson.id} ${claim.id}: sim ${JSON.stringify(claim.sim)} real ${JSON.stringify(claim.real)}`),
-  ]);
-}
 
 describe("compareClaims", () => {
   const report = (claims: LessonReport["claims"], limitations: string[] = []): LessonReport => ({

@@ -6,7 +6,10 @@
  *   etcdserverpb.KV              Range Put DeleteRange Txn Compact   key.ts
  *   etcdserverpb.Watch           Watch (bidirectional)    watch.ts
  *   etcdserverpb.Lease           LeaseGrant … LeaseKeepAlive (bidirectional)   lease.ts
- *   etcdserverpb.Maintenance     Status …                 maintenance.ts
+ *   etcdserverpb.Cluster         MemberList MemberAdd MemberRemove MemberUpdate MemberPromote   member.ts
+ *   etcdserverpb.Maintenance     Status Hash HashKV Defragment Alarm Snapshot (stream) MoveLeader   maintenance.ts
+ *   v3electionpb.Election        Campaign Proclaim Leader Observe (stream) Resign   election.ts (embed/serve.go)
+ *   v3lockpb.Lock                Lock Unlock              lock.ts (embed/serve.go)
  *   grpc.health.v1.Health        Check, Watch             here (etcd registers grpc-go's health server)
  *
  * Limits (grpc.md §1.1, §3.3):
@@ -26,7 +29,10 @@ import type { EtcdServer } from "../etcdServer.js";
 import { ProtoRegistry } from "./codec.js";
 import { kvServer } from "./key.js";
 import { leaseServer } from "./lease.js";
+import { electionServer } from "./election.js";
+import { lockServer } from "./lock.js";
 import { maintenanceServer } from "./maintenance.js";
+import { clusterServer } from "./member.js";
 import { serverStream, unary } from "./util.js";
 import { watchServer } from "./watch.js";
 
@@ -102,7 +108,10 @@ export function registerV3Services(grpcServer: Server, server: EtcdServer, limit
   add("etcdserverpb.KV", kvServer(server));
   add("etcdserverpb.Watch", watchServer(server));
   add("etcdserverpb.Lease", leaseServer(server));
+  add("etcdserverpb.Cluster", clusterServer(server));
   add("etcdserverpb.Maintenance", maintenanceServer(server));
+  add("v3electionpb.Election", electionServer(server));
+  add("v3lockpb.Lock", lockServer(server));
   add("grpc.health.v1.Health", healthServer());
 }
 

@@ -144,3 +144,10 @@ export function serverStream<Req, Res>(
     }
   };
 }
+
+/** An AbortSignal that fires when the client cancels the call or goes away (etcd: the call's context). */
+export function callSignal(call: { on(event: "cancelled", listener: () => void): unknown }): AbortSignal {
+  const controller = new AbortController();
+  call.on("cancelled", () => controller.abort());
+  return controller.signal;
+}

@@ -50,12 +50,19 @@ export interface LessonView {
 /** The lessons shipped with the classroom (classroom/lessons/*.etcdctl). */
 export const LESSON_DIR = join(dirname(fileURLToPath(import.meta.url)), "lessons");
 
-/** The shipped lessons by file name (without .etcdctl), in name order. */
+/** The scenario scripts `npm start -- FILE` runs (scenarios/scripts/*.etcdctl), offered as `scripts/<name>`. */
+export const SCRIPT_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "scenarios", "scripts");
+
+/** The shipped lessons by name (file name without .etcdctl): the classroom's, then the scenario scripts. */
 export function shippedLessons(): Map<string, string> {
   const lessons = new Map<string, string>();
-  for (const file of readdirSync(LESSON_DIR).filter((name) => name.endsWith(".etcdctl")).sort()) {
-    lessons.set(file.slice(0, -".etcdctl".length), readFileSync(join(LESSON_DIR, file), "utf8"));
-  }
+  const add = (dir: string, prefix: string): void => {
+    for (const file of readdirSync(dir).filter((name) => name.endsWith(".etcdctl")).sort()) {
+      lessons.set(prefix + file.slice(0, -".etcdctl".length), readFileSync(join(dir, file), "utf8"));
+    }
+  };
+  add(LESSON_DIR, "");
+  add(SCRIPT_DIR, "scripts/");
   return lessons;
 }
 

@@ -271,3 +271,14 @@ describe("LessonPlayer", () => {
     ]);
   });
 });
+
+describe("the shipped lessons", () => {
+  it.each([...shippedLessons().keys()])("%s plays to its last step and back to its first", async (name) => {
+    const player = LessonPlayer.fromScript(shippedLessons().get(name) as string);
+    expect(player.steps.length).toBeGreaterThan(0);
+    const last = await player.goto(player.steps.length);
+    expect(last.step).toBe(player.steps.length);
+    const first = await player.goto(1);
+    expect(first).toEqual(await player.goto(1));
+  });
+});

@@ -173,7 +173,7 @@ export class RequestLog {
   }
 
   /** Open connections, oldest first. */
-  connectionRows(v3WatchersOf: (conn: number) => number = () => 0): ConnectionRow[] {
+  connectionRows(): ConnectionRow[] {
     const rows: ConnectionRow[] = [];
     for (const connection of this.connections.values()) {
       rows.push({
@@ -183,7 +183,6 @@ export class RequestLog {
         requests: connection.requests,
         v2Watches: connection.v2Watches.size,
         v3Streams: connection.v3Streams,
-        v3Watchers: v3WatchersOf(connection.conn),
       });
     }
     return rows;

@@ -99,10 +99,8 @@ export interface ConnectionRow {
   readonly requests: number;
   /** v2 long polls waiting on it now (each holds the connection: one watch per connection). */
   readonly v2Watches: number;
-  /** v3 watch streams open on it now. */
+  /** v3 watch streams open on it now (their watchers are listed by stream in the v3 pane). */
   readonly v3Streams: number;
-  /** v3 watchers carried by those streams (known when the stream is mapped to the connection). */
-  readonly v3Watchers: number;
 }
 
 /** One finished request on the client port: the timeline's bar. */

@@ -42,6 +42,7 @@ const BENCHES: readonly BenchEntry[] = [
   { name: "v3-memory", file: "./v3Memory.js", measures: "v3 index heap per key and per extra version vs etcd's 120 B + 30 B", target: "≤ 150 B + 40 B" },
   { name: "v3-compact", file: "./v3Compact.js", measures: "compaction of 1M revisions vs putting them", target: "≤ 0.5×" },
   { name: "watch-delivery", file: "./watchDelivery.js", measures: "event deliveries/s, 1k watchers on one key, vs 1k plain arrays", target: "≥ 1/3" },
+  { name: "classroom", file: "./classroom.js", measures: "server puts/s with the classroom page connected vs none; the page's time per update", target: "≤ 1.2×, ≤ 50 ms" },
   { name: "grpc", file: "./grpc.js", measures: "gRPC puts/s, ranges/s and watch events/s to 1,000 watchers on one stream vs a real etcd 3.4", target: "≥ 1×" },
   { name: "durable", file: "./durable.js", measures: "durable puts/s (v2, v3; 1 and 64 clients) vs a real etcd 3.4, fsyncs per put, recovery of 1M revisions", target: "≥ 1×" },
   { name: "server", file: "./server.js", measures: "server puts/s (v2 HTTP, v3 gateway) vs a real etcd 3.4 on loopback", target: "≥ 1×" },

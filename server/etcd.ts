@@ -18,9 +18,10 @@
  *   await etcd.close();
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import type { Server as GrpcServer } from "@grpc/grpc-js";
+import type { ServerInterceptor } from "@grpc/grpc-js";
 import { newGrpcServer, type GrpcLimits } from "../v3/v3rpc/grpc.js";
 import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock.js";
 import { createV2Handler, type KeyRequest, type RaftStatus } from "../v2/http.js";
@@ -30,7 +31,7 @@ import { createBaseHandler } from "./base.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, type ClusterInfo } from "./membership.js";
 import { Member, type MemberStats } from "./member.js";
 import { createClientListener, type TlsInfo } from "./cmux.js";
-import { createEtcdHttpServer, type Handler } from "./server.js";
+import { createEtcdHttpServer, type Handler, type RequestObserver } from "./server.js";
 
 /** etcd's default `--listen-client-urls`. */
 export const DEFAULT_LISTEN_CLIENT_URL = "http://127.0.0.1:2379";
@@ -82,6 +83,10 @@ export interface EtcdOptions {
    * the running context so it can share the clock.
    */
   readonly extraHandlers?: ReadonlyArray<(context: MountContext) => Handler>;
+  /** Sees every client request before it is routed (the classroom view); changes nothing. */
+  readonly observeRequest?: RequestObserver;
+  /** Sees every gRPC call (the classroom view); must not change them. */
+  readonly grpcInterceptors?: readonly ServerInterceptor[];
 }
 
 /** What a mounted API gets: the shared clock, and a way to stop its background work on close. */
@@ -111,6 +116,8 @@ export interface RunningEtcd {
   readonly server: Server;
   /** The member with its data dir (undefined in memory-only mode). */
   readonly member: Member | undefined;
+  /** Every open client connection, HTTP and gRPC alike (observers may read it, never close one). */
+  readonly sockets: ReadonlySet<Socket>;
   /** Takes a v2 snapshot now (no-op without a data dir). */
   saveSnapshot(): void;
   /** WAL syncs, proposals, backend commits so far (zeros without a data dir). */
@@ -194,7 +201,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   let v2Handler: Handler | undefined;
   const closers: Array<() => void> = [];
   const grpcLimits = options.grpcLimits ?? {};
-  const grpcServer = newGrpcServer(grpcLimits);
+  const grpcServer = newGrpcServer(grpcLimits, options.grpcInterceptors ?? []);
   const healthChecks: Array<() => boolean> = [];
   const mountContext: MountContext = {
     clock,
@@ -212,7 +219,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     (req, res) => (v2Handler ?? (() => false))(req, res), //     /v2/keys, /v2/stats, /v2/members, /v2/machines
     ...(options.extraHandlers ?? []).map((make) => make(mountContext)), // e.g. the v3 JSON gateway (/v3/…)
   ];
-  const server = createEtcdHttpServer(handlers);
+  const server = createEtcdHttpServer(handlers, options.observeRequest);
   // One port, two protocols (etcd's cmux): gRPC and HTTP/1.x share the listener.
   const secure = listenUrl.protocol === "https:";
   const { server: listener, sockets } = createClientListener({ httpServer: server, grpcServer, ...(options.log !== undefined ? { log: options.log } : {}), ...(secure && options.tls !== undefined ? { tls: options.tls } : {}) });
@@ -268,5 +275,5 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     await member?.close();
   };
   const stats = (): MemberStats => member?.stats() ?? { proposals: 0, walSyncs: 0, backendCommits: 0, snapshots: 0 };
-  return { clientUrl, store, cluster, raft, server, member, saveSnapshot, stats, close };
+  return { clientUrl, store, cluster, raft, server, member, sockets, saveSnapshot, stats, close };
 }

@@ -25,10 +25,18 @@
  *   etcdsim listening on http://127.0.0.1:2379 (data dir default.etcd)
  * A data dir that cannot be used (a WAL corrupt in the middle, a missing backend) stops the start with
  * the file named and exit status 1; nothing in it is overwritten.
+ *
+ * etcdsim's own flag: --listen-classroom-url http://127.0.0.1:2390 serves the classroom page on a
+ * second port (classroom/classroomServer.ts) and prints `etcdsim classroom on <url>`.
  */
 import { pathToFileURL } from "node:url";
 import { DEFAULT_LISTEN_CLIENT_URL, DEFAULT_SNAPSHOT_COUNT, startEtcd, type EtcdOptions, type RunningEtcd } from "./etcd.js";
 import { v3Mount } from "./v3Mount.js";
+import { RealClock } from "../shared/clock.js";
+import { V2Store, type Store } from "../v2/store.js";
+import type { EtcdServer } from "../v3/etcdServer.js";
+import { startClassroom, type RunningClassroom } from "../classroom/classroomServer.js";
+import { RequestLog } from "../classroom/requestLog.js";
 
 const FLAGS = [
   "listen-client-urls",
@@ -53,6 +61,7 @@ const FLAGS = [
   "backend-batch-interval",
   "backend-batch-limit",
   "memory",
+  "listen-classroom-url",
   "quota-backend-bytes",
 ] as const;
 
@@ -84,8 +93,13 @@ function nonNegativeInteger(values: ReadonlyMap<string, string>, name: string): 
   return value;
 }
 
+/** The flags' options, plus etcdsim's own: where the classroom page is served (none: not served). */
+export interface ServeOptions extends EtcdOptions {
+  readonly listenClassroomUrl?: string;
+}
+
 /** Parses etcd-style flags into options; throws an Error with a usage message on bad input. */
-export function parseFlags(argv: readonly string[]): EtcdOptions {
+export function parseFlags(argv: readonly string[]): ServeOptions {
   const values = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -109,6 +123,7 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   if (tokenTTL !== undefined && !/^\d+$/.test(tokenTTL)) throw new Error(`--auth-token-ttl must be a whole number of seconds`);
   const bcryptCost = values.get("bcrypt-cost");
   if (bcryptCost !== undefined && !/^\d+$/.test(bcryptCost)) throw new Error(`--bcrypt-cost must be a whole number`);
+  const classroom = values.get("listen-classroom-url");
   const certFile = values.get("cert-file");
   const keyFile = values.get("key-file");
   const trustedCaFile = values.get("trusted-ca-file");
@@ -137,6 +152,7 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
   const quotaBackendBytes = quotaText === undefined ? undefined : Number(quotaText);
   if (quotaBackendBytes !== undefined && !Number.isSafeInteger(quotaBackendBytes)) throw new Error(`--quota-backend-bytes must be an integer`);
   return {
+    ...(classroom !== undefined ? { listenClassroomUrl: classroom } : {}),
     listenClientUrl: urls("listen-client-urls")?.[0] ?? DEFAULT_LISTEN_CLIENT_URL,
     name,
     snapshotCount,
@@ -163,10 +179,63 @@ export function parseFlags(argv: readonly string[]): EtcdOptions {
 
 /** Starts from command-line flags, prints the ready line and stops on SIGINT/SIGTERM. */
 export async function main(argv: readonly string[]): Promise<RunningEtcd> {
-  const options = parseFlags(argv);
-  const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
+  const { listenClassroomUrl, ...options } = parseFlags(argv);
   const where = options.dataDir === undefined ? "memory only, nothing kept" : `data dir ${options.dataDir}`;
+  if (listenClassroomUrl === undefined) {
+    const etcd = await startEtcd({ ...options, extraHandlers: [v3Mount(options)] });
+    process.stderr.write(`etcdsim listening on ${etcd.clientUrl} (${where})\n`);
+    stopOnSignals(etcd);
+    return etcd;
+  }
+  const etcd = await startWithClassroom(options, listenClassroomUrl);
   process.stderr.write(`etcdsim listening on ${etcd.clientUrl} (${where})\n`);
+  process.stderr.write(`etcdsim classroom on ${etcd.classroom.url}\n`);
+  stopOnSignals(etcd);
+  return etcd;
+}
+
+/** A running simulator with its classroom page: closing it closes both. */
+export interface RunningWithClassroom extends RunningEtcd {
+  readonly classroom: RunningClassroom;
+}
+
+/**
+ * Starts the simulator and the classroom listener beside it. The request log sees each client
+ * request before it is routed; the v3 mount hands over its server; both only read.
+ */
+export async function startWithClassroom(options: EtcdOptions, listenClassroomUrl: string): Promise<RunningWithClassroom> {
+  const clock = options.clock ?? new RealClock();
+  let v3: EtcdServer | undefined;
+  let store: Store | undefined;
+  const requests = new RequestLog(clock, { v2Index: () => store?.index ?? 0, v3Rev: () => v3?.kv.rev() ?? 0 });
+  const etcd = await startEtcd({
+    ...options,
+    clock,
+    extraHandlers: [...(options.extraHandlers ?? []), v3Mount(options, (server) => (v3 = server))],
+    observeRequest: (req, res) => requests.observe(req, res),
+    grpcInterceptors: [requests.grpcInterceptor()],
+  });
+  store = etcd.store;
+  if (!(store instanceof V2Store)) throw new Error("the classroom view needs etcdsim's own V2Store");
+  const classroom = await startClassroom({
+    listenUrl: listenClassroomUrl,
+    clock,
+    clientUrl: etcd.clientUrl,
+    stores: { v2: store, ...(v3 === undefined ? {} : { v3 }), requests, clock },
+    // gRPC calls know their peer's address, not their socket: a peer gone from here has disconnected.
+    beforeFrame: () => requests.forgetClosedGrpc(new Set([...etcd.sockets].map((socket) => `${socket.remoteAddress ?? ""}:${socket.remotePort ?? 0}`))),
+  });
+  return {
+    ...etcd,
+    classroom,
+    close: async () => {
+      await classroom.close();
+      await etcd.close();
+    },
+  };
+}
+
+function stopOnSignals(etcd: RunningEtcd): void {
   const shutdown = (): void => {
     etcd.close().then(
       () => process.exit(0),
@@ -178,7 +247,6 @@ export async function main(argv: readonly string[]): Promise<RunningEtcd> {
   };
   process.once("SIGINT", shutdown);
   process.once("SIGTERM", shutdown);
-  return etcd;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -112,12 +112,19 @@ export function route(handlers: readonly Handler[], req: IncomingMessage, res: S
 }
 
 /**
- * An HTTP server that routes every request through `handlers`. Handler exceptions become 500s;
+ * Sees each request before it is routed (the classroom view's request log). It may read the method,
+ * target and headers and listen for the response's end; it must not read the body or write.
+ */
+export type RequestObserver = (req: IncomingMessage, res: ServerResponse) => void;
+
+/**
+ * An HTTP server that routes every request through `handlers` (each seen first by `observe`, if given). Handler exceptions become 500s;
  * malformed requests get Go's own 400. The caller listens on it.
  */
-export function createEtcdHttpServer(handlers: readonly Handler[]): Server {
+export function createEtcdHttpServer(handlers: readonly Handler[], observe?: RequestObserver): Server {
   const server = createServer((req, res) => {
     try {
+      observe?.(req, res);
       route(handlers, req, res);
     } catch (error) {
       answerInternalError(res, error);

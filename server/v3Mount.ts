@@ -46,8 +46,9 @@ export function memberIdentityFor(options: Pick<EtcdOptions, "initialAdvertisePe
 /**
  * The extra handler `startEtcd` mounts for v3: builds the v3 server for the member `options`
  * describe, starts its background tickers on the server's clock, and returns the gateway.
+ * `onServer` receives the v3 server once built (the classroom view observes it).
  */
-export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => Handler {
+export function v3Mount(options: EtcdOptions = {}, onServer?: (server: EtcdServer) => void): (context: MountContext) => Handler {
   const auth = {
     ...(options.authTokenTTLSeconds === undefined ? {} : { tokenTTLSeconds: options.authTokenTTLSeconds }),
     ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
@@ -66,7 +67,7 @@ export function v3Mount(options: EtcdOptions = {}): (context: MountContext) => H
         clientURLs: options.advertiseClientUrls ?? [options.listenClientUrl ?? DEFAULT_LISTEN_CLIENT_URL],
       },
       auth: { ...auth, ...(jwt === undefined ? {} : { tokenProvider: new JwtTokenProvider(jwt, () => context.clock.now()) }) },
-    });
+    }, onServer);
 }
 
 /**
@@ -77,6 +78,7 @@ export function createV3Mount(
   context: MountContext,
   member?: MemberIdentity,
   serverOptions: Pick<EtcdServerOptions, "quotaBackendBytes" | "memberAttributes" | "auth"> = {},
+  onServer?: (server: EtcdServer) => void,
 ): Handler {
   const { clock } = context;
   // Token prefixes must not be guessable on a real server: the seed comes from the OS.
@@ -95,11 +97,13 @@ export function createV3Mount(
     const api = new LoggedV3Api(server, durable.node);
     durable.attachV3(api);
     registerV3Services(context.grpcServer, api, context.grpcLimits);
+    onServer?.(server); // e.g. the classroom view, which reads the v3 store to draw it
     startV3Background(context, server, () => api.revokeExpiredLeases(clock.now()));
     return createV3Gateway(api, gatewayOptions);
   }
   const server = new EtcdServer({ clock, ...serverOptions, ...limits, ...(member === undefined ? {} : { member }) });
   registerV3Services(context.grpcServer, server, context.grpcLimits);
+  onServer?.(server); // e.g. the classroom view, which reads the v3 store to draw it
   startV3Background(context, server, () => server.revokeExpiredLeases(clock.now()));
   return createV3Gateway(server, gatewayOptions);
 }

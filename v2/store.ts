@@ -482,6 +482,15 @@ export class V2Store implements Store, NodeContext {
     return this.guarded(() => this.root.state());
   }
 
+  /**
+   * The event history, for observers that draw it (the classroom view's ring). Read it, never
+   * change it: it is the hub's own object. Not part of `Store`; etcd's `WatcherHub.EventHistory`
+   * is the same field, reached the same way.
+   */
+  eventHistory(): Readonly<EventHistory> {
+    return this.watcherHub.eventHistory;
+  }
+
   /** Throws an Error naming the first broken invariant. O(nodes + history + watchers). */
   checkInvariants(): void {
     const withTTL = new Set<Node>();

@@ -16,11 +16,19 @@ import type { Target } from "../workload.js";
 import { startV2Sweep, V2LocalClient, v2LocalInternals } from "./v2Local.js";
 import { startV3Ticks, V3LocalClient, v3LocalInternals } from "./v3Local.js";
 
-/** A fresh in-process etcd: both stores, empty, at the simulated epoch. */
-export function openInProcessTarget(): Target {
+/** The stores behind an in-process target, for observers that draw them (the classroom's lesson player). */
+export interface InProcessStores {
+  readonly clock: SimulatedClock;
+  readonly store: V2Store;
+  readonly server: EtcdServer;
+}
+
+/** A fresh in-process etcd: both stores, empty, at the simulated epoch. `onStores` sees them. */
+export function openInProcessTarget(onStores?: (stores: InProcessStores) => void): Target {
   const clock = new SimulatedClock();
   const store = new V2Store();
   const server = new EtcdServer({ clock });
+  onStores?.({ clock, store, server });
   const v2 = new V2LocalClient(store, clock);
   const stopSweep = startV2Sweep(store, clock, v2);
   const stopTicks = startV3Ticks(server, clock);

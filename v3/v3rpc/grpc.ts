@@ -23,7 +23,7 @@
  * file with Auth.AuthStatus and Maintenance.Downgrade) answer as etcd 3.4's grpc-go does:
  *   code 12 "unknown method AuthStatus for service etcdserverpb.Auth".
  */
-import { Metadata, Server, type handleUnaryCall, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { Metadata, Server, type handleUnaryCall, type ServerInterceptor, type ServerOptions, type ServerWritableStream, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { GrpcCode, RpcError } from "../errors.js";
 import type { V3Api, V3AuthApi } from "../gateway.js";
 import { ProtoRegistry } from "./codec.js";
@@ -76,10 +76,13 @@ export function maxReceiveBytes(limits: GrpcLimits = {}): number {
 /**
  * etcd's `v3rpc.Server`, first half: a grpc-js server with etcd's limits. It is not bound to a
  * port: connections are injected (server/cmux.ts). `registerV3Services` adds the services.
+ * `interceptors` may watch calls go by; they must not change them.
  */
-export function newGrpcServer(limits: GrpcLimits = {}): Server {
+export function newGrpcServer(limits: GrpcLimits = {}, interceptors: readonly ServerInterceptor[] = []): Server {
   const receiveBytes = maxReceiveBytes(limits);
   const options: ServerOptions = {
+    // Observers only (the classroom's request log); none by default.
+    ...(interceptors.length === 0 ? {} : { interceptors: [...interceptors] }),
     "grpc.max_receive_message_length": receiveBytes * 4,
     "grpc.max_send_message_length": MAX_SEND_BYTES,
     "grpc.max_concurrent_streams": Math.min(limits.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS, 2 ** 32 - 1),

@@ -1,0 +1,149 @@
+/**
+ * What the classroom page costs the server: v3 gateway puts/s with a page connected vs none, at
+ * 10,000 keys and 1,000 watchers (target ≤ 1.2× slower), and the time the page takes to apply one
+ * update and redraw (target ≤ 50 ms).
+ *
+ * The server runs as its own process with `--listen-classroom-url` (the way `npm run classroom`
+ * runs), loaded first with 10,000 keys and 1,000 v3 watchers on one gRPC stream (the etcd3 client).
+ * "A page connected" is Debian's chromium showing the page; "none" is the same server with no page
+ * open; a third condition is an SSE reader in this process (the server's own cost: frames built and
+ * sent, nothing drawn). Trials rotate. On a 2-core machine the browser competes with the server for
+ * CPU, so the page row includes the page's own drawing, as it would on a teacher's laptop. Without
+ * chromium the page is an SSE reader too and the row says so.
+ */
+import { Etcd3 } from "etcd3";
+import type { Browser, Page } from "playwright-core";
+import { chromiumAvailable, launchChromium } from "../test/support/browser.js";
+import { freePort } from "../test/support/realEtcd.js";
+import { startSim } from "../test/support/simServer.js";
+import { median } from "./harness.js";
+import { loadTest } from "./httpLoad.js";
+import type { BenchContext } from "./main.js";
+import { duration, si, type Row } from "./table.js";
+
+const KEYS = 10_000;
+const WATCHERS = 1_000;
+const REQUESTS_PER_TRIAL = 3000;
+const TRIALS = 3;
+const CONCURRENCY = 16;
+
+function putRequest(i: number, round: number): { method: string; path: string; headers: Record<string, string>; body: string } {
+  return {
+    method: "POST",
+    path: "/v3/kv/put",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ key: Buffer.from(`key/${i % KEYS}`).toString("base64"), value: Buffer.from(`r${round}-${i}`).toString("base64") }),
+  };
+}
+
+export async function run(context: BenchContext): Promise<Row[]> {
+  const classroomPort = await freePort();
+  const sim = await startSim({ extraArgs: ["--listen-classroom-url", `http://127.0.0.1:${classroomPort}`] });
+  const classroomUrl = `http://127.0.0.1:${classroomPort}`;
+  const client = new Etcd3({ hosts: sim.clientUrl });
+  let browser: Browser | undefined;
+  try {
+    await loadTest({ url: sim.clientUrl, requests: KEYS, concurrency: CONCURRENCY, maxMs: 120_000, request: (i) => putRequest(i, 0) });
+    for (let i = 0; i < WATCHERS; i++) await client.watch().key(`watched/${i}`).create();
+    context.log(`classroom: ${KEYS} keys, ${WATCHERS} watchers loaded`);
+
+    const withBrowser = chromiumAvailable();
+    let page: Page | undefined;
+    const openPage = async (kind: "browser" | "sse"): Promise<() => Promise<void>> => {
+      if (kind === "browser") {
+        browser ??= await launchChromium();
+        page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+        await page.goto(classroomUrl);
+        await page.waitForSelector("#app[data-seq]");
+        return async () => page?.close();
+      }
+      const controller = new AbortController();
+      const response = await fetch(`${classroomUrl}/events`, { signal: controller.signal });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      void (async () => {
+        for (;;) if ((await reader.read().catch(() => ({ done: true }))).done) return;
+      })();
+      return async () => controller.abort();
+    };
+
+    const trial = async (round: number): Promise<number> => {
+      const result = await loadTest({ url: sim.clientUrl, requests: REQUESTS_PER_TRIAL, concurrency: CONCURRENCY, maxMs: 30_000, request: (i) => putRequest(i, round) });
+      if (result.failed > 0 || result.completed === 0) throw new Error(`puts failed: ${result.firstFailure ?? "none answered"}`);
+      return result.completed / (result.elapsedMs / 1000);
+    };
+
+    const none: number[] = [];
+    const connected: number[] = [];
+    const reader: number[] = [];
+    const applyMs: number[] = [];
+    let round = 1;
+    await trial(round++); // warm-up
+    for (let t = 0; t < TRIALS; t++) {
+      const order = t % 2 === 0 ? ["none", "sse", "page"] : ["page", "sse", "none"];
+      for (const which of order) {
+        if (which === "none") none.push(await trial(round++));
+        else if (which === "sse") {
+          const close = await openPage("sse");
+          reader.push(await trial(round++));
+          await close();
+        } else {
+          const close = await openPage(withBrowser ? "browser" : "sse");
+          connected.push(await trial(round++));
+          if (page !== undefined) {
+            await page.waitForTimeout(300); // let the last frames land
+            applyMs.push(...(await page.evaluate(() => window.__classroom.applyMs.slice(1)))); // the first one drew the snapshot
+          }
+          await close();
+          page = undefined;
+        }
+      }
+    }
+    const slowdown = median(none.map((rate, i) => rate / (connected[i] as number)));
+    const readerSlowdown = median(none.map((rate, i) => rate / (reader[i] as number)));
+    context.log(
+      `classroom: none ${none.map((r) => r.toFixed(0)).join(", ")}; sse reader ${reader.map((r) => r.toFixed(0)).join(", ")}; page ${connected.map((r) => r.toFixed(0)).join(", ")} puts/s`,
+    );
+    const rows: Row[] = [
+      {
+        bench: "classroom",
+        measure: `server puts/s with a classroom feed reader (frames built and sent, no browser) vs none`,
+        subject: `${si(median(reader))}puts/s`,
+        baseline: `${si(median(none))}puts/s no page`,
+        ratio: `${readerSlowdown.toFixed(2)}×`,
+        target: "≤ 1.2×",
+        verdict: readerSlowdown <= 1.2 ? "pass" : "MISS",
+        note: "the server's own cost of the classroom: an SSE client in the bench process reads every frame",
+      },
+      {
+        bench: "classroom",
+        measure: `server puts/s with the classroom page connected vs none (${KEYS / 1000}k keys, ${WATCHERS} watchers)`,
+        subject: `${si(median(connected))}puts/s`,
+        baseline: `${si(median(none))}puts/s no page`,
+        ratio: `${slowdown.toFixed(2)}×`,
+        target: "≤ 1.2×",
+        verdict: slowdown <= 1.2 ? "pass" : "MISS",
+        note: withBrowser ? "page = Debian chromium on the same 2 cores; v3 gateway puts, 16 in flight, median of per-trial ratios" : "no chromium: page = an SSE reader in the bench process",
+      },
+    ];
+    if (applyMs.length > 0) {
+      const sorted = [...applyMs].sort((a, b) => a - b);
+      const p95 = sorted[Math.floor(sorted.length * 0.95)] as number;
+      const quantile = (q: number): string => (sorted[Math.floor(sorted.length * q)] as number).toFixed(1);
+      context.log(`classroom: page update ms p50 ${quantile(0.5)} p75 ${quantile(0.75)} p90 ${quantile(0.9)} p95 ${quantile(0.95)} max ${(sorted.at(-1) as number).toFixed(1)}`);
+      rows.push({
+        bench: "classroom",
+        measure: "page: apply one update and redraw (p95 over the trials' frames)",
+        subject: `${duration(p95)} p95, ${duration(median(applyMs))} median`,
+        baseline: `${applyMs.length} frames`,
+        ratio: `${(p95 / 50).toFixed(2)}× of 50 ms`,
+        target: "≤ 50 ms",
+        verdict: p95 <= 50 ? "pass" : "MISS",
+      });
+    }
+    return rows;
+  } finally {
+    client.close();
+    await browser?.close();
+    await sim.stop();
+  }
+}

@@ -1,0 +1,487 @@
+/**
+ * The classroom page: applies the server's frames to its model and draws it with render.ts.
+ *
+ * Updates are batched: frames are applied as they arrive, but the panes are redrawn at most once
+ * per animation frame, and only the panes a frame touched. Long lists (the v2 tree, the v3 keys,
+ * the revision log, the timeline) are virtualised: only the rows in view are in the DOM, so 10,000
+ * keys cost what 30 do. Countdowns are redrawn four times a second from the server's clock, as the
+ * last frame read it plus the time since (never from the laptop's own clock alone).
+ *
+ * For tests, the root element carries `data-seq` (the frame applied) and `window.__classroom`
+ * holds counters and the time the last update took to apply and draw.
+ */
+import { applyFrame, emptyModel, snapshotFrame, treeOrder, type Frame, type Model, type V2NodeRow, type V3KeyRow } from "../viewModel.js";
+import * as draw from "./render.js";
+
+interface Stats {
+  frames: number;
+  snapshots: number;
+  behind: number;
+  lastApplyMs: number;
+  maxApplyMs: number;
+  applyMs: number[];
+}
+
+declare global {
+  interface Window {
+    __classroom: Stats;
+  }
+}
+
+const stats: Stats = { frames: 0, snapshots: 0, behind: 0, lastApplyMs: 0, maxApplyMs: 0, applyMs: [] };
+window.__classroom = stats;
+
+const live: Model = emptyModel();
+let shown: Model = live;
+let scrubbing = false;
+/** The lesson shown instead of the live stores, if any. */
+let lesson: { name: string; step: number; steps: number; title: string } | undefined;
+let notice = "";
+let selectedSeq: number | undefined;
+/** Server clock estimate: the last reading and when (page time) it arrived. */
+let clockAt = { serverMs: 0, pageMs: 0 };
+const dirty = new Set<string>(["all"]);
+let scheduled = false;
+
+function serverNow(): number {
+  return clockAt.serverMs + (performance.now() - clockAt.pageMs);
+}
+
+// ── Layout ─────────────────────────────────────────────────────────────────────────────────────
+
+const app = document.getElementById("app") as HTMLElement;
+app.innerHTML = `
+<header id="top"></header>
+<main>
+  <section class="pane v2" id="pane-v2">
+    <h2><span class="badge v2b">v2</span> store <small>one tree · one index · 1000-event history</small></h2>
+    <h3>tree <small id="v2count"></small></h3>
+    <div class="vlist" id="v2tree"></div>
+    <h3>event history ring <small>watchers pinned at their waitIndex</small></h3>
+    <div id="v2ring"></div>
+    <h3>waiting watches</h3>
+    <div id="v2watchers" class="scroll small"></div>
+  </section>
+  <section class="pane v3" id="pane-v3">
+    <h2><span class="badge v3b">v3</span> store <small>MVCC: tree index → revision-keyed backend</small></h2>
+    <div class="cols">
+      <div><h3>keyspace (keyIndex generations) <small id="v3count"></small></h3><div class="vlist" id="v3keys"></div></div>
+      <div><h3>backend revision log <small id="logcount"></small></h3><div class="vlist" id="v3log"></div></div>
+    </div>
+    <form id="trace"><label>get <input id="trace-key" placeholder="key" size="10"></label><label>--rev <input id="trace-rev" type="number" value="0" min="0" style="width:5em"></label><button>trace</button></form>
+    <pre id="trace-out" class="trace"></pre>
+    <div class="cols">
+      <div><h3>leases</h3><div id="v3leases" class="scroll small"></div></div>
+      <div><h3>watchers: stream → id</h3><div id="v3watchers" class="scroll small"></div></div>
+    </div>
+  </section>
+</main>
+<section class="bottom">
+  <div class="pane" id="pane-timeline">
+    <h3>timeline <small>every request on the client port; click one to see that moment</small></h3>
+    <input id="scrub" type="range" min="0" max="0" value="0" aria-label="scrub through recorded frames">
+    <div class="vlist short" id="timeline"></div>
+  </div>
+  <div class="pane" id="pane-conns"><h3>connections <small>v2: a TCP connection per watch · v3: streams share one</small></h3><div id="conns" class="scroll"></div></div>
+  <div class="pane" id="pane-lesson">
+    <h3>lesson player <small>replayed on in-process stores: stepping back is exact</small></h3>
+    <div class="lesson-bar"><select id="lesson-pick"><option value="">choose a lesson…</option></select>
+    <button id="lesson-back" title="←">◀ back</button><span id="lesson-step" data-step="">—</span><button id="lesson-next" title="→">step ▶</button><button id="lesson-exit" title="Esc">live</button></div>
+    <div id="lesson-text" class="lesson-text"></div>
+  </div>
+  <div class="pane" id="pane-console">
+    <h3>console <small>etcdctl, answered by this server</small></h3>
+    <pre id="console-out" class="console"></pre>
+    <form id="console"><input id="console-in" autocomplete="off" spellcheck="false" placeholder="etcdctl put foo bar · ETCDCTL_API=2 etcdctl set /foo bar"></form>
+  </div>
+</section>
+<footer>keys: ←/→ step through frames (in a lesson: its steps; space steps forward) · L live · Esc leave the lesson · P projector · F stop following the newest</footer>`;
+
+const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
+
+/**
+ * A list that keeps only the rows in view in the DOM. It never reads layout while drawing (the
+ * view's height is read once, and again on resize), so four lists redrawn in one animation frame
+ * cost one layout, not four; `contain: strict` on `.vlist` keeps that layout inside the list.
+ */
+class VirtualList {
+  private count = 0;
+  private rowHtml: (index: number) => string = () => "";
+  private readonly inner: HTMLElement;
+  private viewHeight: number;
+  private scrollTop = 0;
+  follow = false;
+
+  constructor(readonly element: HTMLElement) {
+    this.inner = document.createElement("div");
+    this.inner.className = "vinner";
+    element.appendChild(this.inner);
+    this.viewHeight = element.clientHeight;
+    element.addEventListener("scroll", () => {
+      this.scrollTop = element.scrollTop;
+      this.draw();
+    });
+    window.addEventListener("resize", () => this.measure());
+  }
+
+  /** Re-reads the view's height (after a resize or the projector toggle). */
+  measure(): void {
+    this.viewHeight = this.element.clientHeight;
+    this.draw();
+  }
+
+  set(count: number, rowHtml: (index: number) => string): void {
+    this.count = count;
+    this.rowHtml = rowHtml;
+    if (this.follow) {
+      const bottom = Math.max(0, count * rowHeight() - this.viewHeight);
+      if (bottom !== this.scrollTop) {
+        this.scrollTop = bottom;
+        this.inner.style.height = `${count * rowHeight()}px`;
+        this.element.scrollTop = bottom;
+      }
+    }
+    this.draw();
+  }
+
+  draw(): void {
+    const height = rowHeight();
+    this.inner.style.height = `${this.count * height}px`;
+    const first = Math.max(0, Math.floor(this.scrollTop / height) - 5);
+    const last = Math.min(this.count, first + Math.ceil(this.viewHeight / height) + 10);
+    let html = "";
+    for (let i = first; i < last; i++) html += this.rowHtml(i);
+    this.inner.innerHTML = `<div style="position:absolute;top:${first * height}px;left:0;right:0">${html}</div>`;
+  }
+}
+
+function rowHeight(): number {
+  return document.body.classList.contains("projector") ? 34 : 24;
+}
+
+const lists = {
+  v2tree: new VirtualList($("v2tree")),
+  v3keys: new VirtualList($("v3keys")),
+  v3log: new VirtualList($("v3log")),
+  timeline: new VirtualList($("timeline")),
+};
+lists.v3log.follow = true;
+lists.timeline.follow = true;
+
+// Sorted views, rebuilt only when the set of rows changed.
+// A sorted view holds row keys, not rows: an upsert of a key already listed changes no order, so
+// only a new or removed key re-sorts (10,000 keys: a few ms, once, instead of on every frame).
+let v2Sorted: string[] = [];
+let v3Sorted: string[] = [];
+function resortV2(model: Model): void {
+  v2Sorted = [...model.v2.nodes.keys()].map((path) => ({ path, order: path.replaceAll("/", "\u0000") })).sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0)).map((item) => item.path);
+}
+function resortV3(model: Model): void {
+  v3Sorted = [...model.v3.keys.keys()].sort();
+}
+void treeOrder; // resortV2 gives viewModel.treeOrder's order, with each path's sort key computed once
+
+// ── Drawing ────────────────────────────────────────────────────────────────────────────────────
+
+function schedule(...panes: string[]): void {
+  for (const pane of panes) dirty.add(pane);
+  if (scheduled) return;
+  scheduled = true;
+  requestAnimationFrame(() => {
+    scheduled = false;
+    drawDirty();
+  });
+}
+
+function drawDirty(): void {
+  const started = performance.now();
+  const model = shown;
+  const all = dirty.has("all");
+  const now = scrubbing ? model.nowMs : serverNow();
+  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lesson);
+  app.dataset["seq"] = String(live.seq);
+  app.dataset["shown"] = String(model.seq);
+  if (all || dirty.has("sort-v2")) resortV2(model);
+  if (all || dirty.has("sort-v3")) resortV3(model);
+  if (all || dirty.has("v2") || (dirty.has("clock") && hasTtl(model))) {
+    $("v2count").textContent = `${model.v2.nodes.size} nodes · index ${model.v2.index}`;
+    lists.v2tree.set(v2Sorted.length, (i) => draw.v2NodeRow(model.v2.nodes.get(v2Sorted[i] as string) as V2NodeRow, now));
+  }
+  if (all || dirty.has("v2") || dirty.has("watchers")) {
+    $("v2ring").innerHTML = draw.v2Ring(model);
+    $("v2watchers").innerHTML = draw.v2Watchers(model);
+  }
+  if (all || dirty.has("v3")) {
+    $("v3count").textContent = `${model.v3.keys.size} keys`;
+    lists.v3keys.set(v3Sorted.length, (i) => draw.v3KeyRow(model.v3.keys.get(v3Sorted[i] as string) as V3KeyRow));
+    drawLog(model);
+  }
+  if (all || dirty.has("v3watchers")) $("v3watchers").innerHTML = draw.v3Watchers(model.v3.watchers);
+  if (all || dirty.has("leases") || (dirty.has("clock") && model.v3.leases.length > 0)) $("v3leases").innerHTML = draw.v3Leases(model.v3.leases, now);
+  if (all || dirty.has("conns")) $("conns").innerHTML = draw.connections(model);
+  if (all || dirty.has("timeline")) {
+    lists.timeline.set(live.timeline.length, (i) => draw.timelineRow(live.timeline[i] as (typeof live.timeline)[number], scrubbing ? shown.seq : selectedSeq));
+    const scrub = $<HTMLInputElement>("scrub");
+    scrub.min = String(Math.max(0, live.seq - 2999));
+    scrub.max = String(live.seq);
+    if (!scrubbing) scrub.value = String(live.seq);
+  }
+  dirty.clear();
+  const took = performance.now() - started;
+  stats.lastApplyMs += took;
+  stats.maxApplyMs = Math.max(stats.maxApplyMs, stats.lastApplyMs);
+  stats.applyMs.push(stats.lastApplyMs);
+  if (stats.applyMs.length > 1000) stats.applyMs.shift();
+  stats.lastApplyMs = 0;
+}
+
+/** True when some v2 node has a TTL, so its countdown needs redrawing. O(nodes), cached per model size and index. */
+let ttlCache = { model: undefined as Model | undefined, index: -1, has: false };
+function hasTtl(model: Model): boolean {
+  if (ttlCache.model !== model || ttlCache.index !== model.v2.index) {
+    let has = false;
+    for (const row of model.v2.nodes.values()) if (row.expireTimeMs > 0) { has = true; break; }
+    ttlCache = { model, index: model.v2.index, has };
+  }
+  return ttlCache.has;
+}
+
+/** The log with the compaction line after the last entry at or below the compaction revision. */
+function drawLog(model: Model): void {
+  const log = model.v3.log;
+  const compactRev = model.v3.compactRev;
+  let lineAt = -1;
+  if (compactRev > 0) {
+    lineAt = 0;
+    while (lineAt < log.length && (log[lineAt] as (typeof log)[number]).main <= compactRev) lineAt++;
+  }
+  const count = log.length + (lineAt >= 0 ? 1 : 0);
+  $("logcount").textContent = `${log.length + model.v3.logHidden} entries${model.v3.logHidden > 0 ? ` (newest ${log.length} shown)` : ""}`;
+  lists.v3log.set(count, (i) => {
+    if (i === lineAt) return draw.compactionLine(compactRev);
+    const entry = log[lineAt >= 0 && i > lineAt ? i - 1 : i];
+    return entry === undefined ? "" : draw.v3LogRow(entry, compactRev);
+  });
+}
+
+// ── The feed ───────────────────────────────────────────────────────────────────────────────────
+
+function apply(frame: Frame, started: number): void {
+  if (frame.reset !== true && frame.seq !== live.seq + 1) return; // a gap: the reconnect will bring a snapshot
+  if (frame.reset === true) {
+    stats.snapshots++;
+    if (frame.behind === true) {
+      stats.behind++;
+      notice = `this page fell behind and got a full snapshot at frame ${frame.seq}`;
+    }
+  }
+  // New or removed keys change the sorted views; updates of listed keys do not.
+  const v2Reorder = frame.reset === true || (frame.v2?.remove.length ?? 0) > 0 || (frame.v2?.upsert.some((row) => !live.v2.nodes.has(row.path)) ?? false);
+  const v3Reorder = frame.reset === true || (frame.v3?.remove.length ?? 0) > 0 || (frame.v3?.upsert.some((row) => !live.v3.keys.has(row.sortKey)) ?? false);
+  applyFrame(live, frame);
+  stats.frames++;
+  clockAt = { serverMs: frame.nowMs, pageMs: performance.now() };
+  const panes: string[] = [];
+  if (frame.reset === true) panes.push("all");
+  if (frame.v2 !== undefined) panes.push("v2");
+  if (frame.v2?.watchers !== undefined) panes.push("watchers");
+  if (frame.v3 !== undefined) panes.push("v3");
+  if (frame.connections !== undefined) panes.push("conns");
+  if (frame.timelineAppend !== undefined) panes.push("timeline");
+  if (frame.v3?.watchers !== undefined) panes.push("v3watchers");
+  if (frame.v3?.leases !== undefined) panes.push("leases");
+  if (v2Reorder) panes.push("sort-v2");
+  if (v3Reorder) panes.push("sort-v3");
+  stats.lastApplyMs += performance.now() - started;
+  if (!scrubbing) schedule(...panes);
+  else schedule("timeline");
+}
+
+const events = new EventSource("/events");
+events.onmessage = (message: MessageEvent<string>) => {
+  const started = performance.now(); // the parse counts as part of applying the update
+  apply(JSON.parse(message.data) as Frame, started);
+};
+events.addEventListener("clock", (message) => {
+  const data = JSON.parse((message as MessageEvent<string>).data) as { nowMs: number };
+  clockAt = { serverMs: data.nowMs, pageMs: performance.now() };
+  live.nowMs = data.nowMs;
+});
+
+// Countdowns: redraw the panes that show them four times a second.
+let lastCountdown = 0;
+function countdownLoop(time: number): void {
+  if (time - lastCountdown >= 250 && !scrubbing) {
+    lastCountdown = time;
+    schedule("clock");
+  }
+  requestAnimationFrame(countdownLoop);
+}
+requestAnimationFrame(countdownLoop);
+
+// ── Scrubbing: recorded states, read-only ──────────────────────────────────────────────────────
+
+async function showFrame(seq: number): Promise<void> {
+  if (seq >= live.seq) return backToLive();
+  const response = await fetch(`/state?seq=${seq}`);
+  if (response.status !== 200) {
+    notice = ((await response.json()) as { error: string }).error;
+    schedule("all");
+    return;
+  }
+  const past = applyFrame(emptyModel(), (await response.json()) as Frame);
+  lesson = undefined;
+  scrubbing = true;
+  shown = past;
+  $<HTMLInputElement>("scrub").value = String(seq);
+  schedule("all");
+}
+
+function backToLive(): void {
+  if (lesson !== undefined) return leaveLesson();
+  scrubbing = false;
+  shown = live;
+  notice = "";
+  schedule("all");
+}
+
+$<HTMLInputElement>("scrub").addEventListener("input", (event) => {
+  void showFrame(Number((event.target as HTMLInputElement).value));
+});
+$("timeline").addEventListener("click", (event) => {
+  const row = (event.target as HTMLElement).closest<HTMLElement>("[data-seq]");
+  if (row === null) return;
+  selectedSeq = Number(row.dataset["seq"]);
+  void showFrame(selectedSeq);
+});
+$("top").addEventListener("click", (event) => {
+  if ((event.target as HTMLElement).id === "live") backToLive();
+});
+
+// ── Lessons: each step is the stores replayed from empty on the server (lessonPlayer.ts) ──────
+
+interface LessonView {
+  lesson: string;
+  step: number;
+  steps: number;
+  title: string;
+  narration: string[];
+  transcript: string[];
+  frame: Frame;
+}
+
+void fetch("/lessons")
+  .then((response) => response.json() as Promise<Array<{ name: string; title: string; steps: number }>>)
+  .then((list) => {
+    const pick = $<HTMLSelectElement>("lesson-pick");
+    for (const item of list) pick.add(new Option(`${item.title} (${item.steps} steps)`, item.name));
+  });
+
+async function showLessonStep(name: string, step: number): Promise<void> {
+  const response = await fetch("/lesson", { method: "POST", body: JSON.stringify({ name, step }) });
+  const view = (await response.json()) as LessonView;
+  lesson = { name, step: view.step, steps: view.steps, title: view.lesson };
+  scrubbing = true; // read-only, like a recorded frame: live frames keep arriving but are not drawn
+  shown = applyFrame(emptyModel(), view.frame);
+  const stepLabel = $("lesson-step");
+  stepLabel.textContent = `step ${view.step} of ${view.steps}`;
+  stepLabel.dataset["step"] = String(view.step);
+  $("lesson-text").innerHTML = draw.lessonText(view.title, view.narration, view.transcript);
+  schedule("all");
+}
+
+function leaveLesson(): void {
+  lesson = undefined;
+  $("lesson-step").textContent = "—";
+  $("lesson-step").dataset["step"] = "";
+  $("lesson-text").innerHTML = "";
+  backToLive();
+}
+
+$<HTMLSelectElement>("lesson-pick").addEventListener("change", (event) => {
+  const name = (event.target as HTMLSelectElement).value;
+  if (name === "") leaveLesson();
+  else void showLessonStep(name, 1);
+});
+$("lesson-next").addEventListener("click", () => {
+  if (lesson !== undefined) void showLessonStep(lesson.name, Math.min(lesson.steps, lesson.step + 1));
+});
+$("lesson-back").addEventListener("click", () => {
+  if (lesson !== undefined) void showLessonStep(lesson.name, Math.max(0, lesson.step - 1));
+});
+$("lesson-exit").addEventListener("click", leaveLesson);
+
+// ── Trace and console ──────────────────────────────────────────────────────────────────────────
+
+$("trace").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = $<HTMLInputElement>("trace-key").value;
+  const rev = Number($<HTMLInputElement>("trace-rev").value);
+  void fetch("/trace", { method: "POST", body: JSON.stringify({ key, rev }) })
+    .then((response) => response.json() as Promise<{ lines?: string[]; error?: string }>)
+    .then((answer) => {
+      $("trace-out").textContent = answer.lines?.join("\n") ?? answer.error ?? "";
+    });
+});
+
+$v3KeyClicks();
+function $v3KeyClicks(): void {
+  $("v3keys").addEventListener("click", (event) => {
+    const row = (event.target as HTMLElement).closest<HTMLElement>("[data-key]");
+    if (row === null) return;
+    $<HTMLInputElement>("trace-key").value = row.dataset["key"] ?? "";
+    $("trace").dispatchEvent(new Event("submit", { cancelable: true }));
+  });
+}
+
+const history: string[] = [];
+let historyAt = 0;
+$("console").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = $<HTMLInputElement>("console-in");
+  const line = input.value.trim();
+  if (line === "") return;
+  history.push(line);
+  historyAt = history.length;
+  input.value = "";
+  const out = $("console-out");
+  out.textContent += `$ ${line}\n`;
+  void fetch("/command", { method: "POST", body: JSON.stringify({ line }) })
+    .then((response) => response.json() as Promise<{ ok: boolean; output: string }>)
+    .then((answer) => {
+      out.textContent += answer.output === "" ? "" : `${answer.output}\n`;
+      out.scrollTop = out.scrollHeight;
+    });
+});
+$("console-in").addEventListener("keydown", (event) => {
+  const input = event.target as HTMLInputElement;
+  if (event.key === "ArrowUp" && historyAt > 0) input.value = history[--historyAt] ?? "";
+  if (event.key === "ArrowDown" && historyAt < history.length) input.value = history[++historyAt] ?? "";
+});
+
+// ── Keyboard ───────────────────────────────────────────────────────────────────────────────────
+
+document.addEventListener("keydown", (event) => {
+  const target = event.target as HTMLElement;
+  if (target.tagName === "INPUT" && target.id !== "scrub") return;
+  if (lesson !== undefined && (event.key === "ArrowLeft" || event.key === "ArrowRight" || event.key === " ")) {
+    const step = event.key === "ArrowLeft" ? Math.max(0, lesson.step - 1) : Math.min(lesson.steps, lesson.step + 1);
+    void showLessonStep(lesson.name, step);
+  } else if (event.key === "Escape" && lesson !== undefined) leaveLesson();
+  else if (event.key === "ArrowLeft") void showFrame((scrubbing ? shown.seq : live.seq) - 1);
+  else if (event.key === "ArrowRight") void showFrame((scrubbing ? shown.seq : live.seq) + 1);
+  else if (event.key === "l" || event.key === "L") backToLive();
+  else if (event.key === "p" || event.key === "P") {
+    document.body.classList.toggle("projector");
+    for (const list of Object.values(lists)) list.measure();
+    schedule("all");
+  } else if (event.key === "f" || event.key === "F") {
+    lists.v3log.follow = !lists.v3log.follow;
+    lists.timeline.follow = lists.v3log.follow;
+  } else return;
+  event.preventDefault();
+});
+if (new URLSearchParams(location.search).has("projector")) document.body.classList.add("projector");
+
+// For tests and the bench: the snapshot text of what the page holds.
+(window as unknown as { __classroomSnapshot: () => Frame }).__classroomSnapshot = () => snapshotFrame(live);

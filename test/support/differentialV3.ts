@@ -359,9 +359,18 @@ export class V3Differential {
   equal = 0;
   /** One entry per difference: the request and both raw answers. */
   readonly failures: string[] = [];
+  /** How many failures `newFailures` has handed out. */
+  private reported = 0;
 
   constructor(realUrl: string, simUrl: string) {
     this.sides = [new Side("real", realUrl), new Side("sim", simUrl)];
+  }
+
+  /** The differences found since the previous call, as one printable text ("" when none). */
+  newFailures(): string {
+    const text = this.failures.slice(this.reported).join("\n\n");
+    this.reported = this.failures.length;
+    return text;
   }
 
   /** Sends `body` to `path` on both servers (the real one first) and compares the answers. */

@@ -34,7 +34,6 @@ describe.skipIf(!etcdAvailable())("v3 auth through the gateway, compared with a 
   let etcd: RealEtcd;
   let sim: SimServer;
   let diff: V3Differential;
-  let checked = 0;
 
   beforeAll(async () => {
     ({ etcd, sim, diff } = await startAuthPair());
@@ -44,11 +43,7 @@ describe.skipIf(!etcdAvailable())("v3 auth through the gateway, compared with a 
     await Promise.all([etcd?.stop(), sim?.stop()]);
   });
 
-  function newFailures(): string {
-    const text = diff.failures.slice(checked).join("\n\n");
-    checked = diff.failures.length;
-    return text;
-  }
+  const newFailures = (): string => diff.newFailures();
   const call = (path: string, body: Body, options?: V3RequestOptions): Promise<unknown> => diff.unary(path, body, options);
   const as = (token: string | undefined): V3RequestOptions => (token === undefined ? {} : { token });
   const login = (name: string, password: string, tokenAs: string): Promise<unknown> =>

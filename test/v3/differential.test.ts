@@ -17,7 +17,6 @@ describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real e
   let etcd: RealEtcd;
   let sim: SimServer;
   let diff: V3Differential;
-  let checked = 0;
 
   beforeAll(async () => {
     ({ etcd, sim, diff } = await startPair());
@@ -27,12 +26,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway KV answers, compared with a real e
     await Promise.all([etcd?.stop(), sim?.stop()]);
   });
 
-  /** The differences found since the previous call, as one printable text. */
-  function newFailures(): string {
-    const text = diff.failures.slice(checked).join("\n\n");
-    checked = diff.failures.length;
-    return text;
-  }
+  const newFailures = (): string => diff.newFailures();
   const call = (path: string, body: Body, options?: V3RequestOptions): Promise<unknown> => diff.unary(path, body, options);
   const put = (key: string, value: string, extra: object = {}): Promise<unknown> =>
     call("/v3/kv/put", { key: b64(key), value: b64(value), ...extra });

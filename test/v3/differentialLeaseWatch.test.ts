@@ -18,7 +18,6 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
   let etcd: RealEtcd;
   let sim: SimServer;
   let diff: V3Differential;
-  let checked = 0;
   const streams: StreamPair[] = [];
 
   beforeAll(async () => {
@@ -30,11 +29,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway lease and watch answers, compared 
     await Promise.all([etcd?.stop(), sim?.stop()]);
   });
 
-  function newFailures(): string {
-    const text = diff.failures.slice(checked).join("\n\n");
-    checked = diff.failures.length;
-    return text;
-  }
+  const newFailures = (): string => diff.newFailures();
   const call = (path: string, body: Body, options?: V3RequestOptions): Promise<unknown> => diff.unary(path, body, options);
   const put = (key: string, value: string, extra: object = {}): Promise<unknown> =>
     call("/v3/kv/put", { key: b64(key), value: b64(value), ...extra });

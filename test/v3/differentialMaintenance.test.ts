@@ -28,7 +28,6 @@ describe.skipIf(!etcdAvailable())("v3 gateway Maintenance, Cluster, Lock and Ele
   let etcd: RealEtcd;
   let sim: SimServer;
   let diff: V3Differential;
-  let checked = 0;
   let memberId = "";
 
   beforeAll(async () => {
@@ -43,11 +42,7 @@ describe.skipIf(!etcdAvailable())("v3 gateway Maintenance, Cluster, Lock and Ele
     await Promise.all([etcd?.stop(), sim?.stop()]);
   });
 
-  function newFailures(): string {
-    const text = diff.failures.slice(checked).join("\n\n");
-    checked = diff.failures.length;
-    return text;
-  }
+  const newFailures = (): string => diff.newFailures();
   const call = (path: string, body: Body): Promise<[V3Answer, V3Answer]> => diff.unary(path, body);
   const put = (key: string, value: string, extra: object = {}) => call("/v3/kv/put", { key: b64(key), value: b64(value), ...extra });
 

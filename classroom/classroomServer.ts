@@ -11,7 +11,10 @@
  *                     marked `behind` when those are no longer kept (frameLog.ts)
  *   GET  /state?seq=N the model as it was after frame N (the scrubber), as one reset frame
  *   POST /trace       {"key":"foo","rev":5} → how `get foo --rev=5` is answered: index, then backend
- *   POST /command     {"line":"etcdctl put foo bar"} → what etcdctl prints (console.ts)
+ *   POST /command     {"line":"etcdctl put foo bar"} → what etcdctl prints (console.ts);
+ *                     with "sandbox":true the line runs on the sandbox's in-process stores (sandbox.ts)
+ *   GET  /sandbox     the sandbox's stores as one reset frame, its clock and whether it is frozen
+ *   POST /sandbox     {"action":"freeze"|"run"|"reset"} → stop or restart its simulated clock, or empty it
  *   GET  /lessons     the shipped lessons; POST /lesson {"name":…,"step":2} → that step, replayed (lessonPlayer.ts)
  *
  *   const classroom = await startClassroom({ listenUrl: "http://127.0.0.1:0", stores, clock, clientUrl });
@@ -29,6 +32,7 @@ import { describeTrace, StoreInspector } from "../v3/inspect.js";
 import { ClassroomConsole } from "./console.js";
 import { FrameLog } from "./frameLog.js";
 import { LessonPlayer, shippedLessons } from "./lessonPlayer.js";
+import { Sandbox } from "./sandbox.js";
 import { FRAME_INTERVAL_MS, FrameBuilder, type ObservedStores } from "./observer.js";
 import { snapshotFrame } from "./viewModel.js";
 
@@ -105,6 +109,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   const frames = new FrameLog();
   const pages = new Set<ServerResponse>();
   const shell = new ClassroomConsole(options.clientUrl);
+  const sandbox = new Sandbox();
   const lessons = new Map([...shippedLessons()].map(([name, text]) => [name, LessonPlayer.fromScript(text)]));
   const inspector = options.stores.v3 === undefined ? undefined : new StoreInspector(options.stores.v3.kv);
 
@@ -121,6 +126,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   let ticks = 0;
   const tick = (): void => {
     ticks++;
+    sandbox.tick(options.clock.now());
     if (pages.size === 0 && ticks % 10 !== 0) return; // nobody looking: build a frame a second, to keep the records
     options.beforeFrame?.();
     const frame = builder.build();
@@ -211,7 +217,19 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
       case "POST /command": {
         const body = await readJson(req);
         const line = typeof body["line"] === "string" ? body["line"] : "";
-        json(res, 200, await shell.run(line));
+        json(res, 200, body["sandbox"] === true ? await sandbox.input(line) : await shell.run(line));
+        return;
+      }
+      case "GET /sandbox":
+        json(res, 200, await sandbox.view());
+        return;
+      case "POST /sandbox": {
+        const action = (await readJson(req))["action"];
+        if (action === "freeze") sandbox.freeze();
+        else if (action === "run") sandbox.run();
+        else if (action === "reset") await sandbox.reset();
+        else return json(res, 400, { error: `no sandbox action ${JSON.stringify(action)}; freeze, run or reset` });
+        json(res, 200, await sandbox.view());
         return;
       }
       default:
@@ -239,6 +257,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
     close: async () => {
       stopTicking();
       await shell.close();
+      await sandbox.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await done;

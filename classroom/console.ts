@@ -9,8 +9,10 @@
  *   etcdctl get foo --rev=1                  →  Error: etcdserver: mvcc: required revision has been compacted
  *
  * The target is taken as it is (`asIs`): nothing is emptied or rebased, indexes and revisions are the
- * server's own. `undo` is refused here: the live stores cannot be replayed (the lesson player can).
- * One console serves every page; the engine is opened on the first command.
+ * server's own. `undo` is refused here, in words a class understands: a real etcd cannot un-write
+ * (the revision or v2 index is spent, and every watcher already saw the event), so the answer
+ * points to the page's sandbox (sandbox.ts), where the same lines run on in-process stores and
+ * undo replays them. One console serves every page; the engine is opened on the first command.
  */
 import { RealEtcdTargetFactory } from "../scenarios/adapters/realEtcd.js";
 import { ConsoleEngine } from "../scenarios/script/consoleEngine.js";
@@ -22,6 +24,11 @@ export interface ConsoleResult {
   readonly output: string;
 }
 
+/** What `undo` answers on the live server (etcdctl has no undo; this is the console's own voice). */
+export const LIVE_UNDO_REFUSAL =
+  "Error: undo cannot un-write a live etcd: the write spent its revision (v3) or index (v2), and every watcher has already seen it. " +
+  "To take a write back, write again (put the old value, or delete). To try things with undo, switch the console to the sandbox.";
+
 /** A console on one server's client port; see the file header. */
 export class ClassroomConsole {
   private engine: Promise<ConsoleEngine> | undefined;
@@ -31,6 +38,7 @@ export class ClassroomConsole {
 
   /** Runs one line; never throws for bad input (etcdctl's own error text comes back). */
   async run(line: string): Promise<ConsoleResult> {
+    if (line.trim() === "undo") return { ok: false, output: LIVE_UNDO_REFUSAL };
     this.engine ??= this.open();
     const printed = await (await this.engine).input(line);
     return { ok: !printed.some((entry) => entry.stream === "err"), output: printed.map((entry) => entry.text).join("\n") };

@@ -37,6 +37,9 @@ let scrubbing = false;
 /** The lesson shown instead of the live stores, if any. */
 let lesson: { name: string; step: number; steps: number; title: string } | undefined;
 let notice = "";
+/** The console's sandbox shown instead of the live stores, if any (sandbox.ts on the server). */
+let sandbox: { frozen: boolean; clockMs: number } | undefined;
+let sandboxPolledAt = 0;
 let selectedSeq: number | undefined;
 /** Server clock estimate: the last reading and when (page time) it arrived. */
 let clockAt = { serverMs: 0, pageMs: 0 };
@@ -90,12 +93,13 @@ app.innerHTML = `
     <div id="lesson-text" class="lesson-text"></div>
   </div>
   <div class="pane" id="pane-console">
-    <h3>console <small>etcdctl, answered by this server</small></h3>
+    <h3>console <small id="console-where">etcdctl, answered by this server</small></h3>
+    <div class="lesson-bar"><button id="console-mode" title="S">sandbox (undo works)</button><button id="freeze" title="Z" hidden>freeze clock</button><button id="sandbox-reset" hidden>empty sandbox</button></div>
     <pre id="console-out" class="console"></pre>
     <form id="console"><input id="console-in" autocomplete="off" spellcheck="false" placeholder="etcdctl put foo bar · ETCDCTL_API=2 etcdctl set /foo bar"></form>
   </div>
 </section>
-<footer>keys: ←/→ step through frames (in a lesson: its steps; space steps forward) · L live · Esc leave the lesson · P projector · F stop following the newest</footer>`;
+<footer>keys: ←/→ step through frames (in a lesson: its steps; space steps forward) · L live · S sandbox · Z freeze its clock · Esc leave the lesson · P projector · F stop following the newest</footer>`;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -198,7 +202,7 @@ function drawDirty(): void {
   const model = shown;
   const all = dirty.has("all");
   const now = scrubbing ? model.nowMs : serverNow();
-  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lesson);
+  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lesson, sandbox);
   app.dataset["seq"] = String(live.seq);
   app.dataset["shown"] = String(model.seq);
   if (all || dirty.has("sort-v2")) resortV2(model);
@@ -227,6 +231,7 @@ function drawDirty(): void {
     if (!scrubbing) scrub.value = String(live.seq);
   }
   dirty.clear();
+  startCountdown();
   const took = performance.now() - started;
   stats.lastApplyMs += took;
   stats.maxApplyMs = Math.max(stats.maxApplyMs, stats.lastApplyMs);
@@ -308,20 +313,37 @@ events.addEventListener("clock", (message) => {
   live.nowMs = data.nowMs;
 });
 
-// Countdowns: redraw the panes that show them four times a second.
+// Countdowns: redraw the panes that show them four times a second, and (in the sandbox) fetch its
+// stores as often. The loop runs only while something counts down: an idle animation-frame loop
+// would wake the browser 60 times a second for nothing, CPU a projector laptop shares with the class.
 let lastCountdown = 0;
+let countdownRunning = false;
+function countingDown(): boolean {
+  if (sandbox !== undefined) return !sandbox.frozen;
+  return !scrubbing && (hasTtl(live) || live.v3.leases.some((lease) => lease.expiryMs !== null));
+}
 function countdownLoop(time: number): void {
-  if (time - lastCountdown >= 250 && !scrubbing) {
+  if (!countingDown()) {
+    countdownRunning = false;
+    return;
+  }
+  if (time - lastCountdown >= 250) {
     lastCountdown = time;
-    schedule("clock");
+    if (sandbox !== undefined) void pollSandbox(time);
+    else schedule("clock");
   }
   requestAnimationFrame(countdownLoop);
 }
-requestAnimationFrame(countdownLoop);
+function startCountdown(): void {
+  if (countdownRunning || !countingDown()) return;
+  countdownRunning = true;
+  requestAnimationFrame(countdownLoop);
+}
 
 // ── Scrubbing: recorded states, read-only ──────────────────────────────────────────────────────
 
 async function showFrame(seq: number): Promise<void> {
+  if (sandbox !== undefined) return;
   if (seq >= live.seq) return backToLive();
   const response = await fetch(`/state?seq=${seq}`);
   if (response.status !== 200) {
@@ -339,6 +361,7 @@ async function showFrame(seq: number): Promise<void> {
 
 function backToLive(): void {
   if (lesson !== undefined) return leaveLesson();
+  if (sandbox !== undefined) return leaveSandbox();
   scrubbing = false;
   shown = live;
   notice = "";
@@ -378,6 +401,7 @@ void fetch("/lessons")
   });
 
 async function showLessonStep(name: string, step: number): Promise<void> {
+  if (sandbox !== undefined) leaveSandbox();
   const response = await fetch("/lesson", { method: "POST", body: JSON.stringify({ name, step }) });
   const view = (await response.json()) as LessonView;
   lesson = { name, step: view.step, steps: view.steps, title: view.lesson };
@@ -446,13 +470,74 @@ $("console").addEventListener("submit", (event) => {
   input.value = "";
   const out = $("console-out");
   out.textContent += `$ ${line}\n`;
-  void fetch("/command", { method: "POST", body: JSON.stringify({ line }) })
+  const inSandbox = sandbox !== undefined;
+  void fetch("/command", { method: "POST", body: JSON.stringify({ line, sandbox: inSandbox }) })
     .then((response) => response.json() as Promise<{ ok: boolean; output: string }>)
     .then((answer) => {
       out.textContent += answer.output === "" ? "" : `${answer.output}\n`;
       out.scrollTop = out.scrollHeight;
+      if (inSandbox && sandbox !== undefined) void pollSandbox(performance.now());
     });
 });
+
+// ── The sandbox: the console on in-process stores, where undo works and the clock can freeze ──
+
+interface SandboxView {
+  frozen: boolean;
+  clockMs: number;
+  lines: number;
+  frame: Frame;
+}
+
+function showSandbox(view: SandboxView): void {
+  if (sandbox === undefined) return; // left while the answer was on its way
+  sandbox = { frozen: view.frozen, clockMs: view.clockMs };
+  shown = applyFrame(emptyModel(), view.frame);
+  $("freeze").textContent = view.frozen ? "run clock" : "freeze clock";
+  $("freeze").dataset["frozen"] = String(view.frozen);
+  schedule("all");
+}
+
+async function pollSandbox(time: number): Promise<void> {
+  sandboxPolledAt = time;
+  const response = await fetch("/sandbox");
+  if (sandboxPolledAt === time) showSandbox((await response.json()) as SandboxView);
+}
+
+async function sandboxAction(action: "freeze" | "run" | "reset"): Promise<void> {
+  const response = await fetch("/sandbox", { method: "POST", body: JSON.stringify({ action }) });
+  sandboxPolledAt = performance.now();
+  showSandbox((await response.json()) as SandboxView);
+}
+
+function enterSandbox(): void {
+  if (lesson !== undefined) leaveLesson();
+  sandbox = { frozen: false, clockMs: 0 };
+  scrubbing = true; // the live stores are not shown (their frames keep arriving)
+  $("console-mode").textContent = "back to the live server";
+  $("console-where").textContent = "sandbox: in-process stores, undo works; nothing reaches the server";
+  $("freeze").hidden = false;
+  $("sandbox-reset").hidden = false;
+  $("console-out").textContent += "# sandbox: in-process stores on a simulated clock; undo works here\n";
+  void pollSandbox(performance.now());
+}
+
+function leaveSandbox(): void {
+  sandbox = undefined;
+  $("console-mode").textContent = "sandbox (undo works)";
+  $("console-where").textContent = "etcdctl, answered by this server";
+  $("freeze").hidden = true;
+  $("sandbox-reset").hidden = true;
+  $("console-out").textContent += "# live server\n";
+  scrubbing = false;
+  shown = live;
+  notice = "";
+  schedule("all");
+}
+
+$("console-mode").addEventListener("click", () => (sandbox === undefined ? enterSandbox() : leaveSandbox()));
+$("freeze").addEventListener("click", () => void sandboxAction(sandbox?.frozen === true ? "run" : "freeze"));
+$("sandbox-reset").addEventListener("click", () => void sandboxAction("reset"));
 $("console-in").addEventListener("keydown", (event) => {
   const input = event.target as HTMLInputElement;
   if (event.key === "ArrowUp" && historyAt > 0) input.value = history[--historyAt] ?? "";
@@ -471,6 +556,8 @@ document.addEventListener("keydown", (event) => {
   else if (event.key === "ArrowLeft") void showFrame((scrubbing ? shown.seq : live.seq) - 1);
   else if (event.key === "ArrowRight") void showFrame((scrubbing ? shown.seq : live.seq) + 1);
   else if (event.key === "l" || event.key === "L") backToLive();
+  else if (event.key === "s" || event.key === "S") sandbox === undefined ? enterSandbox() : leaveSandbox();
+  else if ((event.key === "z" || event.key === "Z") && sandbox !== undefined) void sandboxAction(sandbox.frozen ? "run" : "freeze");
   else if (event.key === "p" || event.key === "P") {
     document.body.classList.toggle("projector");
     for (const list of Object.values(lists)) list.measure();

@@ -185,9 +185,18 @@ export function timelineRow(row: TimelineRow, selectedSeq: number | undefined): 
 }
 
 /** The top bar: where the stores are, and whether the page shows now or the past. */
-export function header(model: Model, liveSeq: number, scrubbing: boolean, notice: string, lesson?: { title: string; step: number; steps: number }): string {
+export function header(
+  model: Model,
+  liveSeq: number,
+  scrubbing: boolean,
+  notice: string,
+  lesson?: { title: string; step: number; steps: number },
+  sandbox?: { frozen: boolean; clockMs: number },
+): string {
   const mode =
-    lesson !== undefined
+    sandbox !== undefined
+      ? `<span class="past sandbox" data-sandbox="${sandbox.frozen ? "frozen" : "running"}">sandbox: in-process stores · simulated clock ${(sandbox.clockMs / 1000).toFixed(1)} s · ${sandbox.frozen ? "<b>FROZEN</b>" : "running"}</span> <button id="live" title="L">back to live</button>`
+      : lesson !== undefined
       ? `<span class="past lesson" data-lesson-step="${lesson.step}">lesson: ${esc(lesson.title)} · step ${lesson.step} of ${lesson.steps} · clock frozen between steps</span> <button id="live" title="Esc">back to live</button>`
       : scrubbing
         ? `<span class="past" data-viewing="${model.seq}">viewing frame ${model.seq} of ${liveSeq}</span> <button id="live" title="L">back to live</button>`

@@ -210,6 +210,41 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     expect(await page.$('#v2tree [data-path="/session/a"]')).toBeNull();
   });
 
+  it("refuses undo on the live server, and in the sandbox undoes a put, counts a TTL down and freezes its clock", async () => {
+    const console = async (line: string, expected: string): Promise<void> => {
+      await page.fill("#console-in", line);
+      await page.press("#console-in", "Enter");
+      await page.waitForFunction((text) => (document.getElementById("console-out")?.textContent ?? "").includes(text), expected, { timeout: 5_000 });
+    };
+    await console("undo", "undo cannot un-write a live etcd");
+    await page.click("#console-mode");
+    await page.waitForSelector('header .sandbox[data-sandbox="running"]', { timeout: 2_000 });
+    expect(await page.$('#v2tree [data-path="/classroom"]')).toBeNull(); // the sandbox starts empty
+    await console("put kept one", "OK");
+    await console("put undone two", "OK");
+    await page.waitForSelector('#v3keys [data-key="undone"]', { timeout: 2_000 });
+    await console("undo", "undid: put undone two");
+    await page.waitForSelector('#v3keys [data-key="undone"]', { state: "detached", timeout: 2_000 });
+    expect(await page.$('#v3keys [data-key="kept"]')).not.toBeNull();
+    expect(await v3put(etcd.clientUrl, "live-only", "x")).toBeGreaterThan(1); // the live server is untouched by the sandbox…
+    await console("get undone", "$ get undone"); // …and the sandbox by the live server
+    expect(await page.$('#v3keys [data-key="live-only"]')).toBeNull();
+    await console("v2 set /countdown x --ttl 3", "x");
+    await page.waitForSelector('#v2tree [data-path="/countdown"] .ttl[data-ttl="2"]', { timeout: 3_000 });
+    await page.click("#freeze");
+    await page.waitForSelector('header .sandbox[data-sandbox="frozen"]', { timeout: 2_000 });
+    const frozenAt = await page.textContent('#v2tree [data-path="/countdown"] .ttl');
+    await page.waitForTimeout(2_500);
+    expect(await page.textContent('#v2tree [data-path="/countdown"] .ttl')).toBe(frozenAt); // nothing moves, nothing expires
+    await page.screenshot({ path: artefactPath("sandbox-frozen"), fullPage: true });
+    await page.click("#freeze");
+    await page.waitForSelector('#v2tree [data-path="/countdown"]', { state: "detached", timeout: 5_000 });
+    await page.click("#console-mode");
+    await page.waitForSelector("header .live", { timeout: 2_000 });
+    await page.waitForSelector('#v3keys [data-key="live-only"]', { timeout: 2_000 });
+    expect(await page.$('#v3keys [data-key="kept"]')).toBeNull();
+  });
+
   it("draws the whole page for the README, and in projector mode with large type", async () => {
     await page.setViewportSize({ width: 1600, height: 1000 });
     await page.screenshot({ path: artefactPath("page"), fullPage: false });

@@ -12,7 +12,7 @@
  * chromium the page is an SSE reader too and the row says so.
  */
 import { Etcd3 } from "etcd3";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, CDPSession, Page } from "playwright-core";
 import { chromiumAvailable, launchChromium } from "../test/support/browser.js";
 import { freePort } from "../test/support/realEtcd.js";
 import { startSim } from "../test/support/simServer.js";
@@ -49,12 +49,15 @@ export async function run(context: BenchContext): Promise<Row[]> {
 
     const withBrowser = chromiumAvailable();
     let page: Page | undefined;
+    let cdp: CDPSession | undefined;
     const openPage = async (kind: "browser" | "sse"): Promise<() => Promise<void>> => {
       if (kind === "browser") {
         browser ??= await launchChromium();
         page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
         await page.goto(classroomUrl);
         await page.waitForSelector("#app[data-seq]");
+        cdp = await page.context().newCDPSession(page);
+        await cdp.send("Performance.enable");
         return async () => page?.close();
       }
       const controller = new AbortController();
@@ -76,6 +79,12 @@ export async function run(context: BenchContext): Promise<Row[]> {
     const connected: number[] = [];
     const reader: number[] = [];
     const applyMs: number[] = [];
+    /** The page's main-thread busy time per second of a trial (CDP TaskDuration): its CPU share, robust to the machine's load. */
+    const pageBusy: number[] = [];
+    const taskSeconds = async (): Promise<number> => {
+      const { metrics } = (await cdp?.send("Performance.getMetrics")) ?? { metrics: [] };
+      return metrics.find((metric) => metric.name === "TaskDuration")?.value ?? 0;
+    };
     let round = 1;
     await trial(round++); // warm-up
     for (let t = 0; t < TRIALS; t++) {
@@ -88,7 +97,11 @@ export async function run(context: BenchContext): Promise<Row[]> {
           await close();
         } else {
           const close = await openPage(withBrowser ? "browser" : "sse");
+          const busyBefore = await taskSeconds();
+          const trialStarted = performance.now();
           connected.push(await trial(round++));
+          if (cdp !== undefined) pageBusy.push(((await taskSeconds()) - busyBefore) / ((performance.now() - trialStarted) / 1000));
+          cdp = undefined;
           if (page !== undefined) {
             await page.waitForTimeout(300); // let the last frames land
             applyMs.push(...(await page.evaluate(() => window.__classroom.applyMs.slice(1)))); // the first one drew the snapshot
@@ -125,6 +138,9 @@ export async function run(context: BenchContext): Promise<Row[]> {
         note: withBrowser ? "page = Debian chromium on the same 2 cores; v3 gateway puts, 16 in flight, median of per-trial ratios" : "no chromium: page = an SSE reader in the bench process",
       },
     ];
+    if (pageBusy.length > 0) {
+      context.log(`classroom: page main thread busy ${pageBusy.map((share) => `${(100 * share).toFixed(0)}%`).join(", ")} of each page trial (CDP TaskDuration: the CPU the page takes from the server on a shared machine)`);
+    }
     if (applyMs.length > 0) {
       const sorted = [...applyMs].sort((a, b) => a - b);
       const p95 = sorted[Math.floor(sorted.length * 0.95)] as number;

@@ -2,7 +2,7 @@
  * The classroom page: applies the server's frames to its model and draws it with render.ts.
  *
  * Updates are batched: frames are applied as they arrive, but the panes are redrawn at most once
- * per animation frame, and only the panes a frame touched. Long lists (the v2 tree, the v3 keys,
+ * per animation frame (every 200 ms while frames stream in), and only the panes a frame touched. Long lists (the v2 tree, the v3 keys,
  * the revision log, the timeline) are virtualised: only the rows in view are in the DOM, so 10,000
  * keys cost what 30 do. Countdowns are redrawn four times a second from the server's clock, as the
  * last frame read it plus the time since (never from the laptop's own clock alone).
@@ -122,6 +122,8 @@ class VirtualList {
     element.appendChild(this.inner);
     this.viewHeight = element.clientHeight;
     element.addEventListener("scroll", () => {
+      // Following the newest row sets scrollTop itself and has drawn already: only a reader's scroll redraws.
+      if (element.scrollTop === this.scrollTop) return;
       this.scrollTop = element.scrollTop;
       this.draw();
     });
@@ -187,14 +189,31 @@ void treeOrder; // resortV2 gives viewModel.treeOrder's order, with each path's 
 
 // ── Drawing ────────────────────────────────────────────────────────────────────────────────────
 
+/**
+ * Live frames are drawn at most every LIVE_DRAW_INTERVAL_MS: under a burst of writes (10 frames a
+ * second) the page applies every frame but lays out and paints half as often, CPU it would otherwise
+ * take from the server on a teacher's laptop. A reader's action (scrub, step, console) draws at once.
+ */
+const LIVE_DRAW_INTERVAL_MS = 200;
+let lastDrawAt = -Infinity;
+let waitForInterval = false;
 function schedule(...panes: string[]): void {
   for (const pane of panes) dirty.add(pane);
+  const streamed = !dirty.has("all") && !scrubbing;
+  if (!streamed) waitForInterval = false; // a reader's action does not wait
   if (scheduled) return;
   scheduled = true;
-  requestAnimationFrame(() => {
+  const drawWhenDue = (time: number): void => {
+    if (waitForInterval && time - lastDrawAt < LIVE_DRAW_INTERVAL_MS) {
+      requestAnimationFrame(drawWhenDue);
+      return;
+    }
     scheduled = false;
+    lastDrawAt = time;
     drawDirty();
-  });
+  };
+  waitForInterval = streamed;
+  requestAnimationFrame(drawWhenDue);
 }
 
 function drawDirty(): void {
@@ -283,12 +302,16 @@ function apply(frame: Frame, started: number): void {
   // New or removed keys change the sorted views; updates of listed keys do not.
   const v2Reorder = frame.reset === true || (frame.v2?.remove.length ?? 0) > 0 || (frame.v2?.upsert.some((row) => !live.v2.nodes.has(row.path)) ?? false);
   const v3Reorder = frame.reset === true || (frame.v3?.remove.length ?? 0) > 0 || (frame.v3?.upsert.some((row) => !live.v3.keys.has(row.sortKey)) ?? false);
+  // A frame carries v2 whenever the waiting v2 watches may have moved (any request can); the tree and
+  // ring are redrawn only when they changed, the watches pane when those did.
+  const v2Changed =
+    frame.v2 !== undefined && (frame.v2.upsert.length > 0 || frame.v2.remove.length > 0 || frame.v2.ring !== undefined || frame.v2.index !== live.v2.index);
   applyFrame(live, frame);
   stats.frames++;
   clockAt = { serverMs: frame.nowMs, pageMs: performance.now() };
   const panes: string[] = [];
   if (frame.reset === true) panes.push("all");
-  if (frame.v2 !== undefined) panes.push("v2");
+  if (frame.reset === true || v2Changed) panes.push("v2");
   if (frame.v2?.watchers !== undefined) panes.push("watchers");
   if (frame.v3 !== undefined) panes.push("v3");
   if (frame.connections !== undefined) panes.push("conns");

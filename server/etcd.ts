@@ -27,7 +27,8 @@ import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock
 import { createV2Handler, type KeyRequest, type RaftStatus } from "../v2/http.js";
 import { V2Store, type Store } from "../v2/store.js";
 import { V2AuthStore } from "../v2/v2auth/store.js";
-import { createBaseHandler } from "./base.js";
+import { createBaseHandler, ETCD_CLUSTER_VERSION } from "./base.js";
+import { writeFreshMemberRecords } from "./membershipStore.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, type ClusterInfo } from "./membership.js";
 import { Member, type MemberStats } from "./member.js";
 import { createClientListener, type TlsInfo } from "./cmux.js";
@@ -238,6 +239,11 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   });
   const v2Auth = new V2AuthStore(store, options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost });
   if (member !== undefined) await member.startup(cluster);
+  else {
+    // No log: the start-up records are written directly, so the indexes start where a real member's do.
+    raft.index = writeFreshMemberRecords(store, memberId, { name: cluster.name, peerURLs: cluster.peerUrls, clientURLs: cluster.clientUrls }, ETCD_CLUSTER_VERSION);
+    snapshotRaftIndex = raft.index;
+  }
   v2Handler = createV2Handler({
     store,
     clock,

@@ -14,9 +14,10 @@
  *   purge      every 30 s: at most --max-snapshots `.snap` files and --max-wals unneeded segments
  *   backend    committed every 100 ms (--backend-batch-interval) when anything is pending
  *
- * Quirk kept from etcdsim's v2 store: it has no "/0" membership tree, so the start-up entries that
- * write there are logged and take raft indexes but do not move the v2 index (a real fresh member's
- * `X-Etcd-Index` is 3, etcdsim's is 0).
+ * The start-up entries are applied as etcd applies them, live and on replay alike: the ConfChange and
+ * the two PUTs write the membership records into the v2 store's internal `/0` (membershipStore.ts),
+ * so a fresh member's `X-Etcd-Index` is 3 and its first write gets v2 index 4, as a real one's; each
+ * restart's attributes PUT adds one more v2 index.
  */
 import type { Clock, Ticker, Cancel } from "../shared/clock.js";
 import { applyKeyRequest, type KeyRequest, type KeyResponse, type RaftStatus } from "../v2/http.js";
@@ -25,7 +26,8 @@ import { LeaseIdGenerator } from "../v3/leaseIdGenerator.js";
 import { ETCD_CLUSTER_VERSION } from "./base.js";
 import { decodeV2Request, decodeV3Entry, encodeV2Request, isV3Entry } from "./etcdserverpb.js";
 import { memberContextJson, type ClusterInfo } from "./membership.js";
-import { encodeConfChange, EntryType } from "./raftpb.js";
+import { ConfChangeType, decodeConfChange, encodeConfChange, EntryType } from "./raftpb.js";
+import { attributesJson, CLUSTER_VERSION_KEY, deleteMemberFromStore, saveMemberToStore, updateMemberInStore } from "./membershipStore.js";
 import { RaftNode } from "./raft.js";
 import { openDataDir, type OpenDataDirOptions, type OpenedDataDir } from "./storage.js";
 import { applyV2Request, syncRequest, toV2Request } from "./v2Request.js";
@@ -128,6 +130,10 @@ export class Member {
     const consistentIndex = this.backend.consistentIndex;
     for (const entry of this.dir.entries) {
       this.node.appliedIndex = entry.index;
+      if (entry.type === EntryType.confChange) {
+        this.applyConfChange(entry.data, entry.index);
+        continue;
+      }
       if (entry.type !== EntryType.normal || entry.data.length === 0) continue;
       try {
         if (isV3Entry(entry.data)) {
@@ -140,7 +146,6 @@ export class Member {
           applyV3Entry(this.v3.server, decodeV3Entry(entry.data));
         } else {
           const request = decodeV2Request(entry.data);
-          if (request.path.startsWith("/0")) continue; // membership: not modelled in the v2 store (see header)
           counts.v2++;
           applyV2Request(this.options.store, request, this.options.clock.now());
         }
@@ -154,21 +159,51 @@ export class Member {
 
   /** Logs the start-up entries (see the header) and applies them. */
   async startup(cluster: ClusterInfo): Promise<void> {
-    const attributesJson = JSON.stringify({ name: cluster.name, clientURLs: cluster.clientUrls });
-    const put = (path: string, val: string): Uint8Array => encodeV2Request({ ...syncRequest(this.requestIds.next(), 0), method: "PUT", path, val, time: 0n });
-    const attributes = { type: EntryType.normal, term: this.term, data: put(`/0/members/${cluster.memberId}/attributes`, attributesJson), apply: () => {} };
+    const { store, clock } = this.options;
+    const put = (path: string, val: string) => {
+      const request = { ...syncRequest(this.requestIds.next(), 0), method: "PUT", path, val, time: 0n };
+      return { type: EntryType.normal, term: this.term, data: encodeV2Request(request), apply: () => void applyV2Request(store, request, clock.now()) };
+    };
+    const attributes = put(`/0/members/${cluster.memberId}/attributes`, attributesJson(cluster.name, cluster.clientUrls));
     const noop = { type: EntryType.normal, term: this.term, data: new Uint8Array(0), apply: () => {} };
     if (this.dir.restart) {
       await this.node.appendNow([noop, attributes]);
       return;
     }
-    const confChange = encodeConfChange({ id: 0n, type: 0, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) });
+    const confChange = encodeConfChange({ id: 0n, type: ConfChangeType.addNode, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) });
     await this.node.appendNow([
-      { type: EntryType.confChange, term: 1, data: confChange, apply: () => {} },
+      { type: EntryType.confChange, term: 1, data: confChange, apply: (index) => this.applyConfChange(confChange, index) },
       noop,
       attributes,
-      { type: EntryType.normal, term: this.term, data: put("/0/version", ETCD_CLUSTER_VERSION), apply: () => {} },
+      put(CLUSTER_VERSION_KEY, ETCD_CLUSTER_VERSION),
     ]);
+  }
+
+  /**
+   * Applies a committed ConfChange (etcd's applyConfChange): the membership records in the v2 store's
+   * `/0` (membershipStore.ts). A change that fails is reported, not fatal, as in etcd.
+   */
+  private applyConfChange(data: Uint8Array, index: number): void {
+    const { store } = this.options;
+    try {
+      const change = decodeConfChange(data);
+      const context = change.context.length > 0 ? (JSON.parse(Buffer.from(change.context).toString("utf8")) as { peerURLs?: string[]; isLearner?: boolean }) : {};
+      const peerURLs = context.peerURLs ?? [];
+      switch (change.type) {
+        case ConfChangeType.addNode:
+        case ConfChangeType.addLearnerNode:
+          saveMemberToStore(store, change.nodeId, peerURLs, change.type === ConfChangeType.addLearnerNode);
+          break;
+        case ConfChangeType.removeNode:
+          deleteMemberFromStore(store, change.nodeId);
+          break;
+        case ConfChangeType.updateNode:
+          updateMemberInStore(store, change.nodeId, peerURLs, false);
+          break;
+      }
+    } catch (error) {
+      this.log(`failed to apply conf change at entry ${index}: ${error instanceof Error ? error.message : String(error)}`);
+    }
   }
 
   /** The background duties: the SYNC sweep through the log, backend commits, the purge. */

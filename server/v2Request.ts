@@ -12,6 +12,7 @@
 import { applyKeyRequest, type KeyRequest } from "../v2/http.js";
 import type { Store } from "../v2/store.js";
 import type { V2Request } from "./etcdserverpb.js";
+import { ATTRIBUTES_PATH, CLUSTER_VERSION_KEY, saveClusterVersionToStore, updateMemberAttributesInStore } from "./membershipStore.js";
 
 /** etcd's prefix for the keys space inside the v2 store ("/0" holds the membership). */
 export const KEYS_PREFIX_IN_STORE = "/1";
@@ -101,12 +102,23 @@ export function fromV2Request(request: V2Request): KeyRequest {
 
 /**
  * Applies a logged v2 request to the store (etcd's applyV2Request). A SYNC expires what its time says;
- * a QGET changes nothing. Errors are the request's answer, not the log's: they are thrown to the caller,
+ * a QGET changes nothing; a PUT of a member's attributes or of the cluster version goes to `/0`. Errors are the request's answer, not the log's: they are thrown to the caller,
  * who ignores them on replay.
  */
 export function applyV2Request(store: Store, request: V2Request, nowMs: number): ReturnType<typeof applyKeyRequest> | undefined {
   if (request.method === "SYNC") {
     store.deleteExpiredKeys(toMillis(request.time) ?? 0);
+    return undefined;
+  }
+  // etcd's applierV2store.Put: the member's attributes and the cluster version are membership
+  // records (membershipStore.ts), written to `/0` with no answer for anyone.
+  const attributes = request.method === "PUT" ? ATTRIBUTES_PATH.exec(request.path) : null;
+  if (attributes !== null) {
+    updateMemberAttributesInStore(store, BigInt(`0x${attributes[1] as string}`), request.val);
+    return undefined;
+  }
+  if (request.method === "PUT" && request.path === CLUSTER_VERSION_KEY) {
+    saveClusterVersionToStore(store, request.val);
     return undefined;
   }
   return applyKeyRequest(store, fromV2Request(request), nowMs);

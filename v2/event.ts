@@ -10,8 +10,10 @@
  *   delete /message         →  {"action":"delete","node":{"key":"/message","modifiedIndex":5,"createdIndex":4},
  *                                "prevNode":{"key":"/message","value":"Hello","modifiedIndex":4,"createdIndex":4}}
  *
- * Two fields never reach the wire: `etcdIndex` (the store index the answer was made at; the HTTP
- * layer sends it as `X-Etcd-Index`) and `refresh` (marks a TTL refresh, which watchers never see).
+ * Three fields never reach the wire: `etcdIndex` (the store index the answer was made at; the HTTP
+ * layer sends it as `X-Etcd-Index`), `refresh` (marks a TTL refresh, which watchers never see) and
+ * `internal` (a write in etcd's internal namespaces, `/0` membership or `/2` v2 auth, which only the
+ * history holds: no key under `/v2/keys` can ever match it).
  * `JSON.stringify(event)` therefore prints exactly etcd's body.
  */
 import type { NodeExtern } from "./nodeExtern.js";
@@ -62,13 +64,16 @@ export class Event {
   readonly etcdIndex: number;
   /** True for a TTL refresh: kept in the history, skipped by scans, never sent to watchers. */
   readonly refresh: boolean;
+  /** True for a write outside the keys space (`/0`, `/2`): it holds its index in the history, and no scan or watcher sees it. */
+  readonly internal: boolean;
 
-  constructor(action: Action, node: NodeExtern, prevNode: NodeExtern | undefined, etcdIndex: number, refresh = false) {
+  constructor(action: Action, node: NodeExtern, prevNode: NodeExtern | undefined, etcdIndex: number, refresh = false, internal = false) {
     this.action = action;
     this.node = node;
     this.prevNode = prevNode;
     this.etcdIndex = etcdIndex;
     this.refresh = refresh;
+    this.internal = internal;
     Object.freeze(this);
   }
 
@@ -84,10 +89,10 @@ export class Event {
 
   /** A copy answering at another store index; used when a watch is served from the history. */
   withEtcdIndex(etcdIndex: number): Event {
-    return new Event(this.action, this.node, this.prevNode, etcdIndex, this.refresh);
+    return new Event(this.action, this.node, this.prevNode, etcdIndex, this.refresh, this.internal);
   }
 
-  /** The wire body; `etcdIndex` and `refresh` are left out, as etcd's HTTP layer does. */
+  /** The wire body; `etcdIndex`, `refresh` and `internal` are left out, as etcd's HTTP layer does. */
   toJSON(): EventJSON {
     return this.prevNode === undefined
       ? { action: this.action, node: this.node }

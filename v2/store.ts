@@ -57,10 +57,25 @@ export interface Store {
   readonly index: number;
 
   /**
-   * One successful write outside the user tree (etcd keeps v2 auth under the hidden `/2`): it
-   * spends an etcd index and nothing under `/v2/keys` sees it. Returns the new index.
+   * One successful v2 auth write (etcd keeps v2 auth under the internal `/2`): it spends an etcd
+   * index, its event (on "/2") holds that index in the history, and nothing under `/v2/keys` sees it.
+   * Returns the new index.
    */
   spendIndex(): number;
+  /**
+   * A write in etcd's internal `/0` namespace (membership: `/0/members/<id>/raftAttributes`,
+   * `…/attributes`, `/0/version`, `/0/removed_members/<id>`), as etcd's membership code writes it:
+   * one etcd index and one history event (an `internal` one: no watch or scan sees it), counted in
+   * the stats like any create/set/update/delete. `/v2/keys` never lists these nodes. A delete
+   * removes the node and everything below it. Returns the event.
+   *
+   *   fresh member:  internalWrite("create", "/0/members/8e9e05c52164694d/raftAttributes", '{"peerURLs":[…]}')  → index 1
+   *                  internalWrite("set", "/0/members/8e9e05c52164694d/attributes", '{"name":…}')            → index 2
+   *                  internalWrite("set", "/0/version", "3.4.0")                                               → index 3
+   */
+  internalWrite(action: InternalAction, path: string, value: string): Event;
+  /** The value of an internal node (`/0/version`), if it exists. */
+  internalValue(path: string): string | undefined;
   /** Reads a node. `recursive` lists the whole visible subtree, `sorted` sorts `nodes` by key. */
   get(path: string, recursive: boolean, sorted: boolean, nowMs: number): Event;
   /** Creates or replaces a key (or, with `dir`, an empty directory). Action `set`. */
@@ -106,6 +121,16 @@ export interface Store {
   checkInvariants(): void;
 }
 
+/** The writes etcd's membership code makes in `/0`. */
+export type InternalAction = typeof actions.Create | typeof actions.Set | typeof actions.Update | typeof actions.Delete;
+
+/** An internal (`/0`) node: permanent, never listed. */
+export interface InternalNode {
+  readonly value: string;
+  readonly createdIndex: number;
+  readonly modifiedIndex: number;
+}
+
 /**
  * Expiry times before 2000-01-01T00:00:00Z count as permanent when a node is created (etcd's
  * `minExpireTime`). That is why a huge `ttl`, whose expiry overflows int64 nanoseconds and wraps to
@@ -137,6 +162,8 @@ export class V2Store implements Store, NodeContext {
   private root: Node;
   /** etcd's `CurrentIndex` (exported in Go too). Read it through `index`; only the store writes it. */
   currentIndex = 0;
+  /** The internal `/0` nodes by path (etcd's `/0` directory; `/v2/keys` reaches only `/1`). */
+  private internal = new Map<string, InternalNode>();
   /** Every node with an expiry, ordered by it (etcd's `ttlKeyHeap`). Public only for the nodes' sake. */
   ttlKeyHeap = new TTLKeyHeap();
   /** Watchers and the event history (etcd's `WatcherHub`). */
@@ -164,7 +191,49 @@ export class V2Store implements Store, NodeContext {
   }
 
   spendIndex(): number {
-    return ++this.currentIndex;
+    return this.guarded(() => {
+      const index = ++this.currentIndex;
+      this.watcherHub.add(new Event(actions.Set, makeFileExtern("/2", "", index), undefined, index, false, true));
+      return index;
+    });
+  }
+
+  internalWrite(action: InternalAction, path: string, value: string): Event {
+    const success: StatsField = action === actions.Create ? "createSuccess" : action === actions.Set ? "setsSuccess" : action === actions.Update ? "updateSuccess" : "deleteSuccess";
+    const fail: StatsField = action === actions.Create ? "createFail" : action === actions.Set ? "setsFail" : action === actions.Update ? "updateFail" : "deleteFail";
+    return this.run(success, fail, () => {
+      const key = cleanKey(path);
+      const existing = this.internal.get(key);
+      if (action === actions.Create && existing !== undefined) throw new V2Error(EcodeNodeExist, key, this.currentIndex);
+      if ((action === actions.Update || action === actions.Delete) && existing === undefined && !(action === actions.Delete && this.hasInternalBelow(key))) {
+        throw new V2Error(EcodeKeyNotFound, key, this.currentIndex);
+      }
+      const index = ++this.currentIndex;
+      const prevNode = existing === undefined ? undefined : makeNodeExtern({ key, value: existing.value, modifiedIndex: existing.modifiedIndex, createdIndex: existing.createdIndex });
+      let node: NodeExtern;
+      if (action === actions.Delete) {
+        this.internal.delete(key);
+        for (const other of [...this.internal.keys()]) if (other.startsWith(key + "/")) this.internal.delete(other);
+        node = makeNodeExtern({ key, modifiedIndex: index, createdIndex: existing?.createdIndex ?? index });
+      } else {
+        const createdIndex = action === actions.Update && existing !== undefined ? existing.createdIndex : index;
+        this.internal.set(key, { value, createdIndex, modifiedIndex: index });
+        node = makeNodeExtern({ key, value, modifiedIndex: index, createdIndex });
+      }
+      const event = new Event(action, node, prevNode, index, false, true);
+      this.watcherHub.add(event);
+      return event;
+    });
+  }
+
+  internalValue(path: string): string | undefined {
+    return this.internal.get(cleanKey(path))?.value;
+  }
+
+  /** True when some internal node lies below `key` (a recursive delete of a member's directory). */
+  private hasInternalBelow(key: string): boolean {
+    for (const other of this.internal.keys()) if (other.startsWith(key + "/")) return true;
+    return false;
   }
 
   /**
@@ -410,6 +479,7 @@ export class V2Store implements Store, NodeContext {
         },
         stats: this.stats(),
         ttlKeys: this.ttlKeyHeap.ordered().map((node) => node.path),
+        internal: [...this.internal].map(([path, node]) => ({ path, ...node })),
       }),
     );
   }
@@ -439,6 +509,7 @@ export class V2Store implements Store, NodeContext {
       this.currentIndex = snapshot.currentIndex;
       this.watcherHub.eventHistory = history;
       this.counters = counters;
+      this.internal = new Map(snapshot.internal.map(({ path, ...node }) => [path, node]));
     });
   }
 
@@ -452,6 +523,7 @@ export class V2Store implements Store, NodeContext {
       copy.currentIndex = this.currentIndex;
       copy.watcherHub = this.watcherHub.clone();
       copy.counters = this.counters.clone();
+      copy.internal = new Map(this.internal);
       return copy;
     });
   }

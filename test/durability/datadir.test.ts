@@ -113,7 +113,8 @@ describe("the WAL's bytes", () => {
     expect(readdirSync(snapDir(dataDir)).filter((name) => name.endsWith(".snap")).length).toBe(2);
     await stop(etcd);
     const again = await start(dataDir);
-    for (let i = 0; i < 40; i++) expect((await v2(again, "GET", `k${i}`)).body.node.modifiedIndex).toBe(i + 1);
+    // A fresh member's own records use v2 indexes 1-3 (/0), so the first client write gets 4, as on a real etcd.
+    for (let i = 0; i < 40; i++) expect((await v2(again, "GET", `k${i}`)).body.node.modifiedIndex).toBe(i + 4);
   });
 });
 
@@ -140,9 +141,10 @@ describe("restart", () => {
     const next = await v3(etcd, "kv/put", { key: b64("n"), value: b64("n") });
     expect(next["header"].revision).toBe("9");
     const t = await v2(etcd, "GET", "t");
-    expect(t.body.node).toMatchObject({ value: "2", modifiedIndex: 2, expiration: ttl.body.node.expiration });
-    expect(t.index).toBe("2");
-    expect((await v2(etcd, "PUT", "z", { value: "3" })).body.node.modifiedIndex).toBe(3);
+    // v2 indexes: 1-3 the fresh member's /0 records, 4 dir/a, 5 t, 6 the restart's attributes publish.
+    expect(t.body.node).toMatchObject({ value: "2", modifiedIndex: 5, expiration: ttl.body.node.expiration });
+    expect(t.index).toBe("6");
+    expect((await v2(etcd, "PUT", "z", { value: "3" })).body.node.modifiedIndex).toBe(7);
   });
 
   it("keeps an active NOSPACE alarm across a restart, still refusing puts, until it is disarmed", async () => {
@@ -296,7 +298,7 @@ describe("damage", () => {
     writeFileSync(newest, bytes);
     etcd = await start(dataDir, { snapshotCount: 3 });
     expect(existsSync(`${newest}.broken`)).toBe(true);
-    for (let i = 0; i < 9; i++) expect((await v2(etcd, "GET", `s${i}`)).body.node).toMatchObject({ value: `${i}`, modifiedIndex: i + 1 });
+    for (let i = 0; i < 9; i++) expect((await v2(etcd, "GET", `s${i}`)).body.node).toMatchObject({ value: `${i}`, modifiedIndex: i + 4 });
   });
 
   it("refuses to start when every .snap is corrupt and the WAL before them was purged, naming the missing file", async () => {

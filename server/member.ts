@@ -26,8 +26,10 @@ import { LeaseIdGenerator } from "../v3/leaseIdGenerator.js";
 import { ETCD_CLUSTER_VERSION } from "./base.js";
 import { decodeV2Request, decodeV3Entry, encodeV2Request, isV3Entry } from "./etcdserverpb.js";
 import { memberContextJson, type ClusterInfo } from "./membership.js";
-import { ConfChangeType, decodeConfChange, encodeConfChange, EntryType } from "./raftpb.js";
-import { attributesJson, CLUSTER_VERSION_KEY, deleteMemberFromStore, saveMemberToStore, updateMemberInStore } from "./membershipStore.js";
+import { ConfChangeType, decodeConfChange, encodeConfChange, EntryType, type ConfChange } from "./raftpb.js";
+import { attributesJson, CLUSTER_VERSION_KEY } from "./membershipStore.js";
+import { applyConfChange } from "./confChange.js";
+import type { Member as MemberRecord } from "../v3/rpc.js";
 import { RaftNode } from "./raft.js";
 import { openDataDir, type OpenDataDirOptions, type OpenedDataDir } from "./storage.js";
 import { applyV2Request, syncRequest, toV2Request } from "./v2Request.js";
@@ -128,10 +130,18 @@ export class Member {
   replay(): { v2: number; v3: number; skipped: number } {
     const counts = { v2: 0, v3: 0, skipped: 0 };
     const consistentIndex = this.backend.consistentIndex;
+    // etcd 3.4's cluster.Recover: the member list as the v2 snapshot's /0 records left it; the
+    // ConfChanges after the snapshot are replayed over it below.
+    this.v3?.server.cluster.recover(this.options.store.internalRecords());
     for (const entry of this.dir.entries) {
       this.node.appliedIndex = entry.index;
       if (entry.type === EntryType.confChange) {
-        this.applyConfChange(entry.data, entry.index);
+        try {
+          this.applyConfChange(decodeConfChange(entry.data));
+        } catch (error) {
+          // etcd: a change the apply-time checks refused stays refused on replay, harmlessly.
+          this.log(`conf change at entry ${entry.index} not applied on replay: ${error instanceof Error ? error.message : String(error)}`);
+        }
         continue;
       }
       if (entry.type !== EntryType.normal || entry.data.length === 0) continue;
@@ -170,9 +180,9 @@ export class Member {
       await this.node.appendNow([noop, attributes]);
       return;
     }
-    const confChange = encodeConfChange({ id: 0n, type: ConfChangeType.addNode, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) });
+    const confChange: ConfChange = { id: 0n, type: ConfChangeType.addNode, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) };
     await this.node.appendNow([
-      { type: EntryType.confChange, term: 1, data: confChange, apply: (index) => this.applyConfChange(confChange, index) },
+      { type: EntryType.confChange, term: 1, data: encodeConfChange(confChange), apply: () => void this.applyConfChange(confChange) },
       noop,
       attributes,
       put(CLUSTER_VERSION_KEY, ETCD_CLUSTER_VERSION),
@@ -180,30 +190,12 @@ export class Member {
   }
 
   /**
-   * Applies a committed ConfChange (etcd's applyConfChange): the membership records in the v2 store's
-   * `/0` (membershipStore.ts). A change that fails is reported, not fatal, as in etcd.
+   * Applies a committed ConfChange (confChange.ts) to the mounted v3 member list and the v2 store's
+   * `/0` records; throws what the apply-time checks refuse. The v3 Cluster API's proposals and the
+   * replay both come here, so a change applies the same way live and after a restart.
    */
-  private applyConfChange(data: Uint8Array, index: number): void {
-    const { store } = this.options;
-    try {
-      const change = decodeConfChange(data);
-      const context = change.context.length > 0 ? (JSON.parse(Buffer.from(change.context).toString("utf8")) as { peerURLs?: string[]; isLearner?: boolean }) : {};
-      const peerURLs = context.peerURLs ?? [];
-      switch (change.type) {
-        case ConfChangeType.addNode:
-        case ConfChangeType.addLearnerNode:
-          saveMemberToStore(store, change.nodeId, peerURLs, change.type === ConfChangeType.addLearnerNode);
-          break;
-        case ConfChangeType.removeNode:
-          deleteMemberFromStore(store, change.nodeId);
-          break;
-        case ConfChangeType.updateNode:
-          updateMemberInStore(store, change.nodeId, peerURLs, false);
-          break;
-      }
-    } catch (error) {
-      this.log(`failed to apply conf change at entry ${index}: ${error instanceof Error ? error.message : String(error)}`);
-    }
+  applyConfChange(cc: ConfChange): MemberRecord | undefined {
+    return applyConfChange(cc, this.options.store, this.v3?.server.cluster);
   }
 
   /** The background duties: the SYNC sweep through the log, backend commits, the purge. */

@@ -76,6 +76,8 @@ export interface Store {
   internalWrite(action: InternalAction, path: string, value: string): Event;
   /** The value of an internal node (`/0/version`), if it exists. */
   internalValue(path: string): string | undefined;
+  /** Every internal node's value by path, in the order they were made (etcd's `membersFromStore` reads them). */
+  internalRecords(): ReadonlyMap<string, string>;
   /** Reads a node. `recursive` lists the whole visible subtree, `sorted` sorts `nodes` by key. */
   get(path: string, recursive: boolean, sorted: boolean, nowMs: number): Event;
   /** Creates or replaces a key (or, with `dir`, an empty directory). Action `set`. */
@@ -228,6 +230,10 @@ export class V2Store implements Store, NodeContext {
 
   internalValue(path: string): string | undefined {
     return this.internal.get(cleanKey(path))?.value;
+  }
+
+  internalRecords(): ReadonlyMap<string, string> {
+    return new Map([...this.internal].map(([path, node]) => [path, node.value]));
   }
 
   /** True when some internal node lies below `key` (a recursive delete of a member's directory). */

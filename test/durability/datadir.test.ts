@@ -14,6 +14,7 @@ import { Decoder } from "../../server/wal/decoder.js";
 import { WAL } from "../../server/wal/wal.js";
 import { ConfChangeType, decodeConfChange, decodeEntry, EntryType, encodeConfChange } from "../../server/raftpb.js";
 import { RecordType } from "../../server/wal/walpb.js";
+import { startSim } from "../support/simServer.js";
 
 const dirs: string[] = [];
 const running: RunningEtcd[] = [];
@@ -390,4 +391,25 @@ describe("membership through the log", () => {
     expect(await v3(etcd, "cluster/member/remove", { ID: first["member"].ID })).toMatchObject({ error: "etcdserver: member not found" });
     expect(await v2Index(etcd)).toBe("11");
   });
+
+  it("keeps a member added just before a kill -9 of `npm run serve` (acknowledged means synced to the WAL)", async () => {
+    const dataDir = tempDir();
+    const post = async (url: string, path: string, body: unknown) => (await (await fetch(`${url}/v3/${path}`, { method: "POST", body: JSON.stringify(body) })).json()) as Record<string, any>;
+    const first = await startSim({ extraArgs: ["--data-dir", dataDir] });
+    let added: Record<string, any>;
+    try {
+      added = await post(first.clientUrl, "cluster/member/add", { peerURLs: ["http://10.0.0.9:2380"], isLearner: true });
+      expect(added).not.toHaveProperty("error");
+    } finally {
+      process.kill(first.pid, "SIGKILL");
+      await first.exited;
+    }
+    const second = await startSim({ extraArgs: ["--data-dir", dataDir] });
+    try {
+      const list = await post(second.clientUrl, "cluster/member/list", {});
+      expect(list["members"].map((m: { ID: string }) => m.ID)).toContain(added["member"].ID);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
 });

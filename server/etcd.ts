@@ -228,6 +228,9 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(Number(listenUrl.port === "" ? (secure ? 443 : 80) : listenUrl.port), listenUrl.hostname, () => resolve());
+  }).catch(async (error: unknown) => {
+    await member?.close(); // gives the data dir (and its lock) back
+    throw error;
   });
   const port = (listener.address() as AddressInfo).port;
   const clientUrl = `${secure ? "https" : "http"}://${listenUrl.hostname}:${port}`;

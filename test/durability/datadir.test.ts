@@ -413,3 +413,38 @@ describe("membership through the log", () => {
     }
   }, 60_000);
 });
+
+describe("the data dir lock", () => {
+  it("refuses a second member on a data dir in use, naming it, and lets one start once the first is closed", async () => {
+    const dataDir = tempDir();
+    const first = await start(dataDir);
+    await v2(first, "PUT", "k", { value: "1" });
+    await expect(start(dataDir)).rejects.toThrow(`another etcd process is using "${join(dataDir, "member", "snap", "db")}" and holds the file lock: data dir ${dataDir} is in use`);
+    expect((await v2(first, "GET", "k")).body.node.value).toBe("1"); // the first one never noticed
+    await stop(first);
+    const second = await start(dataDir);
+    expect((await v2(second, "GET", "k")).body.node.value).toBe("1");
+  });
+
+  it("keeps the lock through a defrag, which replaces the db file", async () => {
+    const dataDir = tempDir();
+    const etcd = await start(dataDir);
+    await v3(etcd, "kv/put", { key: b64("a"), value: b64("1") });
+    expect(await v3(etcd, "maintenance/defragment", {})).not.toHaveProperty("error");
+    await expect(start(dataDir)).rejects.toThrow(/holds the file lock/);
+  });
+
+  it("refuses `npm run serve` on a data dir another process holds, and leaves no stale lock after a kill -9", async () => {
+    const dataDir = tempDir();
+    const holder = await startSim({ extraArgs: ["--data-dir", dataDir] });
+    try {
+      await expect(startSim({ extraArgs: ["--data-dir", dataDir] })).rejects.toThrow(/"exitedWith":1[\s\S]*another etcd process is using .* and holds the file lock/);
+    } finally {
+      process.kill(holder.pid, "SIGKILL");
+      await holder.exited;
+    }
+    const after = await startSim({ extraArgs: ["--data-dir", dataDir] }); // the kernel dropped the lock with the process
+    expect((await fetch(`${after.clientUrl}/v2/keys/`)).status).toBe(200);
+    await after.stop();
+  }, 90_000);
+});

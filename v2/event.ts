@@ -64,16 +64,13 @@ export class Event {
   readonly etcdIndex: number;
   /** True for a TTL refresh: kept in the history, skipped by scans, never sent to watchers. */
   readonly refresh: boolean;
-  /** True for a write outside the keys space (`/0`, `/2`): it holds its index in the history, and no scan or watcher sees it. */
-  readonly internal: boolean;
 
-  constructor(action: Action, node: NodeExtern, prevNode: NodeExtern | undefined, etcdIndex: number, refresh = false, internal = false) {
+  constructor(action: Action, node: NodeExtern, prevNode: NodeExtern | undefined, etcdIndex: number, refresh = false) {
     this.action = action;
     this.node = node;
     this.prevNode = prevNode;
     this.etcdIndex = etcdIndex;
     this.refresh = refresh;
-    this.internal = internal;
     Object.freeze(this);
   }
 
@@ -88,8 +85,16 @@ export class Event {
   }
 
   /** A copy answering at another store index; used when a watch is served from the history. */
+  /**
+   * True for a write outside the keys space (`/0`, `/2`): it holds its index in the history, and no
+   * scan or watcher sees it (an InternalEvent). A getter, so the common event carries no extra field.
+   */
+  get internal(): boolean {
+    return false;
+  }
+
   withEtcdIndex(etcdIndex: number): Event {
-    return new Event(this.action, this.node, this.prevNode, etcdIndex, this.refresh, this.internal);
+    return new Event(this.action, this.node, this.prevNode, etcdIndex, this.refresh);
   }
 
   /** The wire body; `etcdIndex`, `refresh` and `internal` are left out, as etcd's HTTP layer does. */
@@ -97,5 +102,16 @@ export class Event {
     return this.prevNode === undefined
       ? { action: this.action, node: this.node }
       : { action: this.action, node: this.node, prevNode: this.prevNode };
+  }
+}
+
+/** A write in etcd's internal namespaces (`/0` membership, `/2` v2 auth): see `Event.internal`. */
+export class InternalEvent extends Event {
+  override get internal(): boolean {
+    return true;
+  }
+
+  override withEtcdIndex(etcdIndex: number): Event {
+    return new InternalEvent(this.action, this.node, this.prevNode, etcdIndex, this.refresh);
   }
 }

@@ -27,7 +27,7 @@ import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import stableStringify from "fast-json-stable-stringify";
-import { Event, type Action } from "./event.js";
+import { Event, InternalEvent, type Action } from "./event.js";
 import type { NodeState } from "./node.js";
 import type { NodeExtern } from "./nodeExtern.js";
 import { joinPath, splitPath } from "./path.js";
@@ -330,7 +330,7 @@ function decodeEvent(data: unknown, where: string): Event {
   if (typeof refresh !== "boolean") throw new SnapshotError(`v2 snapshot ${where}.refresh is not a boolean`);
   const internal = fields["internal"];
   if (internal !== undefined && internal !== true) throw new SnapshotError(`v2 snapshot ${where}.internal is not true`);
-  return new Event(action as Action, node, prevNode, etcdIndex, refresh, internal === true);
+  return internal === true ? new InternalEvent(action as Action, node, prevNode, etcdIndex, refresh) : new Event(action as Action, node, prevNode, etcdIndex, refresh);
 }
 
 const EXTERN_ORDER = ["key", "value", "dir", "expiration", "ttl", "nodes", "modifiedIndex", "createdIndex"] as const;

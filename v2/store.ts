@@ -19,7 +19,7 @@
  * Errors are thrown as `V2Error` (see v2error.ts) and change nothing except the stats counters.
  */
 import * as actions from "./event.js";
-import { Event } from "./event.js";
+import { Event, InternalEvent } from "./event.js";
 import { EVENT_HISTORY_CAPACITY, EventHistory } from "./eventHistory.js";
 import { CompareIndexNotMatch, CompareMatch, CompareValueNotMatch, Node, PERMANENT, type CompareResult, type NodeContext, type NodeState } from "./node.js";
 import { makeFileExtern, makeNodeExtern, type NodeExtern } from "./nodeExtern.js";
@@ -195,7 +195,7 @@ export class V2Store implements Store, NodeContext {
   spendIndex(): number {
     return this.guarded(() => {
       const index = ++this.currentIndex;
-      this.watcherHub.add(new Event(actions.Set, makeFileExtern("/2", "", index), undefined, index, false, true));
+      this.watcherHub.add(new InternalEvent(actions.Set, makeFileExtern("/2", "", index), undefined, index));
       return index;
     });
   }
@@ -222,7 +222,7 @@ export class V2Store implements Store, NodeContext {
         this.internal.set(key, { value, createdIndex, modifiedIndex: index });
         node = makeNodeExtern({ key, value, modifiedIndex: index, createdIndex });
       }
-      const event = new Event(action, node, prevNode, index, false, true);
+      const event = new InternalEvent(action, node, prevNode, index);
       this.watcherHub.add(event);
       return event;
     });

@@ -15,7 +15,9 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { sleep } from "../../shared/clock.js";
 import { startEtcd as startSim } from "../../server/etcd.js";
-import { etcdAvailable, freePort, startEtcd as startReal, type RealEtcd } from "../support/realEtcd.js";
+import { runEtcdctl } from "../support/etcdctl.js";
+import { etcdAvailable, etcdctlAvailable, freePort, startEtcd as startReal, type RealEtcd } from "../support/realEtcd.js";
+import { v3Mount } from "../../server/v3Mount.js";
 
 interface Answer {
   readonly status: number;
@@ -88,7 +90,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.skipIf(!etcdAvailable())("literal v2 indexes against a real etcd 3.4", () => {
+describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("literal v2 indexes against a real etcd 3.4", () => {
   it("answers a fresh member's and a restarted member's v2 requests with the same raw indexes, keys and causes", async () => {
     const realDir = mkdtempSync(join(tmpdir(), "etcdsim-literal-real-"));
     const simDir = mkdtempSync(join(tmpdir(), "etcdsim-literal-sim-"));
@@ -114,6 +116,64 @@ describe.skipIf(!etcdAvailable())("literal v2 indexes against a real etcd 3.4", 
         await real.stop();
         await sim.close();
       }
+    }
+  }, 90_000);
+
+  it("spends the same v2 and raft indexes as a real etcd on member add, update, remove and a restart, and keeps the learner", async () => {
+    const realDir = mkdtempSync(join(tmpdir(), "etcdsim-members-real-"));
+    const simDir = mkdtempSync(join(tmpdir(), "etcdsim-members-sim-"));
+    dirs.push(realDir, simDir);
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    /** X-Etcd-Index and X-Raft-Index after each step, and the member list (URLs, learner flag) at the end. */
+    const trace = async (clientUrl: string, restart: () => Promise<string>): Promise<string[]> => {
+      const lines: string[] = [];
+      const indexes = async (url: string): Promise<void> => {
+        const answer = await fetch(`${url}/v2/keys/`);
+        lines.push(`${answer.headers.get("x-etcd-index")}/${answer.headers.get("x-raft-index")}`);
+      };
+      const ctl = async (url: string, ...args: string[]): Promise<string> => {
+        const result = await runEtcdctl("3", ["--endpoints", url, ...args]);
+        expect(result.status, result.stderr).toBe(0);
+        return result.stdout;
+      };
+      await indexes(clientUrl);
+      const added = await ctl(clientUrl, "member", "add", "l1", "--learner", "--peer-urls", "http://10.0.0.9:2380");
+      const id = /Member ([0-9a-f]+) added/.exec(added)?.[1] ?? "none";
+      await indexes(clientUrl);
+      await ctl(clientUrl, "member", "update", id, "--peer-urls", "http://10.0.0.19:2380");
+      await indexes(clientUrl);
+      await ctl(clientUrl, "member", "remove", id);
+      await indexes(clientUrl);
+      await ctl(clientUrl, "member", "add", "l2", "--learner", "--peer-urls", "http://10.0.0.11:2380");
+      await indexes(clientUrl);
+      const after = await restart();
+      await indexes(after);
+      const list = (await ctl(after, "member", "list")).trim().split("\n").map((line) => line.split(", ").slice(1).join(", ").replace(/http:\/\/127\.0\.0\.1:\d+/g, "<local>"));
+      return [...lines, ...list.sort()];
+    };
+
+    let real = await startReal({ dataDir: realDir, clientPort, peerPort, waitHealthy: false });
+    let sim = await startSim({ listenClientUrl: "http://127.0.0.1:0", dataDir: simDir, initialAdvertisePeerUrls: [peerUrl], name: "default", extraHandlers: [v3Mount({ name: "default", initialAdvertisePeerUrls: [peerUrl] })] });
+    try {
+      await waitAnswering(real.clientUrl);
+      const expected = await trace(real.clientUrl, async () => {
+        await real.stop();
+        real = await startReal({ dataDir: realDir, clientPort, peerPort, waitHealthy: false });
+        await waitAnswering(real.clientUrl);
+        return real.clientUrl;
+      });
+      const actual = await trace(sim.clientUrl, async () => {
+        await sim.close();
+        sim = await startSim({ listenClientUrl: "http://127.0.0.1:0", dataDir: simDir, initialAdvertisePeerUrls: [peerUrl], name: "default", extraHandlers: [v3Mount({ name: "default", initialAdvertisePeerUrls: [peerUrl] })] });
+        return sim.clientUrl;
+      });
+      expect(actual).toEqual(expected);
+      expect(expected.slice(0, 6)).toEqual(["3/4", "4/5", "5/6", "7/7", "8/8", "9/10"]); // as observed on etcd 3.4.23
+    } finally {
+      await real.stop();
+      await sim.close();
     }
   }, 90_000);
 });

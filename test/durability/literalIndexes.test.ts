@@ -95,14 +95,19 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Two fresh data dirs (removed after the file) and the real member's ports; etcdsim takes its peer URL. */
+async function pairSetUp(name: string): Promise<{ realDir: string; simDir: string; clientPort: number; peerPort: number; peerUrl: string }> {
+  const realDir = mkdtempSync(join(tmpdir(), `etcdsim-${name}-real-`));
+  const simDir = mkdtempSync(join(tmpdir(), `etcdsim-${name}-sim-`));
+  dirs.push(realDir, simDir);
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  return { realDir, simDir, clientPort, peerPort, peerUrl: `http://127.0.0.1:${peerPort}` };
+}
+
 describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("literal v2 indexes against a real etcd 3.4", () => {
   it("answers a fresh member's and a restarted member's v2 requests with the same raw indexes, keys and causes", async () => {
-    const realDir = mkdtempSync(join(tmpdir(), "etcdsim-literal-real-"));
-    const simDir = mkdtempSync(join(tmpdir(), "etcdsim-literal-sim-"));
-    dirs.push(realDir, simDir);
-    const clientPort = await freePort();
-    const peerPort = await freePort();
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const { realDir, simDir, clientPort, peerPort, peerUrl } = await pairSetUp("literal");
     const startRealMember = async (round: number): Promise<RealEtcd> => {
       const real = await startReal({ dataDir: realDir, clientPort, peerPort, waitHealthy: false });
       await waitAnswering(real.clientUrl, round === 0 ? 3 : 0);
@@ -125,12 +130,7 @@ describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("literal v2 indexes aga
   }, 90_000);
 
   it("spends the same v2 and raft indexes as a real etcd on member add, update, remove and a restart, and keeps the learner", async () => {
-    const realDir = mkdtempSync(join(tmpdir(), "etcdsim-members-real-"));
-    const simDir = mkdtempSync(join(tmpdir(), "etcdsim-members-sim-"));
-    dirs.push(realDir, simDir);
-    const clientPort = await freePort();
-    const peerPort = await freePort();
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const { realDir, simDir, clientPort, peerPort, peerUrl } = await pairSetUp("members");
     /** X-Etcd-Index and X-Raft-Index after each step, and the member list (URLs, learner flag) at the end. */
     const trace = async (clientUrl: string, restart: () => Promise<string>): Promise<string[]> => {
       const lines: string[] = [];

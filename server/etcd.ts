@@ -240,7 +240,11 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     clientUrls: options.advertiseClientUrls ?? [clientUrl],
     ...(options.initialClusterToken !== undefined ? { clusterToken: options.initialClusterToken } : {}),
   });
-  const v2Auth = new V2AuthStore(store, options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost });
+  // v2 auth lives in the v2 store's /2 records; with a data dir its writes go through the log.
+  const v2Auth = new V2AuthStore(store, {
+    ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
+    ...(member === undefined ? {} : { writer: (records) => member.proposeV2Auth(records) }),
+  });
   if (member !== undefined) await member.startup(cluster);
   else {
     // No log: the start-up records are written directly, so the indexes start where a real member's do.

@@ -32,7 +32,8 @@ import { applyConfChange } from "./confChange.js";
 import type { Member as MemberRecord } from "../v3/rpc.js";
 import { RaftNode } from "./raft.js";
 import { openDataDir, type OpenDataDirOptions, type OpenedDataDir } from "./storage.js";
-import { applyV2Request, syncRequest, toV2Request } from "./v2Request.js";
+import { applyV2Request, syncRequest, toAuthRequest, toV2Request } from "./v2Request.js";
+import type { AuthRecord } from "../v2/v2auth/store.js";
 import { applyV3Entry, type LoggedV3Api } from "./v3Server.js";
 import { DEFAULT_BATCH_INTERVAL_MS } from "./backend/backend.js";
 
@@ -121,6 +122,19 @@ export class Member {
   proposeV2(request: KeyRequest): Promise<KeyResponse> {
     const data = encodeV2Request(toV2Request(this.requestIds.next(), request));
     return this.node.propose(data, () => applyKeyRequest(this.options.store, request, this.options.clock.now()));
+  }
+
+  /**
+   * Logs v2 auth's `/2` writes, one v2 request each as etcd's v2auth sends them, and resolves once
+   * all are synced and applied (the v2 auth store's writer).
+   */
+  proposeV2Auth(records: readonly AuthRecord[]): Promise<void> {
+    const { store, clock } = this.options;
+    const proposals = records.map((record) => {
+      const request = toAuthRequest(this.requestIds.next(), record);
+      return this.node.propose(encodeV2Request(request), () => void applyV2Request(store, request, clock.now()));
+    });
+    return Promise.all(proposals).then(() => undefined);
   }
 
   /**

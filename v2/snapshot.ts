@@ -190,7 +190,8 @@ export function decodeSnapshot(text: string): SnapshotParts {
   const internal = (top["internal"] === undefined ? [] : array(top["internal"], "internal")).map((item, i): InternalNodeSnapshot => {
     const fields = object(item, `internal[${i}]`);
     const path = string(fields["path"], `internal[${i}].path`);
-    if (!path.startsWith("/0/")) throw new SnapshotError(`v2 snapshot internal[${i}].path ${JSON.stringify(path)} is not under /0`);
+    // etcd's internal namespaces: /0 (membership) and /2 (v2 auth, its directory included).
+    if (!path.startsWith("/0/") && path !== "/2" && !path.startsWith("/2/")) throw new SnapshotError(`v2 snapshot internal[${i}].path ${JSON.stringify(path)} is not under /0 or /2`);
     const createdIndex = index(fields["createdIndex"], `internal[${i}].createdIndex`);
     const modifiedIndex = index(fields["modifiedIndex"], `internal[${i}].modifiedIndex`);
     if (createdIndex > modifiedIndex || modifiedIndex > currentIndex) throw new SnapshotError(`v2 snapshot internal[${i}] has indexes outside 0..currentIndex`);

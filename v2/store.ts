@@ -57,14 +57,9 @@ export interface Store {
   readonly index: number;
 
   /**
-   * One successful v2 auth write (etcd keeps v2 auth under the internal `/2`): it spends an etcd
-   * index, its event (on "/2") holds that index in the history, and nothing under `/v2/keys` sees it.
-   * Returns the new index.
-   */
-  spendIndex(): number;
-  /**
-   * A write in etcd's internal `/0` namespace (membership: `/0/members/<id>/raftAttributes`,
-   * `…/attributes`, `/0/version`, `/0/removed_members/<id>`), as etcd's membership code writes it:
+   * A write in etcd's internal namespaces: `/0` (membership: `/0/members/<id>/raftAttributes`,
+   * `…/attributes`, `/0/version`, `/0/removed_members/<id>`) and `/2` (v2 auth's users, roles and
+   * enabled flag, v2/v2auth/store.ts), as etcd's membership and v2auth code write them:
    * one etcd index and one history event (an `internal` one: no watch or scan sees it), counted in
    * the stats like any create/set/update/delete. `/v2/keys` never lists these nodes. A delete
    * removes the node and everything below it. Returns the event.
@@ -190,14 +185,6 @@ export class V2Store implements Store, NodeContext {
 
   get index(): number {
     return this.currentIndex;
-  }
-
-  spendIndex(): number {
-    return this.guarded(() => {
-      const index = ++this.currentIndex;
-      this.watcherHub.add(new InternalEvent(actions.Set, makeFileExtern("/2", "", index), undefined, index));
-      return index;
-    });
   }
 
   internalWrite(action: InternalAction, path: string, value: string): Event {

@@ -285,6 +285,43 @@ describe("v3 auth in the data dir", () => {
   });
 });
 
+describe("v2 auth in the data dir", () => {
+  const basic = (user: string, password: string): string => "Basic " + Buffer.from(`${user}:${password}`).toString("base64");
+  async function auth(etcd: RunningEtcd, method: string, path: string, body?: unknown, user?: [string, string]): Promise<{ status: number; index: string | null; text: string }> {
+    const response = await fetch(`${etcd.clientUrl}/v2/auth${path}`, {
+      method,
+      headers: user === undefined ? {} : { Authorization: basic(user[0], user[1]) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, index: response.headers.get("x-etcd-index"), text: await response.text() };
+  }
+
+  it("keeps v2 users, roles and the enabled flag across restarts and a snapshot, with the indexes they spent", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir, { snapshotCount: 5 });
+    expect((await auth(etcd, "PUT", "/users/root", { user: "root", password: "rootpw" })).status).toBe(201);
+    expect((await auth(etcd, "PUT", "/roles/app", { role: "app", permissions: { kv: { read: ["/app/*"], write: ["/app/*"] } } })).status).toBe(201);
+    expect((await auth(etcd, "PUT", "/users/bob", { user: "bob", password: "bobpw", roles: ["app"] })).status, "a user created with roles answers 200, as etcd").toBe(200);
+    expect((await auth(etcd, "PUT", "/enable", undefined, ["root", "rootpw"])).status).toBe(200);
+    const indexBefore = Number((await v2(etcd, "GET", "")).index);
+    const bobWrites = async (key: string): Promise<number> =>
+      (await fetch(`${etcd.clientUrl}/v2/keys/${key}`, { method: "PUT", headers: { Authorization: basic("bob", "bobpw") }, body: new URLSearchParams({ value: "1" }) })).status;
+    await stop(etcd);
+    etcd = await start(dataDir, { snapshotCount: 5 });
+    expect(Number((await v2(etcd, "GET", "")).index), "the restart's attributes PUT is the only new index").toBe(indexBefore + 1);
+    expect(JSON.parse((await auth(etcd, "GET", "/enable")).text)).toEqual({ enabled: true });
+    expect(await bobWrites("app/x")).toBe(201);
+    expect(await bobWrites("other/x")).toBe(401);
+    for (let i = 0; i < 6; i++) await bobWrites(`app/k${i}`); // past --snapshot-count: a .snap holds /2 now
+    await stop(etcd);
+    expect(readdirSync(snapDir(dataDir)).some((name) => name.endsWith(".snap"))).toBe(true);
+    etcd = await start(dataDir, { snapshotCount: 5 });
+    expect(JSON.parse((await auth(etcd, "GET", "/users/bob", undefined, ["root", "rootpw"])).text)).toMatchObject({ user: "bob", roles: [{ role: "app" }] });
+    expect(await bobWrites("other/y")).toBe(401);
+    expect((await auth(etcd, "GET", "/users", undefined, ["bob", "bobpw"])).status, "bob is not root").toBe(401);
+  });
+});
+
 describe("damage", () => {
   it("renames a corrupt newest .snap to .broken and recovers the same state from the older one plus the WAL", async () => {
     const dataDir = tempDir();

@@ -9,7 +9,9 @@
  * open; a third condition is an SSE reader in this process (the server's own cost: frames built and
  * sent, nothing drawn). Trials rotate. On a 2-core machine the browser competes with the server for
  * CPU, so the page row includes the page's own drawing, as it would on a teacher's laptop. Without
- * chromium the page is an SSE reader too and the row says so.
+ * chromium the page is an SSE reader too and the row says so. The log line "page main thread busy"
+ * gives chromium's main-thread time per second of each page trial (CDP Performance `TaskDuration`):
+ * the CPU the page takes, a figure the machine's other load disturbs less than puts/s.
  */
 import { Etcd3 } from "etcd3";
 import type { Browser, CDPSession, Page } from "playwright-core";

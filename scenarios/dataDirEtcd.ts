@@ -24,6 +24,9 @@ import type { Member } from "../server/member.js";
 import { RealEtcdTargetFactory } from "./adapters/realEtcd.js";
 import type { Target } from "./workload.js";
 
+/** etcd's default --advertise-client-urls. */
+const ADVERTISED_CLIENT_URL = "http://localhost:2379";
+
 export interface DataDirEtcdOptions {
   readonly snapshotCount: number;
   /** An existing data dir to reopen; default: a new one under the OS temp dir. */
@@ -49,7 +52,10 @@ export class DataDirEtcd {
   static async start(options: DataDirEtcdOptions): Promise<DataDirEtcd> {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), "etcdsim-lesson13-"));
     const clock = new SimulatedClock();
-    const etcdOptions = { listenClientUrl: "http://127.0.0.1:0", dataDir: dir, snapshotCount: options.snapshotCount, clock, log: () => {} };
+    // The port is picked at random; the URL logged in the member's attributes is etcd's default
+    // advertise URL instead, so the WAL's bytes (and its rolling CRC, whose varint length varies)
+    // are the same on every run.
+    const etcdOptions = { listenClientUrl: "http://127.0.0.1:0", advertiseClientUrls: [ADVERTISED_CLIENT_URL], dataDir: dir, snapshotCount: options.snapshotCount, clock, log: () => {} };
     const etcd = await startEtcd({ ...etcdOptions, extraHandlers: [v3Mount(etcdOptions)] });
     if (etcd.member === undefined) throw new Error("a data dir member has no member");
     // Each open sees an etcd it did not write to, so it would refuse; this one is ours alone.

@@ -125,6 +125,11 @@ export interface RunningEtcd {
   stats(): MemberStats;
   /** Stops ticking, commits the backend (with a data dir), closes every connection. */
   close(): Promise<void>;
+  /**
+   * Stops as `kill -9` would (in process): connections dropped, no backend commit, no WAL sync, no
+   * snapshot; the data dir is left for a new `startEtcd` on it. Without a data dir, the same as close.
+   */
+  kill(): Promise<void>;
 }
 
 /**
@@ -276,7 +281,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   }
 
   let closed = false;
-  const close = async (): Promise<void> => {
+  const stop = async (how: "close" | "kill"): Promise<void> => {
     if (closed) return;
     closed = true;
     stopSync();
@@ -285,8 +290,10 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     grpcServer.forceShutdown();
     for (const socket of sockets) socket.destroy();
     await done;
-    await member?.close();
+    await (how === "close" ? member?.close() : member?.abandon());
   };
+  const close = (): Promise<void> => stop("close");
+  const kill = (): Promise<void> => stop("kill");
   const stats = (): MemberStats => member?.stats() ?? { proposals: 0, walSyncs: 0, backendCommits: 0, snapshots: 0 };
-  return { clientUrl, store, cluster, raft, server, member, sockets, saveSnapshot, stats, close };
+  return { clientUrl, store, cluster, raft, server, member, sockets, saveSnapshot, stats, close, kill };
 }

@@ -274,4 +274,14 @@ export class Member {
     await this.backend.close();
     this.dir.wal.close();
   }
+
+  /**
+   * Stops as `kill -9` would: no backend commit, no WAL sync, no snapshot. The data dir is left as a
+   * killed etcd leaves it (what was synced or committed), and can be opened again by a new Member.
+   */
+  async abandon(): Promise<void> {
+    for (const cancel of this.cancels) cancel();
+    await this.backend.abandon();
+    this.dir.wal.abandon();
+  }
 }

@@ -365,4 +365,15 @@ export class DiskBackend extends Backend {
     await this.env.close();
     this.lock?.close();
   }
+
+  /**
+   * What `kill -9` leaves (lesson 13, crash tests in process): the pending batch is dropped, never
+   * committed, and the file and its lock are let go. The file holds the last commit, as bbolt's would.
+   */
+  async abandon(): Promise<void> {
+    this.pendingPuts = [];
+    this.pendingDeletes = [];
+    await this.env.close();
+    this.lock?.close();
+  }
 }

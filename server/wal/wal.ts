@@ -93,6 +93,8 @@ function readSegments(dir: string, names: readonly string[]): SegmentBytes[] {
 export class WAL {
   /** fdatasync calls made (for the group-commit figures). */
   syncs = 0;
+  /** Bytes appended by this WAL object (records after open; segment heads included), for lesson 13. */
+  bytesWritten = 0;
   private released = 0;
 
   private constructor(
@@ -331,9 +333,20 @@ export class WAL {
     this.fd = -1;
   }
 
+  /**
+   * What `kill -9` leaves: the file descriptor goes away with no sync and no truncation. Records an
+   * acknowledged write needed were synced before it was answered; anything later is in the page cache.
+   */
+  abandon(): void {
+    if (this.fd < 0) return;
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+
   private write(bytes: Uint8Array): void {
     writeSync(this.fd, bytes, 0, bytes.length, this.offset);
     this.offset += bytes.length;
+    this.bytesWritten += bytes.length;
   }
 
   /** Starts the next segment (etcd's cut): crc, metadata and the last state at its head. */

@@ -8,9 +8,10 @@
  *
  * Credentials are resolved before anything is logged (a bad token fails at once), and the entry
  * carries the caller's name and auth revision, as etcd's RequestHeader does; the apply checks
- * permissions against that identity. As in etcd 3.4, Authenticate and UserAdd/ChangePassword log the
- * password as sent (etcd 3.5 stopped doing so); the auth store's state lives in the backend's auth,
- * authUsers and authRoles buckets.
+ * permissions against that identity. As in etcd 3.4.23, UserAdd/ChangePassword log the password as
+ * sent, but Authenticate does not (its InternalAuthenticateRequest carries the name and the simple
+ * token's prefix only, as a real 3.4.23's WAL shows); the auth store's state lives in the backend's
+ * auth, authUsers and authRoles buckets.
  *
  * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
  * committed): member add/remove/update/promote (ConfChanges in etcd), and the keys that
@@ -119,13 +120,15 @@ const AUTH_METHODS: readonly V3AuthMethod[] = [
 export class LoggedV3Api implements V3Api, V3AuthApi {
   private readonly revoking = new Set<LeaseID>();
 
+  /** `nextRequestId` draws the header ID of each entry (etcd's `reqIDGen`, shared with v2 requests). */
   constructor(
     readonly server: EtcdServer,
     private readonly node: RaftNode,
+    private readonly nextRequestId: () => bigint = () => 0n,
   ) {}
 
   private propose<T>(entry: V3Entry): Promise<T> {
-    return this.node.propose(encodeV3Entry(entry), () => applyV3Entry(this.server, entry) as T);
+    return this.node.propose(encodeV3Entry({ ...entry, id: this.nextRequestId() }), () => applyV3Entry(this.server, entry) as T);
   }
 
   /**

@@ -13,9 +13,12 @@
  * token's prefix only, as a real 3.4.23's WAL shows); the auth store's state lives in the backend's
  * auth, authUsers and authRoles buckets.
  *
+ *   a read-only Txn                                                      →  served at once, as etcd's
+ *   Lock, Unlock, Campaign, Proclaim, Resign  →  their lease grants, txns and deletes are logged one by
+ *                                                one (etcd's services use a clientv3 client)
+ *
  * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
- * committed): member add/remove/update/promote (ConfChanges in etcd), and the keys that
- * Lock and Election write through the in-process concurrency client.
+ * committed): member add/remove/update/promote (ConfChanges in etcd).
  *
  * A grant without an ID gets one before it is logged, so replaying the entry grants the same lease.
  * Lease expiry is proposed as a LeaseRevoke, as etcd's leader does.
@@ -28,6 +31,7 @@
 import type { CallContext, EtcdServer } from "../v3/etcdServer.js";
 import type { V3Api, V3AuthApi, V3AuthMethod } from "../v3/gateway.js";
 import { toRpcError } from "../v3/errors.js";
+import { isTxnReadonly } from "../v3/apply.js";
 import { ROOT_USER } from "../v3/auth/store.js";
 import type {
   AlarmRequest,
@@ -125,7 +129,10 @@ export class LoggedV3Api implements V3Api, V3AuthApi {
     readonly server: EtcdServer,
     private readonly node: RaftNode,
     private readonly nextRequestId: () => bigint = () => 0n,
-  ) {}
+  ) {
+    // etcd's Lock and Election services write through a clientv3 client: ordinary raft requests.
+    server.routeServiceWrites(this);
+  }
 
   private propose<T>(entry: V3Entry): Promise<T> {
     return this.node.propose(encodeV3Entry({ ...entry, id: this.nextRequestId() }), () => applyV3Entry(this.server, entry) as T);
@@ -158,7 +165,9 @@ export class LoggedV3Api implements V3Api, V3AuthApi {
   deleteRange(request: DeleteRangeRequest, ctx: CallContext = {}) {
     return this.proposeAs<ReturnType<EtcdServer["deleteRange"]>>(ctx, { op: "deleteRange", request });
   }
+  /** A read-only txn is served at once, as etcd's Txn does (no log entry); any other is logged. */
   txn(request: TxnRequest, ctx: CallContext = {}) {
+    if (isTxnReadonly(request)) return Promise.resolve().then(() => this.server.txn(request, ctx));
     return this.proposeAs<ReturnType<EtcdServer["txn"]>>(ctx, { op: "txn", request });
   }
   compact(request: CompactionRequest, ctx: CallContext = {}) {

@@ -16,7 +16,7 @@
  */
 import type { KeyValue, LeaseID, ResponseHeader } from "./rpc.js";
 import type { EtcdServer } from "./etcdServer.js";
-import type { InProcessClient } from "./concurrency/inProcessClient.js";
+import type { InProcessClient, RoutedClient } from "./concurrency/inProcessClient.js";
 import { Election } from "./concurrency/election.js";
 import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { orphanSession, serviceCall } from "./v3lock.js";
@@ -71,7 +71,7 @@ export interface ResignRequest {
 
 /** etcd's `electionServer`: one in-process client shared by every call. */
 export class ElectionServer {
-  private client: InProcessClient | undefined;
+  private client: InProcessClient | RoutedClient | undefined;
 
   constructor(private readonly server: EtcdServer) {}
 
@@ -120,7 +120,7 @@ export class ElectionServer {
   async observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void> {
     // Its own client, closed when the caller goes: a watch wait inside the recipe does not notice
     // the abort by itself, so the call ends on whichever comes first.
-    const client = this.server.client();
+    const client = this.server.serviceClient();
     const aborted = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
@@ -154,7 +154,7 @@ export class ElectionServer {
     return Election.resume(session, fromUtf8(leader.name), fromUtf8(leader.key), leader.rev);
   }
 
-  private inProcessClient(): InProcessClient {
-    return (this.client ??= this.server.client());
+  private inProcessClient(): InProcessClient | RoutedClient {
+    return (this.client ??= this.server.serviceClient());
   }
 }

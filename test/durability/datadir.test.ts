@@ -54,6 +54,24 @@ async function v2(etcd: RunningEtcd, method: string, key: string, form?: Record<
 
 const walDir = (dataDir: string): string => join(dataDir, "member", "wal");
 const snapDir = (dataDir: string): string => join(dataDir, "member", "snap");
+
+/**
+ * A kill inside the backend's batch window: a member writes b=1 (committed to the backend by a clean
+ * stop), then runs `writes`, then restarts on the backend as it was before `writes`, so they come
+ * back from the WAL alone. Returns the restarted member and what `writes` returned.
+ */
+async function restartWithLaggingBackend<T>(writes: (etcd: RunningEtcd) => Promise<T>): Promise<{ etcd: RunningEtcd; result: T }> {
+  const dataDir = tempDir();
+  let etcd = await start(dataDir);
+  await v3(etcd, "kv/put", { key: b64("b"), value: b64("1") });
+  await stop(etcd);
+  copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved"));
+  etcd = await start(dataDir);
+  const result = await writes(etcd);
+  await stop(etcd);
+  copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db")); // the db from before `writes`
+  return { etcd: await start(dataDir), result };
+}
 const firstSegment = (dataDir: string): string => join(walDir(dataDir), "0000000000000000-0000000000000000.wal");
 
 describe("the WAL's bytes", () => {
@@ -269,16 +287,7 @@ describe("v3 auth in the data dir", () => {
   });
 
   it("replays auth changes from the WAL when the backend lags it (a kill inside the batch window)", async () => {
-    const dataDir = tempDir();
-    let etcd = await start(dataDir);
-    await v3(etcd, "kv/put", { key: b64("b"), value: b64("1") });
-    await stop(etcd);
-    copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved"));
-    etcd = await start(dataDir);
-    await setUpAuth(etcd);
-    await stop(etcd);
-    copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db")); // the db from before any auth change
-    etcd = await start(dataDir);
+    const { etcd } = await restartWithLaggingBackend(setUpAuth);
     await expectAuthInForce(etcd);
   });
 });
@@ -323,16 +332,7 @@ describe("Lock and Election in the data dir", () => {
   });
 
   it("replays the lock and leader keys from the WAL when the backend lags it (a kill inside the batch window)", async () => {
-    const dataDir = tempDir();
-    let etcd = await start(dataDir);
-    await v3(etcd, "kv/put", { key: b64("b"), value: b64("1") });
-    await stop(etcd);
-    copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved"));
-    etcd = await start(dataDir);
-    const held = await holdLockAndLead(etcd);
-    await stop(etcd);
-    copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db")); // the db from before the lock
-    etcd = await start(dataDir);
+    const { etcd, result: held } = await restartWithLaggingBackend(holdLockAndLead);
     await expectHeld(etcd, held);
   });
 });

@@ -27,7 +27,8 @@ import { RealClock, type Cancel, type Clock, type Ticker } from "../shared/clock
 import { createV2Handler, type KeyRequest, type RaftStatus } from "../v2/http.js";
 import { V2Store, type Store } from "../v2/store.js";
 import { V2AuthStore } from "../v2/v2auth/store.js";
-import { createBaseHandler } from "./base.js";
+import { createBaseHandler, ETCD_CLUSTER_VERSION } from "./base.js";
+import { writeFreshMemberRecords } from "./membershipStore.js";
 import { DEFAULT_PEER_URL, singleMemberCluster, computeClusterId, computeMemberId, DEFAULT_CLUSTER_TOKEN, type ClusterInfo } from "./membership.js";
 import { Member, type MemberStats } from "./member.js";
 import { createClientListener, type TlsInfo } from "./cmux.js";
@@ -227,6 +228,9 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
   await new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
     listener.listen(Number(listenUrl.port === "" ? (secure ? 443 : 80) : listenUrl.port), listenUrl.hostname, () => resolve());
+  }).catch(async (error: unknown) => {
+    await member?.close(); // gives the data dir (and its lock) back
+    throw error;
   });
   const port = (listener.address() as AddressInfo).port;
   const clientUrl = `${secure ? "https" : "http"}://${listenUrl.hostname}:${port}`;
@@ -236,8 +240,17 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<RunningEtcd>
     clientUrls: options.advertiseClientUrls ?? [clientUrl],
     ...(options.initialClusterToken !== undefined ? { clusterToken: options.initialClusterToken } : {}),
   });
-  const v2Auth = new V2AuthStore(store, options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost });
+  // v2 auth lives in the v2 store's /2 records; with a data dir its writes go through the log.
+  const v2Auth = new V2AuthStore(store, {
+    ...(options.bcryptCost === undefined ? {} : { bcryptCost: options.bcryptCost }),
+    ...(member === undefined ? {} : { writer: (records) => member.proposeV2Auth(records) }),
+  });
   if (member !== undefined) await member.startup(cluster);
+  else {
+    // No log: the start-up records are written directly, so the indexes start where a real member's do.
+    raft.index = writeFreshMemberRecords(store, memberId, { name: cluster.name, peerURLs: cluster.peerUrls, clientURLs: cluster.clientUrls }, ETCD_CLUSTER_VERSION);
+    snapshotRaftIndex = raft.index;
+  }
   v2Handler = createV2Handler({
     store,
     clock,

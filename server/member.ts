@@ -14,9 +14,10 @@
  *   purge      every 30 s: at most --max-snapshots `.snap` files and --max-wals unneeded segments
  *   backend    committed every 100 ms (--backend-batch-interval) when anything is pending
  *
- * Quirk kept from etcdsim's v2 store: it has no "/0" membership tree, so the start-up entries that
- * write there are logged and take raft indexes but do not move the v2 index (a real fresh member's
- * `X-Etcd-Index` is 3, etcdsim's is 0).
+ * The start-up entries are applied as etcd applies them, live and on replay alike: the ConfChange and
+ * the two PUTs write the membership records into the v2 store's internal `/0` (membershipStore.ts),
+ * so a fresh member's `X-Etcd-Index` is 3 and its first write gets v2 index 4, as a real one's; each
+ * restart's attributes PUT adds one more v2 index.
  */
 import type { Clock, Ticker, Cancel } from "../shared/clock.js";
 import { applyKeyRequest, type KeyRequest, type KeyResponse, type RaftStatus } from "../v2/http.js";
@@ -25,10 +26,14 @@ import { LeaseIdGenerator } from "../v3/leaseIdGenerator.js";
 import { ETCD_CLUSTER_VERSION } from "./base.js";
 import { decodeV2Request, decodeV3Entry, encodeV2Request, isV3Entry } from "./etcdserverpb.js";
 import { memberContextJson, type ClusterInfo } from "./membership.js";
-import { encodeConfChange, EntryType } from "./raftpb.js";
+import { ConfChangeType, decodeConfChange, encodeConfChange, EntryType, type ConfChange } from "./raftpb.js";
+import { attributesJson, CLUSTER_VERSION_KEY } from "./membershipStore.js";
+import { applyConfChange } from "./confChange.js";
+import type { Member as MemberRecord } from "../v3/rpc.js";
 import { RaftNode } from "./raft.js";
 import { openDataDir, type OpenDataDirOptions, type OpenedDataDir } from "./storage.js";
-import { applyV2Request, syncRequest, toV2Request } from "./v2Request.js";
+import { applyV2Request, syncRequest, toAuthRequest, toV2Request } from "./v2Request.js";
+import type { AuthRecord } from "../v2/v2auth/store.js";
 import { applyV3Entry, type LoggedV3Api } from "./v3Server.js";
 import { DEFAULT_BATCH_INTERVAL_MS } from "./backend/backend.js";
 
@@ -125,14 +130,39 @@ export class Member {
   }
 
   /**
+   * Logs v2 auth's `/2` writes, one v2 request each as etcd's v2auth sends them, and resolves once
+   * all are synced and applied (the v2 auth store's writer).
+   */
+  proposeV2Auth(records: readonly AuthRecord[]): Promise<void> {
+    const { store, clock } = this.options;
+    const proposals = records.map((record) => {
+      const request = toAuthRequest(this.requestIds.next(), record);
+      return this.node.propose(encodeV2Request(request), () => void applyV2Request(store, request, clock.now()));
+    });
+    return Promise.all(proposals).then(() => undefined);
+  }
+
+  /**
    * Replays the entries after the snapshot (etcd's applyAll after a restart). v2 entries are always
    * applied; v3 entries only past consistent_index. Failures are reported, not fatal, as in etcd.
    */
   replay(): { v2: number; v3: number; skipped: number } {
     const counts = { v2: 0, v3: 0, skipped: 0 };
     const consistentIndex = this.backend.consistentIndex;
+    // etcd 3.4's cluster.Recover: the member list as the v2 snapshot's /0 records left it; the
+    // ConfChanges after the snapshot are replayed over it below.
+    this.v3?.server.cluster.recover(this.options.store.internalRecords());
     for (const entry of this.dir.entries) {
       this.node.appliedIndex = entry.index;
+      if (entry.type === EntryType.confChange) {
+        try {
+          this.applyConfChange(decodeConfChange(entry.data));
+        } catch (error) {
+          // etcd: a change the apply-time checks refused stays refused on replay, harmlessly.
+          this.log(`conf change at entry ${entry.index} not applied on replay: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        continue;
+      }
       if (entry.type !== EntryType.normal || entry.data.length === 0) continue;
       try {
         if (isV3Entry(entry.data)) {
@@ -145,7 +175,6 @@ export class Member {
           applyV3Entry(this.v3.server, decodeV3Entry(entry.data));
         } else {
           const request = decodeV2Request(entry.data);
-          if (request.path.startsWith("/0")) continue; // membership: not modelled in the v2 store (see header)
           counts.v2++;
           applyV2Request(this.options.store, request, this.options.clock.now());
         }
@@ -159,21 +188,33 @@ export class Member {
 
   /** Logs the start-up entries (see the header) and applies them. */
   async startup(cluster: ClusterInfo): Promise<void> {
-    const attributesJson = JSON.stringify({ name: cluster.name, clientURLs: cluster.clientUrls });
-    const put = (path: string, val: string): Uint8Array => encodeV2Request({ ...syncRequest(this.requestIds.next(), 0), method: "PUT", path, val, time: 0n });
-    const attributes = { type: EntryType.normal, term: this.term, data: put(`/0/members/${cluster.memberId}/attributes`, attributesJson), apply: () => {} };
+    const { store, clock } = this.options;
+    const put = (path: string, val: string) => {
+      const request = { ...syncRequest(this.requestIds.next(), 0), method: "PUT", path, val, time: 0n };
+      return { type: EntryType.normal, term: this.term, data: encodeV2Request(request), apply: () => void applyV2Request(store, request, clock.now()) };
+    };
+    const attributes = put(`/0/members/${cluster.memberId}/attributes`, attributesJson(cluster.name, cluster.clientUrls));
     const noop = { type: EntryType.normal, term: this.term, data: new Uint8Array(0), apply: () => {} };
     if (this.dir.restart) {
       await this.node.appendNow([noop, attributes]);
       return;
     }
-    const confChange = encodeConfChange({ id: 0n, type: 0, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) });
+    const confChange: ConfChange = { id: 0n, type: ConfChangeType.addNode, nodeId: this.options.memberId, context: Buffer.from(memberContextJson(this.options.memberId, cluster.peerUrls, cluster.name)) };
     await this.node.appendNow([
-      { type: EntryType.confChange, term: 1, data: confChange, apply: () => {} },
+      { type: EntryType.confChange, term: 1, data: encodeConfChange(confChange), apply: () => void this.applyConfChange(confChange) },
       noop,
       attributes,
-      { type: EntryType.normal, term: this.term, data: put("/0/version", ETCD_CLUSTER_VERSION), apply: () => {} },
+      put(CLUSTER_VERSION_KEY, ETCD_CLUSTER_VERSION),
     ]);
+  }
+
+  /**
+   * Applies a committed ConfChange (confChange.ts) to the mounted v3 member list and the v2 store's
+   * `/0` records; throws what the apply-time checks refuse. The v3 Cluster API's proposals and the
+   * replay both come here, so a change applies the same way live and after a restart.
+   */
+  applyConfChange(cc: ConfChange): MemberRecord | undefined {
+    return applyConfChange(cc, this.options.store, this.v3?.server.cluster);
   }
 
   /** The background duties: the SYNC sweep through the log, backend commits, the purge. */

@@ -5,7 +5,8 @@
  *
  *   Entry        {1 Type, 2 Term, 3 Index, 4 Data}            Type 0 normal, 1 ConfChange
  *   HardState    {1 term, 2 vote, 3 commit}
- *   ConfChange   {1 ID, 2 Type, 3 NodeID, 4 Context}          Type 0 AddNode; Context = the member JSON
+ *   ConfChange   {1 ID, 2 Type, 3 NodeID, 4 Context}          Type 0 AddNode, 1 RemoveNode, 2 UpdateNode,
+ *                                                             3 AddLearnerNode; Context = the member JSON
  *   Snapshot     {1 data, 2 metadata {1 conf_state {1 nodes…}, 2 index, 3 term}}
  *
  *   the no-op a new leader appends at term 2, index 2  →  08 00 10 02 18 02   (no Data)
@@ -13,6 +14,8 @@
 import { bytesOf, PbWriter, readFields, varintOf } from "../shared/pb.js";
 
 export const EntryType = { normal: 0, confChange: 1 } as const;
+/** raftpb.ConfChangeType. */
+export const ConfChangeType = { addNode: 0, removeNode: 1, updateNode: 2, addLearnerNode: 3 } as const;
 
 export interface Entry {
   readonly type: number;
@@ -70,6 +73,11 @@ export function decodeHardState(buf: Uint8Array): HardState {
 
 export function encodeConfChange(change: ConfChange): Uint8Array {
   return new PbWriter().uint(1, change.id).uint(2, change.type).uint(3, change.nodeId).bytes(4, change.context).finish();
+}
+
+export function decodeConfChange(buf: Uint8Array): ConfChange {
+  const fields = readFields(buf);
+  return { id: varintOf(fields, 1), type: Number(varintOf(fields, 2)), nodeId: varintOf(fields, 3), context: bytesOf(fields, 4) ?? new Uint8Array(0) };
 }
 
 export function encodeRaftSnapshot(snapshot: RaftSnapshot): Uint8Array {

@@ -13,11 +13,14 @@
  *   3. the WAL is read from that snapshot on (a torn tail is cut once; other damage refuses to start);
  *   4. the caller loads the v2 store from the snapshot and replays the entries after it.
  * Without a WAL it is a new member: a new WAL and an empty backend. Anything that cannot be read gives
- * a `DataDirError` naming the file, and nothing is overwritten.
+ * a `DataDirError` naming the file, and nothing is overwritten. Before any of this, the member takes
+ * an exclusive lock on `member/snap/db` (fileLock.ts); a data dir whose lock another member holds
+ * is refused with a DataDirError naming it, and nothing in it is touched.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { DiskBackend } from "./backend/backend.js";
+import { tryLockFile } from "./fileLock.js";
 import type { WalMetadata } from "./etcdserverpb.js";
 import type { Entry, HardState, RaftSnapshot } from "./raftpb.js";
 import { Snapshotter } from "./snap/snapshotter.js";
@@ -61,10 +64,18 @@ export interface OpenDataDirOptions extends WalOptions {
 export function openDataDir(dataDir: string, metadata: WalMetadata, options: OpenDataDirOptions = {}): OpenedDataDir {
   const layout = dataDirLayout(dataDir);
   mkdirSync(layout.snapDir, { recursive: true, mode: 0o700 });
+  const dbExisted = existsSync(layout.dbPath);
+  // First of all the lock (fileLock.ts): nothing in a data dir another member uses is touched.
+  const lock = tryLockFile(layout.dbPath);
+  if (lock === undefined) {
+    throw new DataDirError(
+      `another etcd process is using "${layout.dbPath}" and holds the file lock: data dir ${dataDir} is in use (a real etcd 3.4 waits for it to exit; etcdsim refuses to start)`,
+    );
+  }
   // Leftovers of an interrupted receive or defrag (etcd deletes `tmp*` and `db.tmp.*` at start).
   for (const name of readdirSync(layout.snapDir)) if (name.startsWith("tmp") || name.startsWith("db.tmp")) rmSync(join(layout.snapDir, name), { force: true });
   const snapshotter = new Snapshotter(layout.snapDir);
-  const backendOptions = options.backendBatchLimit === undefined ? {} : { batchLimit: options.backendBatchLimit };
+  const backendOptions = { lock, ...(options.backendBatchLimit === undefined ? {} : { batchLimit: options.backendBatchLimit }) };
   const log: string[] = [];
   try {
     if (!walExists(layout.walDir)) {
@@ -75,7 +86,7 @@ export function openDataDir(dataDir: string, metadata: WalMetadata, options: Ope
     const snapshot = snapshotter.loadNewestAvailable(WAL.validSnapshots(layout.walDir));
     log.push(...snapshotter.log);
     if (snapshot === undefined && snapshotter.log.length > 0) log.push("no valid snapshot left: replaying the WAL from its start");
-    if (snapshot !== undefined && !existsSync(layout.dbPath)) {
+    if (snapshot !== undefined && !dbExisted) {
       throw new DataDirError(`etcdsim: the backend ${layout.dbPath} is missing but the snapshot at index ${snapshot.index} needs it (etcd looks for ${snapshot.index.toString(16).padStart(16, "0")}.snap.db and panics)`);
     }
     const backend = new DiskBackend(layout.dbPath, backendOptions);
@@ -83,6 +94,8 @@ export function openDataDir(dataDir: string, metadata: WalMetadata, options: Ope
     if (opened.repaired !== undefined) log.push(`repaired WAL error (unexpected EOF): the torn tail was cut; the segment as it was is kept as ${opened.repaired}`);
     return { layout, restart: true, wal: opened.wal, snapshotter, backend, snapshot, entries: opened.entries, state: opened.state, log };
   } catch (error) {
+    if (!dbExisted) rmSync(layout.dbPath, { force: true }); // the empty file the lock made: leave the dir as found
+    lock.close();
     if (error instanceof DataDirError) throw error;
     throw new DataDirError(error instanceof Error ? error.message : String(error));
   }

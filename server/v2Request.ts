@@ -9,9 +9,11 @@
  * log gives every key the expiry it was acknowledged with, however late the replay runs. A SYNC carries
  * the leader's clock reading; replaying it expires exactly what it expired the first time.
  */
+import { applyAuthRecords, type AuthRecord } from "../v2/v2auth/store.js";
 import { applyKeyRequest, type KeyRequest } from "../v2/http.js";
 import type { Store } from "../v2/store.js";
 import type { V2Request } from "./etcdserverpb.js";
+import { ATTRIBUTES_PATH, CLUSTER_VERSION_KEY, saveClusterVersionToStore, updateMemberAttributesInStore } from "./membershipStore.js";
 
 /** etcd's prefix for the keys space inside the v2 store ("/0" holds the membership). */
 export const KEYS_PREFIX_IN_STORE = "/1";
@@ -50,6 +52,27 @@ export function toV2Request(id: bigint, request: KeyRequest): V2Request {
     stream: request.stream,
     refresh: request.refresh,
   };
+}
+
+/** etcd's prefix of v2 auth's records in the v2 store (`StorePermsPrefix`). */
+export const AUTH_STORE_PREFIX = "/2";
+
+/**
+ * A v2 auth write as the logged request etcd's v2auth sends: a create is a PUT with prevExist false
+ * (a directory for /2, /2/users, /2/roles), an update a PUT with prevExist true, a delete a DELETE.
+ *
+ *   {create, "/2/users/alice", '{"user":"alice",…}'}  →  PUT /2/users/alice prevExist=false val={…}
+ */
+export function toAuthRequest(id: bigint, record: AuthRecord): V2Request {
+  const base = toV2Request(id, EMPTY_KEY_REQUEST);
+  if (record.action === "delete") return { ...base, method: "DELETE", path: record.path, recursive: true };
+  return { ...base, method: "PUT", path: record.path, val: record.value, dir: record.action === "create" && record.value === "", prevExist: record.action === "create" ? false : record.action === "update" ? true : undefined };
+}
+
+/** The record a logged `/2` request carries (the inverse of `toAuthRequest`). */
+function fromAuthRequest(request: V2Request): AuthRecord {
+  if (request.method === "DELETE") return { action: "delete", path: request.path, value: "" };
+  return { action: request.prevExist === false ? "create" : request.prevExist === true ? "update" : "set", path: request.path, value: request.val };
 }
 
 /** The SYNC request of the TTL sweep at `nowMs`. */
@@ -101,12 +124,28 @@ export function fromV2Request(request: V2Request): KeyRequest {
 
 /**
  * Applies a logged v2 request to the store (etcd's applyV2Request). A SYNC expires what its time says;
- * a QGET changes nothing. Errors are the request's answer, not the log's: they are thrown to the caller,
+ * a QGET changes nothing; a PUT of a member's attributes or of the cluster version goes to `/0`. Errors are the request's answer, not the log's: they are thrown to the caller,
  * who ignores them on replay.
  */
 export function applyV2Request(store: Store, request: V2Request, nowMs: number): ReturnType<typeof applyKeyRequest> | undefined {
   if (request.method === "SYNC") {
     store.deleteExpiredKeys(toMillis(request.time) ?? 0);
+    return undefined;
+  }
+  // etcd's applierV2store.Put: the member's attributes and the cluster version are membership
+  // records (membershipStore.ts), written to `/0` with no answer for anyone.
+  const attributes = request.method === "PUT" ? ATTRIBUTES_PATH.exec(request.path) : null;
+  if (attributes !== null) {
+    updateMemberAttributesInStore(store, BigInt(`0x${attributes[1] as string}`), request.val);
+    return undefined;
+  }
+  if (request.method === "PUT" && request.path === CLUSTER_VERSION_KEY) {
+    saveClusterVersionToStore(store, request.val);
+    return undefined;
+  }
+  // v2 auth's records under `/2` (v2/v2auth/store.ts), with no answer for anyone.
+  if (request.path === AUTH_STORE_PREFIX || request.path.startsWith(AUTH_STORE_PREFIX + "/")) {
+    applyAuthRecords(store, [fromAuthRequest(request)]);
     return undefined;
   }
   return applyKeyRequest(store, fromV2Request(request), nowMs);

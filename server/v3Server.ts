@@ -4,6 +4,7 @@
  *
  *   Put, DeleteRange, Txn, Compact, LeaseGrant, LeaseRevoke, Alarm  →  logged, synced, applied, answered
  *   every Auth call (reads too, as etcd's), Authenticate               →  logged, synced, applied, answered
+ *   MemberAdd, MemberRemove, MemberUpdate, MemberPromote               →  logged as a ConfChange, applied, answered
  *   Range, LeaseTimeToLive, LeaseLeases, Status, Hash, keep-alives, Watch   →  served at once (no log entry)
  *
  * Credentials are resolved before anything is logged (a bad token fails at once), and the entry
@@ -17,8 +18,9 @@
  *   Lock, Unlock, Campaign, Proclaim, Resign  →  their lease grants, txns and deletes are logged one by
  *                                                one (etcd's services use a clientv3 client)
  *
- * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
- * committed): member add/remove/update/promote (ConfChanges in etcd).
+ * MemberAdd/Remove/Update/Promote are checked (admin, mayAddMember…, quorum), then logged as raft
+ * ConfChange entries (confChange.ts) and applied at commit to the member list and the v2 store's `/0`
+ * records; a restart rebuilds the list from those records and replays the ConfChanges after them.
  *
  * A grant without an ID gets one before it is logged, so replaying the entry grants the same lease.
  * Lease expiry is proposed as a LeaseRevoke, as etcd's leader does.
@@ -47,7 +49,10 @@ import type {
   AuthUserGrantRoleRequest,
   AuthUserNameRequest,
   AuthUserRevokeRoleRequest,
+  Member,
   MemberAddRequest,
+  MemberAddResponse,
+  MemberListResponse,
   MemberPromoteRequest,
   MemberRemoveRequest,
   MemberUpdateRequest,
@@ -70,6 +75,8 @@ import type { CampaignRequest, LeaderRequest, LeaderResponse, ProclaimRequest, R
 import { DiskBackend } from "./backend/backend.js";
 import { encodeV3Entry, type V3Entry } from "./etcdserverpb.js";
 import type { RaftNode } from "./raft.js";
+import { addMemberChange, promoteMemberChange, removeMemberChange, updateMemberChange } from "./confChange.js";
+import { encodeConfChange, EntryType, type ConfChange } from "./raftpb.js";
 
 /** Applies one logged v3 request to the server and returns its answer (throws its error). */
 export function applyV3Entry(server: EtcdServer, entry: V3Entry): unknown {
@@ -124,10 +131,12 @@ const AUTH_METHODS: readonly V3AuthMethod[] = [
 export class LoggedV3Api implements V3Api, V3AuthApi {
   private readonly revoking = new Set<LeaseID>();
 
-  /** `nextRequestId` draws the header ID of each entry (etcd's `reqIDGen`, shared with v2 requests). */
   constructor(
     readonly server: EtcdServer,
     private readonly node: RaftNode,
+    /** Applies a committed ConfChange (the member's `applyConfChange`). */
+    private readonly applyConfChange?: (change: ConfChange) => Member | undefined,
+    /** Draws the header ID of each v3 entry (etcd's `reqIDGen`, shared with v2 requests). */
     private readonly nextRequestId: () => bigint = () => 0n,
   ) {
     // etcd's Lock and Election services write through a clientv3 client: ordinary raft requests.
@@ -219,17 +228,47 @@ export class LoggedV3Api implements V3Api, V3AuthApi {
   memberList() {
     return this.server.memberList();
   }
-  memberAdd(request: MemberAddRequest, ctx?: CallContext) {
-    return this.server.memberAdd(request, ctx);
+  // ── Cluster: each change is a ConfChange entry (confChange.ts), checked before and applied at commit ──
+  memberAdd(request: MemberAddRequest, ctx: CallContext = {}): Promise<MemberAddResponse> {
+    return this.configure(ctx, () => addMemberChange(this.server.cluster.proposeAdd(request.peerURLs ?? [], request.isLearner === true, Math.floor(this.server.clock.now() / 1000))), (member) => ({
+      header: this.server.header(0),
+      member: member as Member,
+      members: this.server.cluster.list(),
+    }));
   }
-  memberRemove(request: MemberRemoveRequest, ctx?: CallContext) {
-    return this.server.memberRemove(request, ctx);
+  memberRemove(request: MemberRemoveRequest, ctx: CallContext = {}): Promise<MemberListResponse> {
+    return this.configure(ctx, () => (this.server.cluster.proposeRemove(request.ID), removeMemberChange(request.ID)), () => this.server.memberList());
   }
-  memberUpdate(request: MemberUpdateRequest, ctx?: CallContext) {
-    return this.server.memberUpdate(request, ctx);
+  memberUpdate(request: MemberUpdateRequest, ctx: CallContext = {}): Promise<MemberListResponse> {
+    return this.configure(ctx, () => updateMemberChange(request.ID, this.server.cluster.proposeUpdate(request.peerURLs ?? [])), () => this.server.memberList());
   }
-  memberPromote(request: MemberPromoteRequest, ctx?: CallContext) {
-    return this.server.memberPromote(request, ctx);
+  memberPromote(request: MemberPromoteRequest, ctx: CallContext = {}): Promise<MemberListResponse> {
+    return this.configure(
+      ctx,
+      () => {
+        const member = this.server.cluster.proposePromote(request.ID);
+        // An unknown ID is still proposed (etcd's order); the apply answers "member not found".
+        return promoteMemberChange(member ?? { ID: request.ID, name: "", peerURLs: [], clientURLs: [], isLearner: true });
+      },
+      () => this.server.memberList(),
+    );
+  }
+
+  /**
+   * etcd's `configure`: the admin check and the proposal-time checks (`propose` throws), then the
+   * ConfChange is logged, and the answer is built once it is applied (or the apply-time checks' error).
+   */
+  private configure<T>(ctx: CallContext, propose: () => ConfChange, answer: (member: Member | undefined) => T): Promise<T> {
+    let change: ConfChange;
+    try {
+      this.server.checkAdmin(ctx);
+      change = propose();
+    } catch (error) {
+      return Promise.reject(toRpcError(error));
+    }
+    const apply = this.applyConfChange;
+    if (apply === undefined) return Promise.reject(new Error("etcdsim: this member cannot log membership changes"));
+    return this.node.propose(encodeConfChange(change), () => answer(apply(change)), EntryType.confChange);
   }
 
   // ── Auth: every call is one log entry, as in etcd (reads included) ─────────────────────────

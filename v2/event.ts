@@ -10,8 +10,10 @@
  *   delete /message         →  {"action":"delete","node":{"key":"/message","modifiedIndex":5,"createdIndex":4},
  *                                "prevNode":{"key":"/message","value":"Hello","modifiedIndex":4,"createdIndex":4}}
  *
- * Two fields never reach the wire: `etcdIndex` (the store index the answer was made at; the HTTP
- * layer sends it as `X-Etcd-Index`) and `refresh` (marks a TTL refresh, which watchers never see).
+ * Three fields never reach the wire: `etcdIndex` (the store index the answer was made at; the HTTP
+ * layer sends it as `X-Etcd-Index`), `refresh` (marks a TTL refresh, which watchers never see) and
+ * `internal` (a write in etcd's internal namespaces, `/0` membership or `/2` v2 auth, which only the
+ * history holds: no key under `/v2/keys` can ever match it).
  * `JSON.stringify(event)` therefore prints exactly etcd's body.
  */
 import type { NodeExtern } from "./nodeExtern.js";
@@ -83,14 +85,33 @@ export class Event {
   }
 
   /** A copy answering at another store index; used when a watch is served from the history. */
+  /**
+   * True for a write outside the keys space (`/0`, `/2`): it holds its index in the history, and no
+   * scan or watcher sees it (an InternalEvent). A getter, so the common event carries no extra field.
+   */
+  get internal(): boolean {
+    return false;
+  }
+
   withEtcdIndex(etcdIndex: number): Event {
     return new Event(this.action, this.node, this.prevNode, etcdIndex, this.refresh);
   }
 
-  /** The wire body; `etcdIndex` and `refresh` are left out, as etcd's HTTP layer does. */
+  /** The wire body; `etcdIndex`, `refresh` and `internal` are left out, as etcd's HTTP layer does. */
   toJSON(): EventJSON {
     return this.prevNode === undefined
       ? { action: this.action, node: this.node }
       : { action: this.action, node: this.node, prevNode: this.prevNode };
+  }
+}
+
+/** A write in etcd's internal namespaces (`/0` membership, `/2` v2 auth): see `Event.internal`. */
+export class InternalEvent extends Event {
+  override get internal(): boolean {
+    return true;
+  }
+
+  override withEtcdIndex(etcdIndex: number): Event {
+    return new InternalEvent(this.action, this.node, this.prevNode, etcdIndex, this.refresh);
   }
 }

@@ -43,8 +43,8 @@ export class EventHistory {
 
   /**
    * The first kept event at or after `index` that concerns `key`; undefined when none does yet.
-   * Refresh events are skipped. An event matches when (a) its key is `key`; (b) `recursive` and its
-   * key lies below `key`; or (c) it deleted or expired a directory and `key` starts with that
+   * Refresh events and internal ones (`/0` membership, `/2` v2 auth) are skipped. An event matches
+   * when (a) its key is `key`; (b) `recursive` and its key lies below `key`; or (c) it deleted or expired a directory and `key` starts with that
    * directory's key as a plain string. Hidden keys are not filtered here.
    *
    *   Quirk (c): no "/" boundary is checked, so a watch on "/dirx" is answered by the removal of "/dir".
@@ -65,7 +65,7 @@ export class EventHistory {
 
     for (let offset = index - this.startIndex; offset < this.queue.size; offset++) {
       const event = this.queue.at(offset) as Event;
-      if (event.refresh) continue;
+      if (event.refresh || event.internal) continue; // etcd: a `/0` key never matches a watch on `/1/…`
       const eventKey = event.node.key ?? "";
       let ok = eventKey === key;
       if (recursive) ok = ok || eventKey.startsWith(prefix);

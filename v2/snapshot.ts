@@ -27,7 +27,7 @@ import { createHash } from "node:crypto";
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import stableStringify from "fast-json-stable-stringify";
-import { Event, type Action } from "./event.js";
+import { Event, InternalEvent, type Action } from "./event.js";
 import type { NodeState } from "./node.js";
 import type { NodeExtern } from "./nodeExtern.js";
 import { joinPath, splitPath } from "./path.js";
@@ -58,6 +58,8 @@ export interface EventSnapshot {
   readonly prevNode?: NodeExtern;
   readonly etcdIndex: number;
   readonly refresh: boolean;
+  /** Only when true: a write in `/0` or `/2` (see Event.internal). */
+  readonly internal?: true;
 }
 
 /** The parts of a store a snapshot holds. */
@@ -70,6 +72,16 @@ export interface SnapshotParts {
   readonly stats: StatsJSON;
   /** Paths of the nodes with a TTL, in the order they will expire. */
   readonly ttlKeys: readonly string[];
+  /** The internal `/0` nodes (membership), in the order they were made; left out of the text when none. */
+  readonly internal: readonly InternalNodeSnapshot[];
+}
+
+/** One internal (`/0`) node as stored. */
+export interface InternalNodeSnapshot {
+  readonly path: string;
+  readonly value: string;
+  readonly createdIndex: number;
+  readonly modifiedIndex: number;
 }
 
 /**
@@ -84,7 +96,7 @@ export function encodeSnapshot(parts: SnapshotParts): string {
     startIndex: parts.history.startIndex,
     lastIndex: parts.history.lastIndex,
     events: parts.history.events.map((event): EventSnapshot => {
-      const stored = { action: event.action, node: event.node, etcdIndex: event.etcdIndex, refresh: event.refresh };
+      const stored = { action: event.action, node: event.node, etcdIndex: event.etcdIndex, refresh: event.refresh, ...(event.internal ? { internal: true as const } : {}) };
       return event.prevNode === undefined ? stored : { ...stored, prevNode: event.prevNode };
     }),
   });
@@ -92,7 +104,9 @@ export function encodeSnapshot(parts: SnapshotParts): string {
   // The top-level keys in sorted order, as stableStringify puts them.
   return (
     `{"currentIndex":${encodeNumber(parts.currentIndex)},"format":${JSON.stringify(SNAPSHOT_FORMAT)},` +
-    `"formatVersion":${encodeNumber(SNAPSHOT_FORMAT_VERSION)},"history":${history},"root":${encodeNodeState(parts.root)},` +
+    `"formatVersion":${encodeNumber(SNAPSHOT_FORMAT_VERSION)},"history":${history},` +
+    (parts.internal.length > 0 ? `"internal":${stableStringify(parts.internal)},` : "") +
+    `"root":${encodeNodeState(parts.root)},` +
     `"stats":${stats},"ttlKeys":${stableStringify(parts.ttlKeys)},"version":${encodeNumber(parts.version)}}`
   );
 }
@@ -173,9 +187,21 @@ export function decodeSnapshot(text: string): SnapshotParts {
     throw new SnapshotError("v2 snapshot ttlKeys does not list exactly the nodes that have an expiry");
   }
 
+  const internal = (top["internal"] === undefined ? [] : array(top["internal"], "internal")).map((item, i): InternalNodeSnapshot => {
+    const fields = object(item, `internal[${i}]`);
+    const path = string(fields["path"], `internal[${i}].path`);
+    // etcd's internal namespaces: /0 (membership) and /2 (v2 auth, its directory included).
+    if (!path.startsWith("/0/") && path !== "/2" && !path.startsWith("/2/")) throw new SnapshotError(`v2 snapshot internal[${i}].path ${JSON.stringify(path)} is not under /0 or /2`);
+    const createdIndex = index(fields["createdIndex"], `internal[${i}].createdIndex`);
+    const modifiedIndex = index(fields["modifiedIndex"], `internal[${i}].modifiedIndex`);
+    if (createdIndex > modifiedIndex || modifiedIndex > currentIndex) throw new SnapshotError(`v2 snapshot internal[${i}] has indexes outside 0..currentIndex`);
+    return { path, value: string(fields["value"], `internal[${i}].value`), createdIndex, modifiedIndex };
+  });
+
   return {
     version,
     currentIndex,
+    internal,
     root,
     history: { capacity, startIndex, lastIndex, events },
     stats: stats as StatsJSON,
@@ -303,7 +329,9 @@ function decodeEvent(data: unknown, where: string): Event {
   const etcdIndex = index(fields["etcdIndex"], `${where}.etcdIndex`);
   const refresh = fields["refresh"];
   if (typeof refresh !== "boolean") throw new SnapshotError(`v2 snapshot ${where}.refresh is not a boolean`);
-  return new Event(action as Action, node, prevNode, etcdIndex, refresh);
+  const internal = fields["internal"];
+  if (internal !== undefined && internal !== true) throw new SnapshotError(`v2 snapshot ${where}.internal is not true`);
+  return internal === true ? new InternalEvent(action as Action, node, prevNode, etcdIndex, refresh) : new Event(action as Action, node, prevNode, etcdIndex, refresh);
 }
 
 const EXTERN_ORDER = ["key", "value", "dir", "expiration", "ttl", "nodes", "modifiedIndex", "createdIndex"] as const;

@@ -19,7 +19,7 @@
  * Errors are thrown as `V2Error` (see v2error.ts) and change nothing except the stats counters.
  */
 import * as actions from "./event.js";
-import { Event } from "./event.js";
+import { Event, InternalEvent } from "./event.js";
 import { EVENT_HISTORY_CAPACITY, EventHistory } from "./eventHistory.js";
 import { CompareIndexNotMatch, CompareMatch, CompareValueNotMatch, Node, PERMANENT, type CompareResult, type NodeContext, type NodeState } from "./node.js";
 import { makeFileExtern, makeNodeExtern, type NodeExtern } from "./nodeExtern.js";
@@ -57,10 +57,22 @@ export interface Store {
   readonly index: number;
 
   /**
-   * One successful write outside the user tree (etcd keeps v2 auth under the hidden `/2`): it
-   * spends an etcd index and nothing under `/v2/keys` sees it. Returns the new index.
+   * A write in etcd's internal namespaces: `/0` (membership: `/0/members/<id>/raftAttributes`,
+   * `…/attributes`, `/0/version`, `/0/removed_members/<id>`) and `/2` (v2 auth's users, roles and
+   * enabled flag, v2/v2auth/store.ts), as etcd's membership and v2auth code write them:
+   * one etcd index and one history event (an `internal` one: no watch or scan sees it), counted in
+   * the stats like any create/set/update/delete. `/v2/keys` never lists these nodes. A delete
+   * removes the node and everything below it. Returns the event.
+   *
+   *   fresh member:  internalWrite("create", "/0/members/8e9e05c52164694d/raftAttributes", '{"peerURLs":[…]}')  → index 1
+   *                  internalWrite("set", "/0/members/8e9e05c52164694d/attributes", '{"name":…}')            → index 2
+   *                  internalWrite("set", "/0/version", "3.4.0")                                               → index 3
    */
-  spendIndex(): number;
+  internalWrite(action: InternalAction, path: string, value: string): Event;
+  /** The value of an internal node (`/0/version`), if it exists. */
+  internalValue(path: string): string | undefined;
+  /** Every internal node's value by path, in the order they were made (etcd's `membersFromStore` reads them). */
+  internalRecords(): ReadonlyMap<string, string>;
   /** Reads a node. `recursive` lists the whole visible subtree, `sorted` sorts `nodes` by key. */
   get(path: string, recursive: boolean, sorted: boolean, nowMs: number): Event;
   /** Creates or replaces a key (or, with `dir`, an empty directory). Action `set`. */
@@ -106,6 +118,16 @@ export interface Store {
   checkInvariants(): void;
 }
 
+/** The writes etcd's membership code makes in `/0`. */
+export type InternalAction = typeof actions.Create | typeof actions.Set | typeof actions.Update | typeof actions.Delete;
+
+/** An internal (`/0`) node: permanent, never listed. */
+export interface InternalNode {
+  readonly value: string;
+  readonly createdIndex: number;
+  readonly modifiedIndex: number;
+}
+
 /**
  * Expiry times before 2000-01-01T00:00:00Z count as permanent when a node is created (etcd's
  * `minExpireTime`). That is why a huge `ttl`, whose expiry overflows int64 nanoseconds and wraps to
@@ -137,6 +159,8 @@ export class V2Store implements Store, NodeContext {
   private root: Node;
   /** etcd's `CurrentIndex` (exported in Go too). Read it through `index`; only the store writes it. */
   currentIndex = 0;
+  /** The internal `/0` nodes by path (etcd's `/0` directory; `/v2/keys` reaches only `/1`). */
+  private internal = new Map<string, InternalNode>();
   /** Every node with an expiry, ordered by it (etcd's `ttlKeyHeap`). Public only for the nodes' sake. */
   ttlKeyHeap = new TTLKeyHeap();
   /** Watchers and the event history (etcd's `WatcherHub`). */
@@ -163,8 +187,46 @@ export class V2Store implements Store, NodeContext {
     return this.currentIndex;
   }
 
-  spendIndex(): number {
-    return ++this.currentIndex;
+  internalWrite(action: InternalAction, path: string, value: string): Event {
+    const success: StatsField = action === actions.Create ? "createSuccess" : action === actions.Set ? "setsSuccess" : action === actions.Update ? "updateSuccess" : "deleteSuccess";
+    const fail: StatsField = action === actions.Create ? "createFail" : action === actions.Set ? "setsFail" : action === actions.Update ? "updateFail" : "deleteFail";
+    return this.run(success, fail, () => {
+      const key = cleanKey(path);
+      const existing = this.internal.get(key);
+      if (action === actions.Create && existing !== undefined) throw new V2Error(EcodeNodeExist, key, this.currentIndex);
+      if ((action === actions.Update || action === actions.Delete) && existing === undefined && !(action === actions.Delete && this.hasInternalBelow(key))) {
+        throw new V2Error(EcodeKeyNotFound, key, this.currentIndex);
+      }
+      const index = ++this.currentIndex;
+      const prevNode = existing === undefined ? undefined : makeNodeExtern({ key, value: existing.value, modifiedIndex: existing.modifiedIndex, createdIndex: existing.createdIndex });
+      let node: NodeExtern;
+      if (action === actions.Delete) {
+        this.internal.delete(key);
+        for (const other of [...this.internal.keys()]) if (other.startsWith(key + "/")) this.internal.delete(other);
+        node = makeNodeExtern({ key, modifiedIndex: index, createdIndex: existing?.createdIndex ?? index });
+      } else {
+        const createdIndex = action === actions.Update && existing !== undefined ? existing.createdIndex : index;
+        this.internal.set(key, { value, createdIndex, modifiedIndex: index });
+        node = makeNodeExtern({ key, value, modifiedIndex: index, createdIndex });
+      }
+      const event = new InternalEvent(action, node, prevNode, index);
+      this.watcherHub.add(event);
+      return event;
+    });
+  }
+
+  internalValue(path: string): string | undefined {
+    return this.internal.get(cleanKey(path))?.value;
+  }
+
+  internalRecords(): ReadonlyMap<string, string> {
+    return new Map([...this.internal].map(([path, node]) => [path, node.value]));
+  }
+
+  /** True when some internal node lies below `key` (a recursive delete of a member's directory). */
+  private hasInternalBelow(key: string): boolean {
+    for (const other of this.internal.keys()) if (other.startsWith(key + "/")) return true;
+    return false;
   }
 
   /**
@@ -410,6 +472,7 @@ export class V2Store implements Store, NodeContext {
         },
         stats: this.stats(),
         ttlKeys: this.ttlKeyHeap.ordered().map((node) => node.path),
+        internal: [...this.internal].map(([path, node]) => ({ path, ...node })),
       }),
     );
   }
@@ -439,6 +502,7 @@ export class V2Store implements Store, NodeContext {
       this.currentIndex = snapshot.currentIndex;
       this.watcherHub.eventHistory = history;
       this.counters = counters;
+      this.internal = new Map(snapshot.internal.map(({ path, ...node }) => [path, node]));
     });
   }
 
@@ -452,6 +516,7 @@ export class V2Store implements Store, NodeContext {
       copy.currentIndex = this.currentIndex;
       copy.watcherHub = this.watcherHub.clone();
       copy.counters = this.counters.clone();
+      copy.internal = new Map(this.internal);
       return copy;
     });
   }

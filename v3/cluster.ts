@@ -120,6 +120,14 @@ export class RaftCluster {
    * the ID (etcd: `NewMember("", urls, "", &now)`). Returns the new member.
    */
   add(peerURLs: readonly string[], isLearner: boolean, nowSeconds: number): Member {
+    return this.applyAdd(this.proposeAdd(peerURLs, isLearner, nowSeconds));
+  }
+
+  /**
+   * MemberAdd's proposal half (before anything is logged): the URLs, mayAddMember, quorum, and the new
+   * member's ID. Changes nothing; returns the member the ConfChange carries.
+   */
+  proposeAdd(peerURLs: readonly string[], isLearner: boolean, nowSeconds: number): Member {
     const urls = validateURLs(peerURLs);
     // mayAddMember (strict reconfig check): a voter may join only while the started voters stay a
     // majority, except that a one-member cluster may grow to two.
@@ -134,22 +142,33 @@ export class RaftCluster {
     // ... and every voter must be connected: an unstarted voter never is.
     if (voters.some((m) => !isStarted(m))) throw new RpcError(GrpcCode.Unavailable, RPC_UNHEALTHY);
     this.requireQuorum();
-    const id = memberIdFor(urls, String(nowSeconds));
+    return { ID: memberIdFor(urls, String(nowSeconds)), name: "", peerURLs: urls, clientURLs: [], isLearner };
+  }
+
+  /** MemberAdd's apply half (the committed ConfChange): ValidateConfigurationChange, then the member joins. */
+  applyAdd(proposed: Member): Member {
+    const id = proposed.ID;
     // ValidateConfigurationChange, at apply time (a removed ID answers "member not found").
     if (this.removed.has(id)) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     if (this.members.has(id)) throw new RpcError(GrpcCode.FailedPrecondition, RPC_MEMBER_EXIST);
-    this.checkPeerURLsFree(urls, undefined);
-    if (isLearner && [...this.members.values()].filter((m) => m.isLearner).length + 1 > MAX_LEARNERS) {
+    this.checkPeerURLsFree(proposed.peerURLs, undefined);
+    if (proposed.isLearner && [...this.members.values()].filter((m) => m.isLearner).length + 1 > MAX_LEARNERS) {
       throw new RpcError(GrpcCode.FailedPrecondition, RPC_TOO_MANY_LEARNERS);
     }
-    const member: Member = { ID: id, name: "", peerURLs: urls, clientURLs: [], isLearner };
-    if (isLearner) this.raftLearners.add(id);
+    const member: Member = copyMember(proposed);
+    if (member.isLearner) this.raftLearners.add(id);
     this.save(member);
     return copyMember(member);
   }
 
   /** MemberRemove: mayRemoveMember, then the apply-time check. */
   remove(id: bigint): void {
+    this.proposeRemove(id);
+    this.applyRemove(id);
+  }
+
+  /** MemberRemove's proposal half: mayRemoveMember and quorum. */
+  proposeRemove(id: bigint): void {
     const member = this.members.get(id);
     if (member?.isLearner !== true) {
       // Removing a voter must leave a majority of the remaining voters started.
@@ -158,6 +177,11 @@ export class RaftCluster {
       if (started < Math.floor(others.length / 2) + 1) throw new RpcError(GrpcCode.Unknown, RPC_MEMBER_NOT_ENOUGH_STARTED);
     }
     this.requireQuorum();
+  }
+
+  /** MemberRemove's apply half: the member must exist; its ID is then removed for good. */
+  applyRemove(id: bigint): void {
+    const member = this.members.get(id);
     if (this.removed.has(id) || member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     this.members.delete(id);
     this.raftLearners.delete(id);
@@ -169,26 +193,91 @@ export class RaftCluster {
 
   /** MemberUpdate: new peer URLs. Quirk: the new raft attributes carry no learner flag, so a learner becomes a voter in the list. */
   update(id: bigint, peerURLs: readonly string[]): void {
+    this.applyUpdate(id, this.proposeUpdate(peerURLs));
+  }
+
+  /** MemberUpdate's proposal half: the URLs (sorted) and quorum. */
+  proposeUpdate(peerURLs: readonly string[]): string[] {
     const urls = validateURLs(peerURLs);
     this.requireQuorum();
+    return urls;
+  }
+
+  /** MemberUpdate's apply half. */
+  applyUpdate(id: bigint, urls: readonly string[]): void {
     const member = this.members.get(id);
     if (this.removed.has(id) || member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     this.checkPeerURLsFree(urls, id);
-    this.save({ ...member, peerURLs: urls, isLearner: false });
+    this.save({ ...member, peerURLs: [...urls], isLearner: false });
   }
 
   /** MemberPromote: only a learner in sync with the leader may become a voter; an unstarted one never is. */
   promote(id: bigint): void {
+    this.proposePromote(id);
+    this.applyPromote(id);
+  }
+
+  /** MemberPromote's proposal half: isLearnerReady (an unstarted learner never is) and quorum. */
+  proposePromote(id: bigint): Member | undefined {
     const member = this.members.get(id);
     // isLearnerReady reads raft's progress, so a learner that lost its flag is still "not ready".
     if (member !== undefined && this.raftLearners.has(id) && !isStarted(member)) {
       throw new RpcError(GrpcCode.FailedPrecondition, RPC_LEARNER_NOT_READY);
     }
     this.requireQuorum();
+    return member === undefined ? undefined : copyMember(member);
+  }
+
+  /** MemberPromote's apply half: the member must exist and be a learner. */
+  applyPromote(id: bigint): Member {
+    const member = this.members.get(id);
     if (member === undefined) throw new RpcError(GrpcCode.NotFound, RPC_MEMBER_NOT_FOUND);
     if (!member.isLearner) throw new RpcError(GrpcCode.FailedPrecondition, RPC_MEMBER_NOT_LEARNER);
     this.raftLearners.delete(id);
-    this.save({ ...member, isLearner: false });
+    const promoted = { ...member, isLearner: false };
+    this.save(promoted);
+    return copyMember(promoted);
+  }
+
+  /**
+   * etcd 3.4's `RaftCluster.Recover` (`membersFromStore`): the members and removed IDs as the v2
+   * store's `/0` records hold them after a snapshot was loaded, before the WAL's ConfChanges are
+   * replayed over them. The local member keeps the attributes it starts with (it publishes them
+   * again at once). Raft's learner set is taken from the records' `isLearner` flags.
+   *
+   *   records  /0/members/1a2b/raftAttributes  {"peerURLs":["http://10.0.0.9:2380"],"isLearner":true}
+   *            /0/removed_members/3c4d         ""
+   */
+  recover(records: ReadonlyMap<string, string>): void {
+    const local = this.members.get(this.localID);
+    this.members.clear();
+    this.removed.clear();
+    this.raftLearners.clear();
+    this.membersBucket.clear();
+    this.removedBucket.clear();
+    for (const [path, value] of records) {
+      const removed = /^\/0\/removed_members\/([0-9a-f]+)$/.exec(path);
+      if (removed !== null) {
+        const id = BigInt(`0x${removed[1] as string}`);
+        this.removed.add(id);
+        this.removedBucket.set(id.toString(16), new TextEncoder().encode("removed"));
+        continue;
+      }
+      const raft = /^\/0\/members\/([0-9a-f]+)\/raftAttributes$/.exec(path);
+      if (raft === null) continue;
+      const id = BigInt(`0x${raft[1] as string}`);
+      const attributes = JSON.parse(value) as { peerURLs?: string[]; isLearner?: boolean };
+      const published = records.get(`/0/members/${id.toString(16)}/attributes`);
+      const named = published === undefined ? {} : (JSON.parse(published) as { name?: string; clientURLs?: string[] | null });
+      const member: Member =
+        id === this.localID && local !== undefined
+          ? { ...local, peerURLs: attributes.peerURLs ?? [] }
+          : { ID: id, name: named.name ?? "", peerURLs: attributes.peerURLs ?? [], clientURLs: named.clientURLs ?? [], isLearner: attributes.isLearner === true };
+      if (member.isLearner) this.raftLearners.add(id);
+      this.save(member);
+    }
+    if (local !== undefined && !this.members.has(this.localID)) this.save(local);
+    this.recomputeQuorum();
   }
 
   private checkPeerURLsFree(urls: readonly string[], except: bigint | undefined): void {

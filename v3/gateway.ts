@@ -174,10 +174,11 @@ export interface V3Api extends Partial<V3AuthApi> {
   snapshot(ctx?: CallContext): SnapshotResponse[];
   moveLeader(request: MoveLeaderRequest): MoveLeaderResponse;
   memberList(): MemberListResponse;
-  memberAdd(request: MemberAddRequest, ctx?: CallContext): MemberAddResponse;
-  memberRemove(request: MemberRemoveRequest, ctx?: CallContext): MemberListResponse;
-  memberUpdate(request: MemberUpdateRequest, ctx?: CallContext): MemberListResponse;
-  memberPromote(request: MemberPromoteRequest, ctx?: CallContext): MemberListResponse;
+  // Membership changes go through raft too: with a data dir, as a logged ConfChange.
+  memberAdd(request: MemberAddRequest, ctx?: CallContext): Awaitable<MemberAddResponse>;
+  memberRemove(request: MemberRemoveRequest, ctx?: CallContext): Awaitable<MemberListResponse>;
+  memberUpdate(request: MemberUpdateRequest, ctx?: CallContext): Awaitable<MemberListResponse>;
+  memberPromote(request: MemberPromoteRequest, ctx?: CallContext): Awaitable<MemberListResponse>;
   /** Blocking calls: `signal` fires when the HTTP client goes away. */
   lock(request: LockRequest, signal?: AbortSignal): Promise<LockResponse>;
   unlock(request: UnlockRequest): Promise<UnlockResponse>;
@@ -282,10 +283,10 @@ const UNARY_ROUTES: ReadonlyMap<string, Unary> = new Map<string, Unary>([
   ["/v3/maintenance/hash", unary("HashRequest", (api, _r, ctx) => encodeHashResponse(api.hash(ctx)))],
   ["/v3/maintenance/transfer-leadership", unary("MoveLeaderRequest", (api, r) => encodeHeaderOnlyResponse(api.moveLeader(r)))],
   ["/v3/cluster/member/list", unary("MemberListRequest", (api) => encodeMemberListResponse(api.memberList()))],
-  ["/v3/cluster/member/add", unary("MemberAddRequest", (api, r, ctx) => encodeMemberAddResponse(api.memberAdd(r, ctx)))],
-  ["/v3/cluster/member/remove", unary("MemberRemoveRequest", (api, r, ctx) => encodeMemberListResponse(api.memberRemove(r, ctx)))],
-  ["/v3/cluster/member/update", unary("MemberUpdateRequest", (api, r, ctx) => encodeMemberListResponse(api.memberUpdate(r, ctx)))],
-  ["/v3/cluster/member/promote", unary("MemberPromoteRequest", (api, r, ctx) => encodeMemberListResponse(api.memberPromote(r, ctx)))],
+  ["/v3/cluster/member/add", unary("MemberAddRequest", (api, r, ctx) => then(api.memberAdd(r, ctx), encodeMemberAddResponse))],
+  ["/v3/cluster/member/remove", unary("MemberRemoveRequest", (api, r, ctx) => then(api.memberRemove(r, ctx), encodeMemberListResponse))],
+  ["/v3/cluster/member/update", unary("MemberUpdateRequest", (api, r, ctx) => then(api.memberUpdate(r, ctx), encodeMemberListResponse))],
+  ["/v3/cluster/member/promote", unary("MemberPromoteRequest", (api, r, ctx) => then(api.memberPromote(r, ctx), encodeMemberListResponse))],
   ["/v3/lock/lock", unary("LockRequest", async (api, r, _ctx, signal) => encodeLockResponse(await api.lock(r, signal)))],
   ["/v3/lock/unlock", unary("UnlockRequest", async (api, r) => encodeHeaderOnlyResponse(await api.unlock(r)))],
   ["/v3/election/campaign", unary("CampaignRequest", async (api, r, _ctx, signal) => encodeCampaignResponse(await api.campaign(r, signal)))],

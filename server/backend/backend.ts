@@ -26,6 +26,7 @@
  * remembers which IDs changed.
  */
 import { existsSync, renameSync, statSync } from "node:fs";
+import { tryLockFile, type FileLock } from "../fileLock.js";
 import { open, type Database, type RootDatabase } from "lmdb";
 import { Backend, SMALL_BUCKETS, type LeaseRecord, type SmallBucketName } from "../../v3/backend.js";
 import { BOLT_PAGE_BYTES } from "../../v3/backendImage.js";
@@ -142,11 +143,15 @@ class DirtyMap<K, V> extends Map<K, V> {
 export interface DiskBackendOptions {
   /** Pending bucket writes that force a commit (default 10,000). */
   readonly batchLimit?: number;
+  /** The lock held on `path` (storage.ts takes it first); released by `close`, moved to the new file by a defrag. */
+  readonly lock?: FileLock;
 }
 
 /** The v3 backend kept in `path` (a file, plus LMDB's `path-lock`). */
 export class DiskBackend extends Backend {
   override readonly leaseBucket = new DirtyMap<LeaseID, LeaseRecord>();
+  /** The data dir's lock on this file, if the caller handed one over. */
+  private lock: FileLock | undefined;
   /** LMDB transactions committed (for the fsync figures). */
   commits = 0;
   private env: RootDatabase;
@@ -166,6 +171,7 @@ export class DiskBackend extends Backend {
   ) {
     super();
     this.batchLimit = options.batchLimit ?? DEFAULT_BATCH_LIMIT;
+    this.lock = options.lock;
     [this.env, this.dbs] = DiskBackend.openFile(path);
     this.load();
   }
@@ -192,8 +198,12 @@ export class DiskBackend extends Backend {
     try {
       const tmp = `${this.path}.tmp.${this.commits}`;
       await this.env.backup(tmp, true);
+      // The copy is locked before it takes the name, so `db` is never unlocked in between.
+      const lock = this.lock === undefined ? undefined : tryLockFile(tmp);
       await this.env.close();
       renameSync(tmp, this.path);
+      this.lock?.close();
+      this.lock = lock;
       [this.env, this.dbs] = DiskBackend.openFile(this.path);
     } finally {
       this.defragging = false;
@@ -353,5 +363,6 @@ export class DiskBackend extends Backend {
   async close(): Promise<void> {
     this.commit();
     await this.env.close();
+    this.lock?.close();
   }
 }

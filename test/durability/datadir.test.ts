@@ -12,9 +12,10 @@ import { v3Mount } from "../../server/v3Mount.js";
 import { crc32c } from "../../server/wal/crc.js";
 import { Decoder } from "../../server/wal/decoder.js";
 import { WAL } from "../../server/wal/wal.js";
-import { EntryType, encodeConfChange } from "../../server/raftpb.js";
+import { ConfChangeType, decodeConfChange, decodeEntry, EntryType, encodeConfChange } from "../../server/raftpb.js";
 import { RecordType } from "../../server/wal/walpb.js";
 import { decodeV3Entry, isV3Entry } from "../../server/etcdserverpb.js";
+import { startSim } from "../support/simServer.js";
 
 const dirs: string[] = [];
 const running: RunningEtcd[] = [];
@@ -132,7 +133,8 @@ describe("the WAL's bytes", () => {
     expect(readdirSync(snapDir(dataDir)).filter((name) => name.endsWith(".snap")).length).toBe(2);
     await stop(etcd);
     const again = await start(dataDir);
-    for (let i = 0; i < 40; i++) expect((await v2(again, "GET", `k${i}`)).body.node.modifiedIndex).toBe(i + 1);
+    // A fresh member's own records use v2 indexes 1-3 (/0), so the first client write gets 4, as on a real etcd.
+    for (let i = 0; i < 40; i++) expect((await v2(again, "GET", `k${i}`)).body.node.modifiedIndex).toBe(i + 4);
   });
 });
 
@@ -159,9 +161,10 @@ describe("restart", () => {
     const next = await v3(etcd, "kv/put", { key: b64("n"), value: b64("n") });
     expect(next["header"].revision).toBe("9");
     const t = await v2(etcd, "GET", "t");
-    expect(t.body.node).toMatchObject({ value: "2", modifiedIndex: 2, expiration: ttl.body.node.expiration });
-    expect(t.index).toBe("2");
-    expect((await v2(etcd, "PUT", "z", { value: "3" })).body.node.modifiedIndex).toBe(3);
+    // v2 indexes: 1-3 the fresh member's /0 records, 4 dir/a, 5 t, 6 the restart's attributes publish.
+    expect(t.body.node).toMatchObject({ value: "2", modifiedIndex: 5, expiration: ttl.body.node.expiration });
+    expect(t.index).toBe("6");
+    expect((await v2(etcd, "PUT", "z", { value: "3" })).body.node.modifiedIndex).toBe(7);
   });
 
   it("keeps an active NOSPACE alarm across a restart, still refusing puts, until it is disarmed", async () => {
@@ -337,6 +340,43 @@ describe("Lock and Election in the data dir", () => {
   });
 });
 
+describe("v2 auth in the data dir", () => {
+  const basic = (user: string, password: string): string => "Basic " + Buffer.from(`${user}:${password}`).toString("base64");
+  async function auth(etcd: RunningEtcd, method: string, path: string, body?: unknown, user?: [string, string]): Promise<{ status: number; index: string | null; text: string }> {
+    const response = await fetch(`${etcd.clientUrl}/v2/auth${path}`, {
+      method,
+      headers: user === undefined ? {} : { Authorization: basic(user[0], user[1]) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, index: response.headers.get("x-etcd-index"), text: await response.text() };
+  }
+
+  it("keeps v2 users, roles and the enabled flag across restarts and a snapshot, with the indexes they spent", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir, { snapshotCount: 5 });
+    expect((await auth(etcd, "PUT", "/users/root", { user: "root", password: "rootpw" })).status).toBe(201);
+    expect((await auth(etcd, "PUT", "/roles/app", { role: "app", permissions: { kv: { read: ["/app/*"], write: ["/app/*"] } } })).status).toBe(201);
+    expect((await auth(etcd, "PUT", "/users/bob", { user: "bob", password: "bobpw", roles: ["app"] })).status, "a user created with roles answers 200, as etcd").toBe(200);
+    expect((await auth(etcd, "PUT", "/enable", undefined, ["root", "rootpw"])).status).toBe(200);
+    const indexBefore = Number((await v2(etcd, "GET", "")).index);
+    const bobWrites = async (key: string): Promise<number> =>
+      (await fetch(`${etcd.clientUrl}/v2/keys/${key}`, { method: "PUT", headers: { Authorization: basic("bob", "bobpw") }, body: new URLSearchParams({ value: "1" }) })).status;
+    await stop(etcd);
+    etcd = await start(dataDir, { snapshotCount: 5 });
+    expect(Number((await v2(etcd, "GET", "")).index), "the restart's attributes PUT is the only new index").toBe(indexBefore + 1);
+    expect(JSON.parse((await auth(etcd, "GET", "/enable")).text)).toEqual({ enabled: true });
+    expect(await bobWrites("app/x")).toBe(201);
+    expect(await bobWrites("other/x")).toBe(401);
+    for (let i = 0; i < 6; i++) await bobWrites(`app/k${i}`); // past --snapshot-count: a .snap holds /2 now
+    await stop(etcd);
+    expect(readdirSync(snapDir(dataDir)).some((name) => name.endsWith(".snap"))).toBe(true);
+    etcd = await start(dataDir, { snapshotCount: 5 });
+    expect(JSON.parse((await auth(etcd, "GET", "/users/bob", undefined, ["root", "rootpw"])).text)).toMatchObject({ user: "bob", roles: [{ role: "app" }] });
+    expect(await bobWrites("other/y")).toBe(401);
+    expect((await auth(etcd, "GET", "/users", undefined, ["bob", "bobpw"])).status, "bob is not root").toBe(401);
+  });
+});
+
 describe("damage", () => {
   it("renames a corrupt newest .snap to .broken and recovers the same state from the older one plus the WAL", async () => {
     const dataDir = tempDir();
@@ -351,7 +391,7 @@ describe("damage", () => {
     writeFileSync(newest, bytes);
     etcd = await start(dataDir, { snapshotCount: 3 });
     expect(existsSync(`${newest}.broken`)).toBe(true);
-    for (let i = 0; i < 9; i++) expect((await v2(etcd, "GET", `s${i}`)).body.node).toMatchObject({ value: `${i}`, modifiedIndex: i + 1 });
+    for (let i = 0; i < 9; i++) expect((await v2(etcd, "GET", `s${i}`)).body.node).toMatchObject({ value: `${i}`, modifiedIndex: i + 4 });
   });
 
   it("refuses to start when every .snap is corrupt and the WAL before them was purged, naming the missing file", async () => {
@@ -374,4 +414,129 @@ describe("damage", () => {
     await expect(start(dataDir)).rejects.toThrow(/member\/snap\/db is missing/);
     expect(existsSync(join(snapDir(dataDir), "db"))).toBe(false);
   });
+});
+
+describe("membership through the log", () => {
+  const memberAdd = (etcd: RunningEtcd, peerURLs: string[], isLearner: boolean) => v3(etcd, "cluster/member/add", { peerURLs, isLearner });
+  const memberUrls = async (etcd: RunningEtcd): Promise<string[][]> =>
+    ((await v3(etcd, "cluster/member/list", {}))["members"] as Array<{ peerURLs: string[]; isLearner?: boolean }>).map((m) => [...m.peerURLs, m.isLearner === true ? "learner" : "voter"]).sort();
+  const v2Index = async (etcd: RunningEtcd): Promise<string | null> => (await v2(etcd, "GET", "")).index;
+
+  /** Every ConfChange entry in the data dir's WAL segments, decoded. */
+  function loggedConfChanges(dataDir: string): ReturnType<typeof decodeConfChange>[] {
+    const changes: ReturnType<typeof decodeConfChange>[] = [];
+    for (const name of readdirSync(walDir(dataDir)).filter((n) => n.endsWith(".wal")).sort()) {
+      const decoder = new Decoder([{ name, bytes: readFileSync(join(walDir(dataDir), name)) }]);
+      for (let record = decoder.next(); record !== undefined; record = decoder.next()) {
+        if (record.type !== RecordType.entry) continue;
+        const entry = decodeEntry(record.data ?? new Uint8Array(0));
+        if (entry.type === EntryType.confChange) changes.push(decodeConfChange(entry.data));
+      }
+    }
+    return changes;
+  }
+
+  it("logs a MemberAdd as a ConfChange (AddLearnerNode, the member JSON as context), spends a v2 index on /0, and keeps the learner across a restart", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    const local = await memberUrls(etcd);
+    const added = await memberAdd(etcd, ["http://10.0.0.9:2380"], true);
+    expect(added["member"]).toMatchObject({ peerURLs: ["http://10.0.0.9:2380"], isLearner: true });
+    expect(await v2Index(etcd)).toBe("4"); // 1-3 start-up records, 4 the learner's raftAttributes
+    const changes = loggedConfChanges(dataDir);
+    expect(changes.map((c) => c.type)).toEqual([ConfChangeType.addNode, ConfChangeType.addLearnerNode]);
+    expect((changes[1] as { nodeId: bigint }).nodeId).toBe(BigInt(added["member"].ID));
+    expect(Buffer.from((changes[1] as { context: Uint8Array }).context).toString()).toBe(`{"id":${BigInt(added["member"].ID)},"peerURLs":["http://10.0.0.9:2380"],"isLearner":true}`);
+    await stop(etcd);
+    etcd = await start(dataDir);
+    expect(await memberUrls(etcd)).toEqual([...local, ["http://10.0.0.9:2380", "learner"]].sort());
+    expect(await v2Index(etcd)).toBe("5"); // + the restart's attributes publish
+    // The restored list still refuses what it refused before: a second learner (3.4 allows one).
+    expect(await memberAdd(etcd, ["http://10.0.0.10:2380"], true)).toMatchObject({ error: "etcdserver: too many learner members in cluster" });
+  });
+
+  it("replays add, remove and add again from the WAL alone when the backend lags it, and restores them from a .snap", async () => {
+    const dataDir = tempDir();
+    let etcd = await start(dataDir);
+    const local = await memberUrls(etcd);
+    await stop(etcd);
+    copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved")); // a backend with no member but the local one
+    etcd = await start(dataDir);
+    const first = await memberAdd(etcd, ["http://10.0.0.9:2380"], true);
+    expect(await v3(etcd, "cluster/member/remove", { ID: first["member"].ID })).not.toHaveProperty("error");
+    await memberAdd(etcd, ["http://10.0.0.11:2380"], true);
+    const expected = [...local, ["http://10.0.0.11:2380", "learner"]].sort();
+    expect(await memberUrls(etcd)).toEqual(expected);
+    // v2: 3 start-up + 1 restart publish, then add (1), remove (delete + removed_members: 2), add (1).
+    expect(await v2Index(etcd)).toBe("8");
+    await stop(etcd);
+    copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db"));
+    etcd = await start(dataDir, { snapshotCount: 1 });
+    expect(await memberUrls(etcd)).toEqual(expected);
+    expect(await v3(etcd, "cluster/member/remove", { ID: first["member"].ID })).toMatchObject({ error: "etcdserver: member not found" });
+    expect(await v2Index(etcd)).toBe("9");
+    await v2(etcd, "PUT", "k", { value: "1" }); // more than --snapshot-count entries: a .snap holding the /0 records
+    await stop(etcd);
+    expect(readdirSync(snapDir(dataDir)).some((name) => name.endsWith(".snap"))).toBe(true);
+    etcd = await start(dataDir);
+    expect(await memberUrls(etcd)).toEqual(expected);
+    expect(await v3(etcd, "cluster/member/remove", { ID: first["member"].ID })).toMatchObject({ error: "etcdserver: member not found" });
+    expect(await v2Index(etcd)).toBe("11");
+  });
+
+  it("keeps a member added just before a kill -9 of `npm run serve` (acknowledged means synced to the WAL)", async () => {
+    const dataDir = tempDir();
+    const post = async (url: string, path: string, body: unknown) => (await (await fetch(`${url}/v3/${path}`, { method: "POST", body: JSON.stringify(body) })).json()) as Record<string, any>;
+    const first = await startSim({ extraArgs: ["--data-dir", dataDir] });
+    let added: Record<string, any>;
+    try {
+      added = await post(first.clientUrl, "cluster/member/add", { peerURLs: ["http://10.0.0.9:2380"], isLearner: true });
+      expect(added).not.toHaveProperty("error");
+    } finally {
+      process.kill(first.pid, "SIGKILL");
+      await first.exited;
+    }
+    const second = await startSim({ extraArgs: ["--data-dir", dataDir] });
+    try {
+      const list = await post(second.clientUrl, "cluster/member/list", {});
+      expect(list["members"].map((m: { ID: string }) => m.ID)).toContain(added["member"].ID);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+});
+
+describe("the data dir lock", () => {
+  it("refuses a second member on a data dir in use, naming it, and lets one start once the first is closed", async () => {
+    const dataDir = tempDir();
+    const first = await start(dataDir);
+    await v2(first, "PUT", "k", { value: "1" });
+    await expect(start(dataDir)).rejects.toThrow(`another etcd process is using "${join(dataDir, "member", "snap", "db")}" and holds the file lock: data dir ${dataDir} is in use`);
+    expect((await v2(first, "GET", "k")).body.node.value).toBe("1"); // the first one never noticed
+    await stop(first);
+    const second = await start(dataDir);
+    expect((await v2(second, "GET", "k")).body.node.value).toBe("1");
+  });
+
+  it("keeps the lock through a defrag, which replaces the db file", async () => {
+    const dataDir = tempDir();
+    const etcd = await start(dataDir);
+    await v3(etcd, "kv/put", { key: b64("a"), value: b64("1") });
+    expect(await v3(etcd, "maintenance/defragment", {})).not.toHaveProperty("error");
+    await expect(start(dataDir)).rejects.toThrow(/holds the file lock/);
+  });
+
+  it("refuses `npm run serve` on a data dir another process holds, and leaves no stale lock after a kill -9", async () => {
+    const dataDir = tempDir();
+    const holder = await startSim({ extraArgs: ["--data-dir", dataDir] });
+    try {
+      await expect(startSim({ extraArgs: ["--data-dir", dataDir] })).rejects.toThrow(/"exitedWith":1[\s\S]*another etcd process is using .* and holds the file lock/);
+    } finally {
+      process.kill(holder.pid, "SIGKILL");
+      await holder.exited;
+    }
+    const after = await startSim({ extraArgs: ["--data-dir", dataDir] }); // the kernel dropped the lock with the process
+    expect((await fetch(`${after.clientUrl}/v2/keys/`)).status).toBe(200);
+    await after.stop();
+  }, 90_000);
 });

@@ -14,7 +14,9 @@
  *   1. `date`, `connection`, `keep-alive` are dropped: they belong to the HTTP transport (Go's net/http
  *      vs Node's http), not to etcd.
  *   2. v2 indexes become relative to the first write. A fresh real etcd has spent indexes 1-3 on its own
- *      membership writes before any client request; the simulator may start elsewhere. Every index a
+ *      membership writes before any client request, and so has a fresh etcdsim (startV2Pair checks that
+ *      both bases are equal); a suite that shares one pair across tests still needs the per-test base,
+ *      and a cluster starts higher (7 for three members). Every index a
  *      client can see is rewritten as `raw - base`: the `X-Etcd-Index` header, `createdIndex`,
  *      `modifiedIndex`, an error's `index`, the numbers in a 101 cause `[3 != 8]` (tests compare values
  *      that are not numbers, so a `[digits != digits]` cause is always an index comparison), the
@@ -205,11 +207,19 @@ export async function startV2Pair(): Promise<V2Pair> {
     const root = await send(clientUrl, { method: "GET", path: "/v2/keys/" });
     return { etcdIndexBase: Number(root.headers["x-etcd-index"]), clientUrl };
   };
+  const realBase = await baseline(real.clientUrl);
+  const simBase = await baseline(sim.clientUrl);
+  // Both fresh members have written the same /0 membership records: no offset between them.
+  if (realBase.etcdIndexBase !== simBase.etcdIndexBase) {
+    await sim.stop();
+    await real.stop();
+    throw new Error(`a fresh etcdsim starts at v2 index ${simBase.etcdIndexBase}, a fresh real etcd at ${realBase.etcdIndexBase}`);
+  }
   return {
     real,
     sim,
-    realBase: await baseline(real.clientUrl),
-    simBase: await baseline(sim.clientUrl),
+    realBase,
+    simBase,
     stop: async () => {
       await sim.stop();
       await real.stop();

@@ -463,3 +463,33 @@ describe("the etcd index", () => {
     }
   });
 });
+
+describe("internal /0 records (etcd's membership)", () => {
+  it("spends one index each, never shows them to a listing or a watch, and keeps them through save and recovery", () => {
+    const store = new V2Store();
+    store.internalWrite("create", "/0/members/8e9e05c52164694d/raftAttributes", '{"peerURLs":["http://localhost:2380"]}');
+    store.internalWrite("set", "/0/members/8e9e05c52164694d/attributes", '{"name":"default","clientURLs":["http://localhost:2379"]}');
+    store.internalWrite("set", "/0/version", "3.4.0");
+    expect(store.index).toBe(3);
+    expect(() => store.internalWrite("create", "/0/version", "3.5.0")).toThrow(/Key already exists/);
+    expect(store.index).toBe(3);
+    // A user key of the same name lives in the keys tree, apart from them.
+    expect(store.set("/0", false, "mine", {}, 0).node).toMatchObject({ key: "/0", modifiedIndex: 4 });
+    expect(store.get("/", true, true, 0).node.nodes?.map((n) => n.key)).toEqual(["/0"]);
+    // A watch from index 1 skips the internal events and finds the user's set.
+    const fromOne = store.watch("/", true, false, 1);
+    expect(fromOne.eventChan.take()?.index).toBe(4);
+    fromOne.remove();
+    // A live watch on the root is not told of an internal write.
+    const live = store.watch("/", true, false, 0);
+    store.internalWrite("delete", "/0/members/8e9e05c52164694d", "");
+    expect(live.eventChan.length).toBe(0);
+    store.checkInvariants();
+    const copy = new V2Store();
+    copy.recovery(store.save());
+    expect(copy.save()).toBe(store.save());
+    expect(copy.internalRecords()).toEqual(new Map([["/0/version", "3.4.0"]]));
+    expect(copy.stats()).toMatchObject({ createSuccess: 1, createFail: 1, setsSuccess: 3, deleteSuccess: 1 });
+    live.remove();
+  });
+});

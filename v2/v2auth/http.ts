@@ -235,16 +235,8 @@ export function serveV2Auth(
     const write = req.method !== "GET" && req.method !== "HEAD";
     if (write && !hasRootAccess(sec, creds, options.clientCertAuth)) return (writeNoAuth(req, res), true);
     setHeaders();
-    try {
-      if (req.method === "GET") json(200, { enabled: sec.authEnabled() });
-      else {
-        if (req.method === "PUT") sec.enableAuth();
-        else sec.disableAuth();
-        writeBody(req, res, 200, "");
-      }
-    } catch (error) {
-      writeError(req, res, error);
-    }
+    if (req.method === "GET") json(200, { enabled: sec.authEnabled() });
+    else answerWhenWritten(req, res, req.method === "PUT" ? () => sec.enableAuth() : () => sec.disableAuth(), () => writeBody(req, res, 200, ""));
     return true;
   }
 
@@ -280,32 +272,36 @@ export function serveV2Auth(
       return true;
     }
     if (req.method === "DELETE") {
-      try {
-        if (kind === "users") sec.deleteUser(name);
-        else sec.deleteRole(name);
-        writeBody(req, res, 200, "");
-      } catch (error) {
-        writeError(req, res, error);
-      }
+      answerWhenWritten(req, res, () => (kind === "users" ? sec.deleteUser(name) : sec.deleteRole(name)), () => writeBody(req, res, 200, ""));
       return true;
     }
-    void readBody(req).then((body) => {
-      try {
-        if (kind === "users") putUser(sec, name, body, req, res, json);
-        else putRole(sec, name, body, req, res, json);
-      } catch (error) {
-        writeError(req, res, error);
-      }
-    });
+    void readBody(req).then((body) =>
+      answerWhenWritten(req, res, () => (kind === "users" ? putUser(sec, name, body, req, res, json) : putRole(sec, name, body, req, res, json)), () => {}),
+    );
     return true;
   }
   return false;
 }
 
+/**
+ * Runs a change and answers once it is written (with a data dir: logged, synced and applied), or
+ * answers its V2AuthError; nothing is written for a refused change.
+ */
+function answerWhenWritten(req: IncomingMessage, res: ServerResponse, change: () => Promise<unknown>, answer: () => void): void {
+  let pending: Promise<unknown>;
+  try {
+    pending = change();
+  } catch (error) {
+    writeError(req, res, error);
+    return;
+  }
+  pending.then(answer, (error: unknown) => writeError(req, res, error));
+}
+
 const INVALID_JSON = "Invalid JSON in request body.";
 
 /** etcd `forUser` PUT: create, create-or-update (new password), or grant/revoke. */
-function putUser(sec: V2AuthStore, name: string, body: string, req: IncomingMessage, res: ServerResponse, json: (status: number, value: unknown) => void): void {
+async function putUser(sec: V2AuthStore, name: string, body: string, req: IncomingMessage, res: ServerResponse, json: (status: number, value: unknown) => void): Promise<void> {
   const fields = decodeObject(body);
   const user = fields === undefined ? undefined : stringField(fields, "user");
   const password = fields === undefined ? undefined : stringField(fields, "password");
@@ -326,20 +322,20 @@ function putUser(sec: V2AuthStore, name: string, body: string, req: IncomingMess
   let out: V2User;
   let created = false;
   if (grants.length === 0 && revokes.length === 0) {
-    if ((input.roles ?? []).length !== 0) out = sec.createUser(input);
-    else [out, created] = sec.createOrUpdateUser(input);
+    if ((input.roles ?? []).length !== 0) out = await sec.createUser(input);
+    else [out, created] = await sec.createOrUpdateUser(input);
   } else {
     if ((input.roles ?? []).length !== 0) {
       writeMessage(req, res, 400, "User JSON contains both roles and grant/revoke");
       return;
     }
-    out = sec.updateUser({ user: input.user, password: input.password, grant: grants, revoke: revokes });
+    out = await sec.updateUser({ user: input.user, password: input.password, grant: grants, revoke: revokes });
   }
   json(created ? 201 : 200, { user: out.user, roles: out.roles });
 }
 
 /** etcd `forRole` PUT: create with permissions, or grant/revoke patterns. */
-function putRole(sec: V2AuthStore, name: string, body: string, req: IncomingMessage, res: ServerResponse, json: (status: number, value: unknown) => void): void {
+async function putRole(sec: V2AuthStore, name: string, body: string, req: IncomingMessage, res: ServerResponse, json: (status: number, value: unknown) => void): Promise<void> {
   const fields = decodeObject(body);
   const role = fields === undefined ? undefined : stringField(fields, "role");
   const permissions = fields === undefined ? undefined : permissionsField(fields, "permissions");
@@ -356,7 +352,7 @@ function putRole(sec: V2AuthStore, name: string, body: string, req: IncomingMess
   const isEmpty = (p: { kv: RWPermission } | null | undefined): boolean => p === null || p === undefined || ((p.kv.read ?? []).length === 0 && (p.kv.write ?? []).length === 0);
   if (isEmpty(grant) && isEmpty(revoke)) {
     const created: V2Role = { role: name, permissions: permissions ?? { kv: { read: null, write: null } } };
-    sec.createRole(created);
+    await sec.createRole(created);
     json(201, created);
     return;
   }
@@ -364,5 +360,5 @@ function putRole(sec: V2AuthStore, name: string, body: string, req: IncomingMess
     writeMessage(req, res, 400, "Role JSON contains both permissions and grant/revoke");
     return;
   }
-  json(200, sec.updateRole({ role: name, grant: grant ?? null, revoke: revoke ?? null }));
+  json(200, await sec.updateRole({ role: name, grant: grant ?? null, revoke: revoke ?? null }));
 }

@@ -14,9 +14,31 @@
  *
  * Errors are `V2AuthError`s with an HTTP status and a message starting "auth: " (written as
  * `{"message": …}` by http.ts). Lists keep Go's JSON distinction between null and [].
+ *
+ * The state lives only in those `/2` nodes (the v2 store's internal records), so it is in every v2
+ * snapshot and, with a data dir, every change reaches it through the log: a change is checked here,
+ * turned into the `/2` writes etcd would make (`AuthRecord`s), and handed to the writer, which applies
+ * them at once in memory or logs them first (server/etcd.ts). The mutating calls answer once written.
  */
 import bcrypt from "bcryptjs";
-import type { Store } from "../store.js";
+import type { InternalAction, Store } from "../store.js";
+
+/** One write etcd's v2auth makes under `/2` (a PUT or DELETE through raft in etcd). `value` is JSON. */
+export interface AuthRecord {
+  readonly action: InternalAction;
+  readonly path: string;
+  readonly value: string;
+}
+
+/** Applies records: at once (memory), or once logged and synced (a data dir). */
+export type AuthWriter = (records: readonly AuthRecord[]) => Promise<void>;
+
+/** The part of the v2 store v2 auth reads and writes. */
+export type AuthBackingStore = Pick<Store, "internalWrite" | "internalValue" | "internalRecords">;
+
+const USERS_PREFIX = "/2/users/";
+const ROLES_PREFIX = "/2/roles/";
+const ENABLED_PATH = "/2/enabled";
 
 export const ROOT_ROLE = "root";
 export const GUEST_ROLE = "guest";
@@ -79,39 +101,35 @@ function sortStrings(list: string[]): string[] {
   return list.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
 }
 
-/** etcd's v2auth `store`. */
+/** etcd's v2auth `store`: a view over the `/2` records, and the checks of each change. */
 export class V2AuthStore {
-  private enabled = false;
-  private readonly users = new Map<string, V2User>();
-  private readonly roles = new Map<string, V2Role>();
-  /** Whether `/2`, `/2/users/`, `/2/roles/` and `/2/enabled` exist in the v2 store. */
-  private dirsExist = false;
   private readonly bcryptCost: number;
+  private readonly writer: AuthWriter;
 
   constructor(
-    private readonly store: Pick<Store, "spendIndex">,
-    options: { bcryptCost?: number } = {},
+    private readonly store: AuthBackingStore,
+    options: { bcryptCost?: number; writer?: AuthWriter } = {},
   ) {
     this.bcryptCost = options.bcryptCost ?? V2_BCRYPT_COST;
+    this.writer = options.writer ?? (async (records) => applyAuthRecords(store, records));
   }
 
   authEnabled(): boolean {
-    return this.enabled;
+    return this.store.internalValue(ENABLED_PATH) === "true";
   }
 
   // ── users ──────────────────────────────────────────────────────────────────────────────────
 
   /** Every user name, sorted. */
   allUsers(): string[] {
-    return sortStrings([...this.users.keys()]);
+    return sortStrings(this.names(USERS_PREFIX));
   }
 
   /** A copy of the user; user root always carries the role root. */
   getUser(name: string): V2User {
-    const user = this.users.get(name);
+    const user = this.stored<V2User>(USERS_PREFIX, name);
     if (user === undefined) throw new V2AuthError(404, `User ${name} does not exist.`);
-    const copy: V2User = { ...user, roles: user.roles === null ? null : [...user.roles] };
-    return name === "root" ? attachRootRole(copy) : copy;
+    return name === "root" ? attachRootRole(user) : user;
   }
 
   checkPassword(user: V2User, password: string): boolean {
@@ -119,20 +137,20 @@ export class V2AuthStore {
   }
 
   /** etcd `CreateUser`: the password is required; root gets the role root. */
-  createUser(input: V2User): V2User {
+  async createUser(input: V2User): Promise<V2User> {
     const user = input.user === "root" ? attachRootRole({ ...input }) : { ...input };
     if (user.password === "") throw new V2AuthError(400, `Cannot create user ${user.user} with an empty password`);
     user.password = bcrypt.hashSync(user.password, this.bcryptCost);
-    this.ensureAuthDirectories();
-    if (this.users.has(user.user)) throw new V2AuthError(409, `User ${user.user} already exists.`);
-    this.write(() => this.users.set(user.user, user));
+    const dirs = this.authDirectories();
+    if (this.stored(USERS_PREFIX, user.user) !== undefined) throw new V2AuthError(409, `User ${user.user} already exists.`);
+    await this.writer([...dirs, { action: "create", path: USERS_PREFIX + user.user, value: JSON.stringify(user) }]);
     return user;
   }
 
   /** etcd `CreateOrUpdateUser`: [the user, created?]. */
-  createOrUpdateUser(input: V2User & { grant?: string[] | null; revoke?: string[] | null }): [V2User, boolean] {
-    if (this.users.has(input.user)) return [this.updateUser(input), false];
-    return [this.createUser(input), true];
+  async createOrUpdateUser(input: V2User & { grant?: string[] | null; revoke?: string[] | null }): Promise<[V2User, boolean]> {
+    if (this.stored(USERS_PREFIX, input.user) !== undefined) return [await this.updateUser(input), false];
+    return [await this.createUser(input), true];
   }
 
   /**
@@ -140,7 +158,7 @@ export class V2AuthStore {
    * a held role or revoking one not held is 409; nothing changed is 400. Granting a role that does
    * not exist is accepted.
    */
-  updateUser(input: { user: string; password: string; grant?: string[] | null; revoke?: string[] | null }): V2User {
+  async updateUser(input: { user: string; password: string; grant?: string[] | null; revoke?: string[] | null }): Promise<V2User> {
     const old = this.getUser(input.user);
     const roles = new Set(old.roles ?? []);
     for (const g of input.grant ?? []) {
@@ -160,44 +178,47 @@ export class V2AuthStore {
     if (updated.password === old.password && old.roles !== null && sameList(old.roles, updated.roles ?? [])) {
       throw new V2AuthError(400, "User not updated. Use grant/revoke/password to update the user.");
     }
-    this.ensureAuthDirectories();
-    this.write(() => this.users.set(updated.user, updated));
+    await this.writer([...this.authDirectories(), { action: "update", path: USERS_PREFIX + updated.user, value: JSON.stringify(updated) }]);
     return updated;
   }
 
-  deleteUser(name: string): void {
-    if (this.enabled && name === "root") throw new V2AuthError(403, "Cannot delete root user while auth is enabled.");
-    this.ensureAuthDirectories();
-    if (!this.users.has(name)) throw new V2AuthError(404, `User ${name} does not exist`);
-    this.write(() => this.users.delete(name));
+  async deleteUser(name: string): Promise<void> {
+    if (this.authEnabled() && name === "root") throw new V2AuthError(403, "Cannot delete root user while auth is enabled.");
+    const dirs = this.authDirectories();
+    if (this.stored(USERS_PREFIX, name) === undefined) throw new V2AuthError(404, `User ${name} does not exist`);
+    await this.writer([...dirs, { action: "delete", path: USERS_PREFIX + name, value: "" }]);
   }
 
   // ── roles ──────────────────────────────────────────────────────────────────────────────────
 
   /** Every role name including root, sorted. */
   allRoles(): string[] {
-    return sortStrings([ROOT_ROLE, ...this.roles.keys()]);
+    return sortStrings([ROOT_ROLE, ...this.names(ROLES_PREFIX)]);
   }
 
   getRole(name: string): V2Role {
     if (name === ROOT_ROLE) return structuredClone(ROOT_ROLE_OBJECT);
-    const role = this.roles.get(name);
+    const role = this.stored<V2Role>(ROLES_PREFIX, name);
     if (role === undefined) throw new V2AuthError(404, `Role ${name} does not exist.`);
-    return structuredClone(role);
+    return role;
   }
 
-  createRole(role: V2Role): void {
+  async createRole(role: V2Role): Promise<void> {
+    await this.writer(this.createRoleRecords(role));
+  }
+
+  private createRoleRecords(role: V2Role): AuthRecord[] {
     if (role.role === ROOT_ROLE) throw new V2AuthError(403, `Cannot modify role ${role.role}: is root role.`);
-    this.ensureAuthDirectories();
-    if (this.roles.has(role.role)) throw new V2AuthError(409, `Role ${role.role} already exists.`);
-    this.write(() => this.roles.set(role.role, structuredClone(role)));
+    const dirs = this.authDirectories();
+    if (this.stored(ROLES_PREFIX, role.role) !== undefined) throw new V2AuthError(409, `Role ${role.role} already exists.`);
+    return [...dirs, { action: "create", path: ROLES_PREFIX + role.role, value: JSON.stringify(role) }];
   }
 
   /**
    * etcd `UpdateRole` (`Role.merge`): grants first (a pattern already there is 409), then revokes
    * (an absent pattern is skipped); lists come back sorted, and a merge that changed nothing is 400.
    */
-  updateRole(input: { role: string; grant?: { kv: RWPermission } | null; revoke?: { kv: RWPermission } | null }): V2Role {
+  async updateRole(input: { role: string; grant?: { kv: RWPermission } | null; revoke?: { kv: RWPermission } | null }): Promise<V2Role> {
     if (input.role === ROOT_ROLE) throw new V2AuthError(403, `Cannot modify role ${input.role}: is root role.`);
     const old = this.getRole(input.role);
     let kv = old.permissions.kv;
@@ -205,48 +226,65 @@ export class V2AuthStore {
     if (input.revoke !== undefined && input.revoke !== null) kv = revokePatterns(kv, input.revoke.kv);
     const updated: V2Role = { role: old.role, permissions: { kv } };
     if (JSON.stringify(updated) === JSON.stringify(old)) throw new V2AuthError(400, "Role not updated. Use grant/revoke to update the role.");
-    this.ensureAuthDirectories();
-    this.write(() => this.roles.set(updated.role, updated));
+    await this.writer([...this.authDirectories(), { action: "update", path: ROLES_PREFIX + updated.role, value: JSON.stringify(updated) }]);
     return structuredClone(updated);
   }
 
   /** Users keep the deleted role's name (unlike v3). */
-  deleteRole(name: string): void {
+  async deleteRole(name: string): Promise<void> {
     if (name === ROOT_ROLE) throw new V2AuthError(403, `Cannot modify role ${name}: is root role.`);
-    this.ensureAuthDirectories();
-    if (!this.roles.has(name)) throw new V2AuthError(404, `Role ${name} doesn't exist.`);
-    this.write(() => this.roles.delete(name));
+    const dirs = this.authDirectories();
+    if (this.stored(ROLES_PREFIX, name) === undefined) throw new V2AuthError(404, `Role ${name} doesn't exist.`);
+    await this.writer([...dirs, { action: "delete", path: ROLES_PREFIX + name, value: "" }]);
   }
 
   // ── enable / disable ───────────────────────────────────────────────────────────────────────
 
-  enableAuth(): void {
-    if (this.enabled) throw new V2AuthError(409, "already enabled");
-    if (!this.users.has("root")) throw new V2AuthError(409, "No root user available, please create one");
-    if (!this.roles.has(GUEST_ROLE)) this.createRole(GUEST_ROLE_OBJECT);
-    this.ensureAuthDirectories();
-    this.write(() => (this.enabled = true));
+  async enableAuth(): Promise<void> {
+    if (this.authEnabled()) throw new V2AuthError(409, "already enabled");
+    if (this.stored(USERS_PREFIX, "root") === undefined) throw new V2AuthError(409, "No root user available, please create one");
+    const guest = this.stored(ROLES_PREFIX, GUEST_ROLE) === undefined ? this.createRoleRecords(GUEST_ROLE_OBJECT) : this.authDirectories();
+    await this.writer([...guest, { action: "update", path: ENABLED_PATH, value: "true" }]);
   }
 
-  disableAuth(): void {
-    if (!this.enabled) throw new V2AuthError(409, "already disabled");
-    this.ensureAuthDirectories();
-    this.write(() => (this.enabled = false));
+  async disableAuth(): Promise<void> {
+    if (!this.authEnabled()) throw new V2AuthError(409, "already disabled");
+    await this.writer([...this.authDirectories(), { action: "update", path: ENABLED_PATH, value: "false" }]);
   }
 
   // ── the v2 store's part ────────────────────────────────────────────────────────────────────
 
-  /** etcd `ensureAuthDirectories`: the first write creates /2, /2/users/, /2/roles/, /2/enabled. */
-  private ensureAuthDirectories(): void {
-    if (this.dirsExist) return;
-    for (let i = 0; i < 4; i++) this.store.spendIndex();
-    this.dirsExist = true;
+  /**
+   * etcd `ensureAuthDirectories`: the first write creates /2, /2/users/, /2/roles/ and /2/enabled
+   * (false), 4 indexes; once they exist, nothing.
+   */
+  private authDirectories(): AuthRecord[] {
+    if (this.store.internalValue(ENABLED_PATH) !== undefined) return [];
+    return [
+      { action: "create", path: "/2", value: "" },
+      { action: "create", path: "/2/users", value: "" },
+      { action: "create", path: "/2/roles", value: "" },
+      { action: "create", path: ENABLED_PATH, value: "false" },
+    ];
   }
 
-  /** One successful PUT or DELETE under /2: one etcd index. */
-  private write(change: () => unknown): void {
-    change();
-    this.store.spendIndex();
+  /** The names under a prefix ("/2/users/alice" → "alice"). */
+  private names(prefix: string): string[] {
+    return [...this.store.internalRecords().keys()].filter((path) => path.startsWith(prefix) && path.length > prefix.length).map((path) => path.slice(prefix.length));
+  }
+
+  /** A fresh copy of the JSON record at prefix + name, or undefined. */
+  private stored<T>(prefix: string, name: string): T | undefined {
+    const value = this.store.internalValue(prefix + name);
+    return value === undefined ? undefined : (JSON.parse(value) as T);
+  }
+}
+
+/** Writes records into the v2 store, one index each (a create of what exists is skipped, as etcd ignores it). */
+export function applyAuthRecords(store: Pick<Store, "internalWrite" | "internalValue">, records: readonly AuthRecord[]): void {
+  for (const record of records) {
+    if (record.action === "create" && store.internalValue(record.path) !== undefined) continue;
+    store.internalWrite(record.action, record.path, record.value);
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Mirrors etcd release-3.4 `etcdserver/api/v3rpc/key.go` (`kvServer`): the KV service. Each method
- * hands the decoded request to the same EtcdServer method the JSON gateway calls; the request
+ * hands the decoded request to the same V3Api method the JSON gateway calls (EtcdServer in memory,
+ * LoggedV3Api with a data dir, whose writes go through the WAL first); the request
  * checks (`checkRangeRequest`, `checkTxnRequest`, …) and the header fill happen there, so gRPC and
  * the gateway cannot disagree.
  *

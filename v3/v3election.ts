@@ -2,6 +2,8 @@
  * Mirrors etcd release-3.4 `etcdserver/api/v3election/election.go` (messages of
  * `v3electionpb/v3election.proto`): the Election service, a thin wrapper that runs the client's
  * Election recipe (concurrency/election.ts) inside the server, through an in-process client.
+ * With a data dir that client's writes (lease grants, txns, deletes) go through the log like any
+ * client's (`EtcdServer.serviceClient`, server/v3Server.ts), so the keys survive a crash.
  *
  *   Campaign{name, lease, value} → waits until leader; {header of the campaign txn,
  *                                  leader: {name, key name/<hex lease>, rev = its create revision, lease}}

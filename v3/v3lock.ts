@@ -2,6 +2,8 @@
  * Mirrors etcd release-3.4 `etcdserver/api/v3lock/lock.go` (messages of `v3lockpb/v3lock.proto`): the
  * Lock service, a thin wrapper that runs the client's Mutex recipe (concurrency/mutex.ts) inside the
  * server, through an in-process client.
+ * With a data dir that client's writes (lease grants, txns, deletes) go through the log like any
+ * client's (`EtcdServer.serviceClient`, server/v3Server.ts), so the keys survive a crash.
  *
  *   Lock{name "mylock", lease 0}   → grants a 60 s lease that nobody keeps alive (quirk: the lock
  *                                     silently goes when it expires), puts mylock/<hex lease>, and

@@ -113,6 +113,11 @@ export class Member {
     return this.dir.backend;
   }
 
+  /** The ID of the next request this member logs (etcd's `reqIDGen`: v2 Requests and v3 headers). */
+  nextRequestId(): bigint {
+    return this.requestIds.next();
+  }
+
   /** The v3 API whose writes this member logs (set by the v3 mount). */
   attachV3(api: LoggedV3Api): void {
     this.v3 = api;

@@ -94,7 +94,7 @@ export function createV3Mount(
     // With a data dir: the backend is the file, writes go through the member's log, the term is the log's.
     const identity = { ...(member ?? DEFAULT_MEMBER), raftTerm: durable.term };
     const server = new EtcdServer({ clock, ...serverOptions, ...limits, member: identity, backend: durable.backend, raftIndex: () => durable.node.appliedIndex });
-    const api = new LoggedV3Api(server, durable.node, (change) => durable.applyConfChange(change));
+    const api = new LoggedV3Api(server, durable.node, (change) => durable.applyConfChange(change), () => durable.nextRequestId());
     durable.attachV3(api);
     registerV3Services(context.grpcServer, api, context.grpcLimits);
     onServer?.(server); // e.g. the classroom view, which reads the v3 store to draw it

@@ -9,16 +9,18 @@
  *
  * Credentials are resolved before anything is logged (a bad token fails at once), and the entry
  * carries the caller's name and auth revision, as etcd's RequestHeader does; the apply checks
- * permissions against that identity. As in etcd 3.4, Authenticate and UserAdd/ChangePassword log the
- * password as sent (etcd 3.5 stopped doing so); the auth store's state lives in the backend's auth,
- * authUsers and authRoles buckets.
+ * permissions against that identity. As in etcd 3.4.23, UserAdd/ChangePassword log the password as
+ * sent, but Authenticate does not (its InternalAuthenticateRequest carries the name and the simple
+ * token's prefix only, as a real 3.4.23's WAL shows); the auth store's state lives in the backend's
+ * auth, authUsers and authRoles buckets.
+ *
+ *   a read-only Txn                                                      →  served at once, as etcd's
+ *   Lock, Unlock, Campaign, Proclaim, Resign  →  their lease grants, txns and deletes are logged one by
+ *                                                one (etcd's services use a clientv3 client)
  *
  * MemberAdd/Remove/Update/Promote are checked (admin, mayAddMember…, quorum), then logged as raft
  * ConfChange entries (confChange.ts) and applied at commit to the member list and the v2 store's `/0`
  * records; a restart rebuilds the list from those records and replays the ConfChanges after them.
- *
- * Not logged yet (they change state in memory only, and a crash forgets what the backend had not
- * committed): the keys that Lock and Election write through the in-process concurrency client.
  *
  * A grant without an ID gets one before it is logged, so replaying the entry grants the same lease.
  * Lease expiry is proposed as a LeaseRevoke, as etcd's leader does.
@@ -31,6 +33,7 @@
 import type { CallContext, EtcdServer } from "../v3/etcdServer.js";
 import type { V3Api, V3AuthApi, V3AuthMethod } from "../v3/gateway.js";
 import { toRpcError } from "../v3/errors.js";
+import { isTxnReadonly } from "../v3/apply.js";
 import { ROOT_USER } from "../v3/auth/store.js";
 import type {
   AlarmRequest,
@@ -133,10 +136,15 @@ export class LoggedV3Api implements V3Api, V3AuthApi {
     private readonly node: RaftNode,
     /** Applies a committed ConfChange (the member's `applyConfChange`). */
     private readonly applyConfChange?: (change: ConfChange) => Member | undefined,
-  ) {}
+    /** Draws the header ID of each v3 entry (etcd's `reqIDGen`, shared with v2 requests). */
+    private readonly nextRequestId: () => bigint = () => 0n,
+  ) {
+    // etcd's Lock and Election services write through a clientv3 client: ordinary raft requests.
+    server.routeServiceWrites(this);
+  }
 
   private propose<T>(entry: V3Entry): Promise<T> {
-    return this.node.propose(encodeV3Entry(entry), () => applyV3Entry(this.server, entry) as T);
+    return this.node.propose(encodeV3Entry({ ...entry, id: this.nextRequestId() }), () => applyV3Entry(this.server, entry) as T);
   }
 
   /**
@@ -166,7 +174,9 @@ export class LoggedV3Api implements V3Api, V3AuthApi {
   deleteRange(request: DeleteRangeRequest, ctx: CallContext = {}) {
     return this.proposeAs<ReturnType<EtcdServer["deleteRange"]>>(ctx, { op: "deleteRange", request });
   }
+  /** A read-only txn is served at once, as etcd's Txn does (no log entry); any other is logged. */
   txn(request: TxnRequest, ctx: CallContext = {}) {
+    if (isTxnReadonly(request)) return Promise.resolve().then(() => this.server.txn(request, ctx));
     return this.proposeAs<ReturnType<EtcdServer["txn"]>>(ctx, { op: "txn", request });
   }
   compact(request: CompactionRequest, ctx: CallContext = {}) {

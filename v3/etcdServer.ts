@@ -110,7 +110,7 @@ import { Lessor } from "./lessor.js";
 import { LeaseIdGenerator } from "./leaseIdGenerator.js";
 import { WatchableStore } from "./watchableStore.js";
 import { DEFAULT_PROGRESS_NOTIFY_INTERVAL_MS, ServerWatchStream } from "./watchServer.js";
-import { InProcessClient } from "./concurrency/inProcessClient.js";
+import { InProcessClient, RoutedClient, type ClientWrites } from "./concurrency/inProcessClient.js";
 import { fromBinaryString } from "../shared/bytes.js";
 import { Random } from "../shared/random.js";
 import type {
@@ -785,6 +785,23 @@ export class EtcdServer {
   /** A client for the concurrency recipes, with its own watch stream (as one Go client has). */
   client(): InProcessClient {
     return new InProcessClient(this);
+  }
+
+  private serviceWrites: ClientWrites = this;
+
+  /** Sends the Lock and Election services' writes through `writes` (a data dir's log) from now on. */
+  routeServiceWrites(writes: ClientWrites): void {
+    this.serviceWrites = writes;
+  }
+
+  /** Where the Lock and Election services write: this server, or the log `routeServiceWrites` gave. */
+  get serviceWriter(): ClientWrites {
+    return this.serviceWrites;
+  }
+
+  /** The client the Lock and Election services run their recipes on (etcd's `v3client.New`). */
+  serviceClient(): InProcessClient | RoutedClient {
+    return this.serviceWrites === this ? new InProcessClient(this) : new RoutedClient(new InProcessClient(this), this.serviceWrites);
   }
 
   // ── Auth (etcd: v3_server.go's Auth methods, applied by apply_auth.go / store.go) ─────────────

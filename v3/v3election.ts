@@ -2,6 +2,8 @@
  * Mirrors etcd release-3.4 `etcdserver/api/v3election/election.go` (messages of
  * `v3electionpb/v3election.proto`): the Election service, a thin wrapper that runs the client's
  * Election recipe (concurrency/election.ts) inside the server, through an in-process client.
+ * With a data dir that client's writes (lease grants, txns, deletes) go through the log like any
+ * client's (`EtcdServer.serviceClient`, server/v3Server.ts), so the keys survive a crash.
  *
  *   Campaign{name, lease, value} → waits until leader; {header of the campaign txn,
  *                                  leader: {name, key name/<hex lease>, rev = its create revision, lease}}
@@ -16,7 +18,7 @@
  */
 import type { KeyValue, LeaseID, ResponseHeader } from "./rpc.js";
 import type { EtcdServer } from "./etcdServer.js";
-import type { InProcessClient } from "./concurrency/inProcessClient.js";
+import type { InProcessClient, RoutedClient } from "./concurrency/inProcessClient.js";
 import { Election } from "./concurrency/election.js";
 import { fromUtf8, utf8 } from "../shared/bytes.js";
 import { orphanSession, serviceCall } from "./v3lock.js";
@@ -71,7 +73,7 @@ export interface ResignRequest {
 
 /** etcd's `electionServer`: one in-process client shared by every call. */
 export class ElectionServer {
-  private client: InProcessClient | undefined;
+  private client: InProcessClient | RoutedClient | undefined;
 
   constructor(private readonly server: EtcdServer) {}
 
@@ -120,7 +122,7 @@ export class ElectionServer {
   async observe(request: LeaderRequest, send: (response: LeaderResponse) => void, signal: AbortSignal): Promise<void> {
     // Its own client, closed when the caller goes: a watch wait inside the recipe does not notice
     // the abort by itself, so the call ends on whichever comes first.
-    const client = this.server.client();
+    const client = this.server.serviceClient();
     const aborted = new Promise<void>((resolve) => {
       if (signal.aborted) resolve();
       signal.addEventListener("abort", () => resolve(), { once: true });
@@ -154,7 +156,7 @@ export class ElectionServer {
     return Election.resume(session, fromUtf8(leader.name), fromUtf8(leader.key), leader.rev);
   }
 
-  private inProcessClient(): InProcessClient {
-    return (this.client ??= this.server.client());
+  private inProcessClient(): InProcessClient | RoutedClient {
+    return (this.client ??= this.server.serviceClient());
   }
 }

@@ -2,6 +2,8 @@
  * Mirrors etcd release-3.4 `etcdserver/api/v3lock/lock.go` (messages of `v3lockpb/v3lock.proto`): the
  * Lock service, a thin wrapper that runs the client's Mutex recipe (concurrency/mutex.ts) inside the
  * server, through an in-process client.
+ * With a data dir that client's writes (lease grants, txns, deletes) go through the log like any
+ * client's (`EtcdServer.serviceClient`, server/v3Server.ts), so the keys survive a crash.
  *
  *   Lock{name "mylock", lease 0}   → grants a 60 s lease that nobody keeps alive (quirk: the lock
  *                                     silently goes when it expires), puts mylock/<hex lease>, and
@@ -15,7 +17,8 @@
  */
 import type { LeaseID, ResponseHeader } from "./rpc.js";
 import type { EtcdServer } from "./etcdServer.js";
-import type { InProcessClient } from "./concurrency/inProcessClient.js";
+import type { InProcessClient, RoutedClient } from "./concurrency/inProcessClient.js";
+import type { ConcurrencyClient } from "./concurrency/client.js";
 import { Mutex } from "./concurrency/mutex.js";
 import { Session } from "./concurrency/session.js";
 import { GrpcCode, RpcError } from "./errors.js";
@@ -42,7 +45,7 @@ export interface UnlockResponse {
 
 /** etcd's `lockServer`: one in-process client shared by every call (etcd: `v3client.New`). */
 export class LockServer {
-  private client: InProcessClient | undefined;
+  private client: InProcessClient | RoutedClient | undefined;
 
   constructor(private readonly server: EtcdServer) {}
 
@@ -59,7 +62,7 @@ export class LockServer {
   /** Deletes the key (etcd: `Delete(key)`), whoever holds it. */
   async unlock(request: UnlockRequest): Promise<UnlockResponse> {
     return serviceCall(async () => {
-      const response = this.server.deleteRange({ key: request.key ?? new Uint8Array() });
+      const response = await this.server.serviceWriter.deleteRange({ key: request.key ?? new Uint8Array() });
       return { header: response.header };
     });
   }
@@ -70,8 +73,8 @@ export class LockServer {
     this.client = undefined;
   }
 
-  private inProcessClient(): InProcessClient {
-    return (this.client ??= this.server.client());
+  private inProcessClient(): InProcessClient | RoutedClient {
+    return (this.client ??= this.server.serviceClient());
   }
 }
 
@@ -79,7 +82,7 @@ export class LockServer {
  * etcd's `concurrency.NewSession(c, WithLease(lease))` followed by `Orphan()`: lease 0 grants a
  * fresh 60 s lease, any other ID is taken as given (not even checked), and nothing keeps it alive.
  */
-export async function orphanSession(client: InProcessClient, lease: LeaseID): Promise<Session> {
+export async function orphanSession(client: ConcurrencyClient, lease: LeaseID): Promise<Session> {
   const session = await Session.create(client, { lease });
   session.orphan();
   return session;

@@ -14,6 +14,7 @@ import { Decoder } from "../../server/wal/decoder.js";
 import { WAL } from "../../server/wal/wal.js";
 import { ConfChangeType, decodeConfChange, decodeEntry, EntryType, encodeConfChange } from "../../server/raftpb.js";
 import { RecordType } from "../../server/wal/walpb.js";
+import { decodeV3Entry, isV3Entry } from "../../server/etcdserverpb.js";
 import { startSim } from "../support/simServer.js";
 
 const dirs: string[] = [];
@@ -54,6 +55,24 @@ async function v2(etcd: RunningEtcd, method: string, key: string, form?: Record<
 
 const walDir = (dataDir: string): string => join(dataDir, "member", "wal");
 const snapDir = (dataDir: string): string => join(dataDir, "member", "snap");
+
+/**
+ * A kill inside the backend's batch window: a member writes b=1 (committed to the backend by a clean
+ * stop), then runs `writes`, then restarts on the backend as it was before `writes`, so they come
+ * back from the WAL alone. Returns the restarted member and what `writes` returned.
+ */
+async function restartWithLaggingBackend<T>(writes: (etcd: RunningEtcd) => Promise<T>): Promise<{ etcd: RunningEtcd; result: T }> {
+  const dataDir = tempDir();
+  let etcd = await start(dataDir);
+  await v3(etcd, "kv/put", { key: b64("b"), value: b64("1") });
+  await stop(etcd);
+  copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved"));
+  etcd = await start(dataDir);
+  const result = await writes(etcd);
+  await stop(etcd);
+  copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db")); // the db from before `writes`
+  return { etcd: await start(dataDir), result };
+}
 const firstSegment = (dataDir: string): string => join(walDir(dataDir), "0000000000000000-0000000000000000.wal");
 
 describe("the WAL's bytes", () => {
@@ -271,17 +290,53 @@ describe("v3 auth in the data dir", () => {
   });
 
   it("replays auth changes from the WAL when the backend lags it (a kill inside the batch window)", async () => {
+    const { etcd } = await restartWithLaggingBackend(setUpAuth);
+    await expectAuthInForce(etcd);
+  });
+});
+
+describe("Lock and Election in the data dir", () => {
+  /** Locks "mylock", campaigns on "boss" and proclaims a new value; returns the lock key and the leader key. */
+  async function holdLockAndLead(etcd: RunningEtcd): Promise<{ lockKey: string; leaderKey: string }> {
+    const lock = await v3(etcd, "lock/lock", { name: b64("mylock") });
+    expect(lock).not.toHaveProperty("error");
+    const campaign = await v3(etcd, "election/campaign", { name: b64("boss"), value: b64("first") });
+    expect(campaign).not.toHaveProperty("error");
+    expect(await v3(etcd, "election/proclaim", { leader: campaign["leader"], value: b64("second") })).not.toHaveProperty("error");
+    return { lockKey: lock["key"], leaderKey: campaign["leader"].key };
+  }
+
+  /** The lock key and the leader key are back, each on its lease, and the election answers the proclaimed value. */
+  async function expectHeld(etcd: RunningEtcd, held: { lockKey: string; leaderKey: string }): Promise<void> {
+    const lockKv = (await v3(etcd, "kv/range", { key: held.lockKey }))["kvs"]?.[0];
+    expect(lockKv).toMatchObject({ key: held.lockKey });
+    expect(lockKv.lease).toBeDefined();
+    expect(Buffer.from(held.lockKey, "base64").toString()).toBe(`mylock/${BigInt(lockKv.lease).toString(16)}`);
+    expect(await v3(etcd, "lease/timetolive", { ID: lockKv.lease, keys: true })).toMatchObject({ grantedTTL: "60", keys: [held.lockKey] });
+    const leader = await v3(etcd, "election/leader", { name: b64("boss") });
+    expect(leader["kv"]).toMatchObject({ key: held.leaderKey, value: b64("second") });
+  }
+
+  it("logs the keys Lock and Election write, so they survive a restart, and an Unlock after it is logged too", async () => {
     const dataDir = tempDir();
     let etcd = await start(dataDir);
-    await v3(etcd, "kv/put", { key: b64("b"), value: b64("1") });
+    const held = await holdLockAndLead(etcd);
     await stop(etcd);
-    copyFileSync(join(snapDir(dataDir), "db"), join(dataDir, "db.saved"));
+    const { entries } = WAL.open(walDir(dataDir), { index: 0, term: 0 });
+    const ops = entries.filter((e) => e.type === EntryType.normal && e.data.length > 0 && isV3Entry(e.data)).map((e) => decodeV3Entry(e.data).op);
+    // Lock: grant + txn; Campaign: grant + txn; Proclaim: txn (read-only txns are not logged, as in etcd).
+    expect(ops).toEqual(["leaseGrant", "txn", "leaseGrant", "txn", "txn"]);
     etcd = await start(dataDir);
-    await setUpAuth(etcd);
+    await expectHeld(etcd, held);
+    expect(await v3(etcd, "lock/unlock", { key: held.lockKey })).not.toHaveProperty("error");
     await stop(etcd);
-    copyFileSync(join(dataDir, "db.saved"), join(snapDir(dataDir), "db")); // the db from before any auth change
     etcd = await start(dataDir);
-    await expectAuthInForce(etcd);
+    expect(await v3(etcd, "kv/range", { key: held.lockKey })).not.toHaveProperty("kvs");
+  });
+
+  it("replays the lock and leader keys from the WAL when the backend lags it (a kill inside the batch window)", async () => {
+    const { etcd, result: held } = await restartWithLaggingBackend(holdLockAndLead);
+    await expectHeld(etcd, held);
   });
 });
 

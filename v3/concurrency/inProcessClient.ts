@@ -16,6 +16,8 @@
  *   const response = await watcher.next();
  */
 import type {
+  DeleteRangeRequest,
+  DeleteRangeResponse,
   LeaseGrantRequest,
   LeaseGrantResponse,
   LeaseKeepAliveRequest,
@@ -29,7 +31,7 @@ import type {
 } from "../rpc.js";
 import type { EtcdServer } from "../etcdServer.js";
 import type { ServerWatchStream } from "../watchServer.js";
-import type { ClientWatcher, ConcurrencyClient } from "./client.js";
+import type { ClientWatcher, ConcurrencyClient, MaybePromise } from "./client.js";
 import { InvariantViolation } from "../errors.js";
 
 /** A `ConcurrencyClient` for an in-process server (see the header). */
@@ -86,6 +88,52 @@ export class InProcessClient implements ConcurrencyClient {
     const watcher = this.watchers.get(response.watch_id);
     if (watcher === undefined) return; // progress for the stream, or a watcher cancelled meanwhile
     if (response.events.length > 0 || response.canceled) watcher.deliver(response);
+  }
+}
+
+/**
+ * Where a server's own client sends its writes. Without a log that is the server itself; with a data
+ * dir it is the logged API (server/v3Server.ts), because in etcd the Lock and Election services talk
+ * to the server through a clientv3 client, so each of their puts, deletes, txns and lease grants is an
+ * ordinary raft request:
+ *
+ *   Lock{name "l"}  →  log: lease_grant{TTL 60, ID}, txn{compare create(l/<lease>) = 0, put l/<lease>}
+ *   Unlock{key}     →  log: delete_range{key}
+ */
+export interface ClientWrites {
+  txn(request: TxnRequest): MaybePromise<TxnResponse>;
+  deleteRange(request: DeleteRangeRequest): MaybePromise<DeleteRangeResponse>;
+  leaseGrant(request: LeaseGrantRequest): MaybePromise<LeaseGrantResponse>;
+  leaseRevoke(request: LeaseRevokeRequest): MaybePromise<LeaseRevokeResponse>;
+}
+
+/**
+ * An in-process client whose writes go through `writes` (reads, keep-alives and watches stay in
+ * process, as etcd serves them without a log entry). Answers with Promises where `writes` does.
+ */
+export class RoutedClient implements ConcurrencyClient {
+  constructor(
+    private readonly local: InProcessClient,
+    private readonly writes: ClientWrites,
+  ) {}
+
+  txn(request: TxnRequest): MaybePromise<TxnResponse> {
+    return this.writes.txn(request);
+  }
+  leaseGrant(request: LeaseGrantRequest): MaybePromise<LeaseGrantResponse> {
+    return this.writes.leaseGrant(request);
+  }
+  leaseRevoke(request: LeaseRevokeRequest): MaybePromise<LeaseRevokeResponse> {
+    return this.writes.leaseRevoke(request);
+  }
+  leaseKeepAliveOnce(request: LeaseKeepAliveRequest): LeaseKeepAliveResponse {
+    return this.local.leaseKeepAliveOnce(request);
+  }
+  watch(request: WatchCreateRequest): ClientWatcher {
+    return this.local.watch(request);
+  }
+  close(): void {
+    this.local.close();
   }
 }
 

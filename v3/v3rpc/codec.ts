@@ -37,7 +37,7 @@ const ETCD3_PROTO_DIR = join(dirname(createRequire(import.meta.url).resolve("etc
 const REPO_PROTO_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "proto");
 
 /** The files loaded, by include-relative name. */
-export const PROTO_FILES = ["rpc.proto", "v3election.proto", "v3lock.proto", "health.proto"] as const;
+export const PROTO_FILES = ["rpc.proto", "raft_internal.proto", "v3election.proto", "v3lock.proto", "health.proto"] as const;
 
 /** 64-bit integer fields that carry IDs (all 64 bits used): bigint in rpc.ts. */
 const BIGINT_FIELDS: ReadonlySet<string> = new Set(["lease", "ID", "cluster_id", "member_id", "leader", "memberID", "targetID"]);

@@ -5,7 +5,7 @@
  * serve` runs: `member/wal/*.wal`, `member/snap/*.snap`, `member/snap/db`), drives it through the
  * workload interface over loopback (v2 HTTP, v3 gRPC), reads the files, and removes the dir:
  *
- *   every write, v2 or v3      → one WAL entry, fdatasynced before the answer   (150-300 bytes)
+ *   every write, v2 or v3      → one WAL entry, fdatasynced before the answer   (100-200 bytes)
  *   every --snapshot-count     → a `.snap`: the v2 store + membership, never v3 keys
  *   every 100 ms               → the v3 backend commits its batch (keyed by revision)
  *   kill -9, then start        → newest `.snap`, open the db, replay the WAL after it: nothing lost

@@ -184,9 +184,12 @@ describe("lesson 12: watcher machinery", () => {
 describe("lesson 13: persistence", () => {
   it("measures every v2 and v3 write in the WAL, loses none to kill -9, and sees a v3-only workload cut .snap files", () => {
     const lesson = lessonOf(run, 13);
-    // One v2 PUT entry plus its HardState record; a v3 put's InternalRaftRequest is bigger.
+    // One v2 PUT entry (every Request field written, zero or not) plus its HardState record; a v3
+    // put's InternalRaftRequest leaves zero fields out, so it is smaller (etcd 3.4.23: 144 and 112
+    // bytes for a 10-byte key and a 16-byte value).
     expect(measureOf(lesson, "walBytesPerV2Write")).toBeGreaterThan(100);
-    expect(measureOf(lesson, "walBytesPerV3Write")).toBeGreaterThan(measureOf(lesson, "walBytesPerV2Write"));
+    expect(measureOf(lesson, "walBytesPerV3Write")).toBeGreaterThan(80);
+    expect(measureOf(lesson, "walBytesPerV3Write")).toBeLessThan(measureOf(lesson, "walBytesPerV2Write"));
     expect(measureOf(lesson, "v2LostAfterKill")).toBe(0);
     expect(measureOf(lesson, "v3LostAfterKill")).toBe(0);
     for (const id of ["both-apis-log", "v3-only-still-snapshots", "defrag-shrinks", "kill-loses-nothing", "recovery-grows"]) expect(claimOf(lesson, id).holds).toBe(true);

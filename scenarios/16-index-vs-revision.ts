@@ -14,7 +14,7 @@
  */
 import type { Lesson } from "./lesson.js";
 import { utf8 } from "../shared/bytes.js";
-import { compareOf, deleteOp, must, putOp, rangeOf } from "./lessonKit.js";
+import { deleteOp, must, putOp, rangeOf } from "./lessonKit.js";
 import { runIfMain } from "./standalone.js";
 import { v2Workload, v3Workload } from "./kvWorkload.js";
 import type { Target, Workload, WorkloadOutcome } from "./workload.js";

@@ -19,7 +19,6 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
-import { join } from "node:path";
 import type { Server as GrpcServer } from "@grpc/grpc-js";
 import type { ServerInterceptor } from "@grpc/grpc-js";
 import { newGrpcServer, type GrpcLimits } from "../v3/v3rpc/grpc.js";

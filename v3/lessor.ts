@@ -19,7 +19,7 @@
  * so `Promote`/`Demote` and lease checkpointing (off by default in 3.4) are not modelled.
  */
 import type { Clock } from "../shared/clock.js";
-import { compareBytes, fromBinaryString } from "../shared/bytes.js";
+import { compareBytes } from "../shared/bytes.js";
 import type { LeaseID } from "./rpc.js";
 import { NO_LEASE } from "./rpc.js";
 import { Lease } from "./lease.js";

@@ -20,7 +20,6 @@
  * Not rebased, and so different from etcdsim by nature: lease IDs (etcd derives them from the member
  * ID and start time), cluster_id, member_id, raft_term, and the db size in `status`.
  */
-import { sleep } from "../../shared/clock.js";
 import type {
   CompactionRequest,
   Compare,

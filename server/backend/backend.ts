@@ -34,7 +34,7 @@ import type { KeepList } from "../../v3/keyIndex.js";
 import { bytesToRev, isTombstone, revToBytes } from "../../v3/revision.js";
 import type { KeyValue, LeaseID } from "../../v3/rpc.js";
 import { marshalKeyValue, marshalLease } from "../../v3/kvPb.js";
-import { bytesOf, int64, PbDecodeError, readFields, varintOf } from "../../shared/pb.js";
+import { int64, PbDecodeError, readFields, varintOf } from "../../shared/pb.js";
 
 /** etcd's `--backend-batch-interval` default. */
 export const DEFAULT_BATCH_INTERVAL_MS = 100;

@@ -15,7 +15,8 @@
  *                     with "sandbox":true the line runs on the sandbox's in-process stores (sandbox.ts)
  *   GET  /sandbox     the sandbox's stores as one reset frame, its clock and whether it is frozen
  *   POST /sandbox     {"action":"freeze"|"run"|"reset"} → stop or restart its simulated clock, or empty it
- *   GET  /lessons     the shipped lessons; POST /lesson {"name":…,"step":2} → that step, replayed (lessonPlayer.ts)
+ *   GET  /lessons     the shipped lessons; POST /lesson {"name":…,"step":2} → that step, replayed (lessonPlayer.ts);
+ *                     {"name":…,"step":2,"elapsedMs":3000} → the step with its simulated clock run 3 s on
  *
  *   const classroom = await startClassroom({ listenUrl: "http://127.0.0.1:0", stores, clock, clientUrl });
  *   classroom.url   // http://127.0.0.1:41234
@@ -211,7 +212,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
         const body = await readJson(req);
         const player = lessons.get(typeof body["name"] === "string" ? body["name"] : "");
         if (player === undefined) return json(res, 404, { error: `no lesson ${JSON.stringify(body["name"])}; GET /lessons lists them` });
-        json(res, 200, await player.goto(typeof body["step"] === "number" ? body["step"] : 0));
+        json(res, 200, await player.goto(typeof body["step"] === "number" ? body["step"] : 0, typeof body["elapsedMs"] === "number" ? body["elapsedMs"] : 0));
         return;
       }
       case "POST /command": {
@@ -258,6 +259,7 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
       stopTicking();
       await shell.close();
       await sandbox.close();
+      for (const player of lessons.values()) await player.close();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const socket of sockets) socket.destroy();
       await done;

@@ -31,6 +31,7 @@ import {
   emptyModel,
   LOG_ROWS_KEPT,
   parseGenerations,
+  snapshotFrame,
   type Frame,
   type LeaseRow,
   type Model,
@@ -54,6 +55,16 @@ export interface ObservedStores {
   readonly v3?: EtcdServer;
   readonly requests?: RequestLog;
   readonly clock: { now(): number };
+}
+
+/**
+ * Stores nobody is watching frame by frame (a lesson step, the sandbox) as one reset frame: a fresh
+ * builder, one build, its model as a snapshot.
+ */
+export function storesFrame(stores: ObservedStores): Frame {
+  const builder = new FrameBuilder(stores);
+  builder.build();
+  return snapshotFrame(builder.model);
 }
 
 /** Builds frames from the stores and keeps the model they add up to. */

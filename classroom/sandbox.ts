@@ -21,8 +21,8 @@
 import { openInProcessTarget, type InProcessStores } from "../scenarios/adapters/inProcess.js";
 import { ConsoleEngine } from "../scenarios/script/consoleEngine.js";
 import type { ConsoleResult } from "./console.js";
-import { FrameBuilder } from "./observer.js";
-import { snapshotFrame, type Frame } from "./viewModel.js";
+import { storesFrame } from "./observer.js";
+import type { Frame } from "./viewModel.js";
 
 /** Lines that change nothing, so undo steps over them to the command before (the engine's rule). */
 const NOT_A_COMMAND = /^(#|expect\s|undo$|help$|jobs$)/;
@@ -81,9 +81,7 @@ export class Sandbox {
   async view(): Promise<SandboxView> {
     await this.queue;
     const stores = await this.open();
-    const builder = new FrameBuilder({ v2: stores.store, v3: stores.server, clock: stores.clock });
-    builder.build();
-    const frame = snapshotFrame(builder.model);
+    const frame = storesFrame({ v2: stores.store, v3: stores.server, clock: stores.clock });
     return { frozen: this.frozen, clockMs: stores.clock.now() - this.epochMs, lines: this.session.length, frame: { ...frame, nowMs: stores.clock.now() } };
   }
 

@@ -36,6 +36,16 @@ let shown: Model = live;
 let scrubbing = false;
 /** The lesson shown instead of the live stores, if any. */
 let lesson: { name: string; step: number; steps: number; title: string } | undefined;
+/**
+ * The lesson's simulated clock. While it runs, the page asks the server for the step again with the
+ * time it has run (`elapsedMs`, see lessonPlayer.ts) twice a second; freezing stops it, and the
+ * countdowns with it. Stepping starts the new step's clock at 0.
+ */
+const lessonClock = { frozen: false, elapsedMs: 0, pageMs: 0, shownMs: 0, generation: 0, asking: false };
+/** Simulated time the lesson's clock has run in this step, now. */
+function lessonElapsed(): number {
+  return lessonClock.frozen ? lessonClock.elapsedMs : lessonClock.elapsedMs + (performance.now() - lessonClock.pageMs);
+}
 let notice = "";
 /** The console's sandbox shown instead of the live stores, if any (sandbox.ts on the server). */
 let sandbox: { frozen: boolean; clockMs: number } | undefined;
@@ -89,7 +99,7 @@ app.innerHTML = `
   <div class="pane" id="pane-lesson">
     <h3>lesson player <small>replayed on in-process stores: stepping back is exact</small></h3>
     <div class="lesson-bar"><select id="lesson-pick"><option value="">choose a lesson…</option></select>
-    <button id="lesson-back" title="←">◀ back</button><span id="lesson-step" data-step="">—</span><button id="lesson-next" title="→">step ▶</button><button id="lesson-exit" title="Esc">live</button></div>
+    <button id="lesson-back" title="←">◀ back</button><span id="lesson-step" data-step="">—</span><button id="lesson-next" title="→">step ▶</button><button id="lesson-freeze" title="Z: freeze or run the simulated clock" data-frozen="false">❚❚ freeze</button><button id="lesson-exit" title="Esc">live</button></div>
     <div id="lesson-text" class="lesson-text"></div>
   </div>
   <div class="pane" id="pane-console">
@@ -99,7 +109,7 @@ app.innerHTML = `
     <form id="console"><input id="console-in" autocomplete="off" spellcheck="false" placeholder="etcdctl put foo bar · ETCDCTL_API=2 etcdctl set /foo bar"></form>
   </div>
 </section>
-<footer>keys: ←/→ step through frames (in a lesson: its steps; space steps forward) · L live · S sandbox · Z freeze its clock · Esc leave the lesson · P projector · F stop following the newest</footer>`;
+<footer>keys: ←/→ step through frames (in a lesson: its steps; space steps forward) · L live · S sandbox · Z freeze the clock (the lesson's or the sandbox's) · Esc leave the lesson · P projector · F stop following the newest</footer>`;
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 
@@ -220,8 +230,10 @@ function drawDirty(): void {
   const started = performance.now();
   const model = shown;
   const all = dirty.has("all");
-  const now = scrubbing ? model.nowMs : serverNow();
-  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lesson, sandbox);
+  // In a lesson the countdowns run from the step's frame by the clock's time since it was asked for.
+  const now = lesson !== undefined ? model.nowMs + Math.max(0, lessonElapsed() - lessonClock.shownMs) : scrubbing ? model.nowMs : serverNow();
+  const lessonHeader = lesson === undefined ? undefined : { ...lesson, elapsedMs: lessonElapsed(), frozen: lessonClock.frozen };
+  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lessonHeader, sandbox);
   app.dataset["seq"] = String(live.seq);
   app.dataset["shown"] = String(model.seq);
   if (all || dirty.has("sort-v2")) resortV2(model);
@@ -343,6 +355,7 @@ let lastCountdown = 0;
 let countdownRunning = false;
 function countingDown(): boolean {
   if (sandbox !== undefined) return !sandbox.frozen;
+  if (lesson !== undefined) return !lessonClock.frozen;
   return !scrubbing && (hasTtl(live) || live.v3.leases.some((lease) => lease.expiryMs !== null));
 }
 function countdownLoop(time: number): void {
@@ -354,6 +367,10 @@ function countdownLoop(time: number): void {
     lastCountdown = time;
     if (sandbox !== undefined) void pollSandbox(time);
     else schedule("clock");
+  }
+  // A running lesson clock: fetch the step as it is now, twice a second (the v2 SYNC sweep's pace).
+  if (lesson !== undefined && !lessonClock.frozen && !lessonClock.asking && lessonElapsed() - lessonClock.shownMs >= 500) {
+    void showLessonStep(lesson.name, lesson.step, lessonElapsed());
   }
   requestAnimationFrame(countdownLoop);
 }
@@ -409,6 +426,7 @@ $("top").addEventListener("click", (event) => {
 interface LessonView {
   lesson: string;
   step: number;
+  elapsedMs: number;
   steps: number;
   title: string;
   narration: string[];
@@ -423,22 +441,51 @@ void fetch("/lessons")
     for (const item of list) pick.add(new Option(`${item.title} (${item.steps} steps)`, item.name));
   });
 
-async function showLessonStep(name: string, step: number): Promise<void> {
+async function showLessonStep(name: string, step: number, elapsedMs?: number): Promise<void> {
   if (sandbox !== undefined) leaveSandbox();
-  const response = await fetch("/lesson", { method: "POST", body: JSON.stringify({ name, step }) });
-  const view = (await response.json()) as LessonView;
+  const sameStep = elapsedMs !== undefined;
+  if (!sameStep) {
+    lessonClock.generation++; // a running clock's answer for the old step is dropped
+    lessonClock.elapsedMs = 0;
+    lessonClock.pageMs = performance.now();
+  }
+  const generation = lessonClock.generation;
+  lessonClock.asking = true;
+  let view: LessonView;
+  try {
+    const response = await fetch("/lesson", { method: "POST", body: JSON.stringify({ name, step, elapsedMs: elapsedMs ?? 0 }) });
+    view = (await response.json()) as LessonView;
+  } finally {
+    lessonClock.asking = false;
+  }
+  if (generation !== lessonClock.generation || (sameStep && view.elapsedMs < lessonClock.shownMs)) return; // stale
+  lessonClock.shownMs = view.elapsedMs;
   lesson = { name, step: view.step, steps: view.steps, title: view.lesson };
   scrubbing = true; // read-only, like a recorded frame: live frames keep arriving but are not drawn
   shown = applyFrame(emptyModel(), view.frame);
   const stepLabel = $("lesson-step");
   stepLabel.textContent = `step ${view.step} of ${view.steps}`;
   stepLabel.dataset["step"] = String(view.step);
-  $("lesson-text").innerHTML = draw.lessonText(view.title, view.narration, view.transcript);
+  if (!sameStep) $("lesson-text").innerHTML = draw.lessonText(view.title, view.narration, view.transcript);
   schedule("all");
+}
+
+/** Freezes the lesson's clock, or lets it run again from where it stopped. */
+function toggleFreeze(): void {
+  lessonClock.elapsedMs = lessonElapsed();
+  lessonClock.pageMs = performance.now();
+  lessonClock.frozen = !lessonClock.frozen;
+  // Frozen: show the stores exactly at the moment the clock stopped.
+  if (lessonClock.frozen && lesson !== undefined) void showLessonStep(lesson.name, lesson.step, lessonClock.elapsedMs);
+  const button = $("lesson-freeze");
+  button.textContent = lessonClock.frozen ? "▶ run clock" : "❚❚ freeze";
+  button.dataset["frozen"] = String(lessonClock.frozen);
+  schedule("clock");
 }
 
 function leaveLesson(): void {
   lesson = undefined;
+  lessonClock.generation++;
   $("lesson-step").textContent = "—";
   $("lesson-step").dataset["step"] = "";
   $("lesson-text").innerHTML = "";
@@ -457,6 +504,7 @@ $("lesson-back").addEventListener("click", () => {
   if (lesson !== undefined) void showLessonStep(lesson.name, Math.max(0, lesson.step - 1));
 });
 $("lesson-exit").addEventListener("click", leaveLesson);
+$("lesson-freeze").addEventListener("click", toggleFreeze);
 
 // ── Trace and console ──────────────────────────────────────────────────────────────────────────
 
@@ -581,6 +629,7 @@ document.addEventListener("keydown", (event) => {
   else if (event.key === "l" || event.key === "L") backToLive();
   else if (event.key === "s" || event.key === "S") sandbox === undefined ? enterSandbox() : leaveSandbox();
   else if ((event.key === "z" || event.key === "Z") && sandbox !== undefined) void sandboxAction(sandbox.frozen ? "run" : "freeze");
+  else if ((event.key === "z" || event.key === "Z") && lesson !== undefined) toggleFreeze();
   else if (event.key === "p" || event.key === "P") {
     document.body.classList.toggle("projector");
     for (const list of Object.values(lists)) list.measure();

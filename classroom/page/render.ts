@@ -190,14 +190,15 @@ export function header(
   liveSeq: number,
   scrubbing: boolean,
   notice: string,
-  lesson?: { title: string; step: number; steps: number },
+  lesson?: { title: string; step: number; steps: number; elapsedMs: number; frozen: boolean },
   sandbox?: { frozen: boolean; clockMs: number },
 ): string {
+  const lessonClock = lesson === undefined ? "" : `simulated clock ${lesson.frozen ? "<b>FROZEN</b>" : "running"} at step +${(lesson.elapsedMs / 1000).toFixed(1)} s`;
   const mode =
     sandbox !== undefined
       ? `<span class="past sandbox" data-sandbox="${sandbox.frozen ? "frozen" : "running"}">sandbox: in-process stores · simulated clock ${(sandbox.clockMs / 1000).toFixed(1)} s · ${sandbox.frozen ? "<b>FROZEN</b>" : "running"}</span> <button id="live" title="L">back to live</button>`
       : lesson !== undefined
-      ? `<span class="past lesson" data-lesson-step="${lesson.step}">lesson: ${esc(lesson.title)} · step ${lesson.step} of ${lesson.steps} · clock frozen between steps</span> <button id="live" title="Esc">back to live</button>`
+      ? `<span class="past lesson" data-lesson-step="${lesson.step}">lesson: ${esc(lesson.title)} · step ${lesson.step} of ${lesson.steps} · <span class="clock" data-clock="${lesson.frozen ? "frozen" : "running"}">${lessonClock}</span></span> <button id="live" title="Esc">back to live</button>`
       : scrubbing
         ? `<span class="past" data-viewing="${model.seq}">viewing frame ${model.seq} of ${liveSeq}</span> <button id="live" title="L">back to live</button>`
         : `<span class="live">● LIVE</span>`;

@@ -187,15 +187,41 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     }
   });
 
+  it("runs a lesson's simulated clock: a freeze stops the countdowns, and running it again lets the TTLs expire", async () => {
+    await page.selectOption("#lesson-pick", "02-ttl-vs-lease");
+    await page.waitForSelector('#lesson-step[data-step="1"]', { timeout: 5_000 });
+    await page.waitForSelector('header .clock[data-clock="running"]');
+    await page.waitForSelector('#v2tree [data-path="/session/a"] .ttl[data-ttl="4"]', { timeout: 3_000 });
+    await page.click("#lesson-freeze");
+    await page.waitForSelector('header .clock[data-clock="frozen"]');
+    const frozenAt = await page.textContent("header .clock");
+    const ttl = await page.getAttribute('#v2tree [data-path="/session/a"] .ttl', "data-ttl");
+    await page.waitForTimeout(1_500);
+    expect(await page.textContent("header .clock")).toBe(frozenAt);
+    expect(await page.getAttribute('#v2tree [data-path="/session/a"] .ttl', "data-ttl")).toBe(ttl);
+    expect(await page.textContent("#v3leases")).toContain("session/a");
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press("z"); // Z in a lesson runs the lesson's clock again
+    await page.waitForSelector('header .clock[data-clock="running"]');
+    // 5 s TTLs: the v2 keys go at the SYNC sweep after their deadline, the lease and its keys with it.
+    await page.waitForSelector('#v2tree [data-path="/session/a"]', { state: "detached", timeout: 6_000 });
+    await page.waitForFunction(() => document.getElementById("v3leases")?.textContent?.includes("no leases"), undefined, { timeout: 2_000 });
+    await page.click("#lesson-freeze"); // the next test starts frozen
+    await page.click("#lesson-exit");
+    await page.waitForSelector("header .live", { timeout: 2_000 });
+  });
+
   it("steps a lesson forward and back, and a step shown again is the same as the first time", async () => {
+    // The clock is frozen (previous test), so a step shown twice is the state right after its commands.
+    expect(await page.getAttribute("#lesson-freeze", "data-frozen")).toBe("true");
     await page.selectOption("#lesson-pick", "02-ttl-vs-lease");
     await page.waitForSelector('#lesson-step[data-step="1"]', { timeout: 5_000 });
     await page.waitForSelector('#v2tree [data-path="/session/a"] .ttl[data-ttl="5"]', { timeout: 2_000 });
     expect(await page.textContent("#v3leases")).toContain("session/a");
     await page.click("#lesson-next");
     await page.waitForSelector('#lesson-step[data-step="2"]', { timeout: 5_000 });
-    const stepTwo = await page.innerHTML("#pane-v2");
     await page.waitForSelector('#v2tree [data-path="/session/a"] .ttl[data-ttl="2"]', { timeout: 2_000 });
+    const stepTwo = await page.innerHTML("#pane-v2"); // drawn (the step label changes a frame before the panes)
     await page.click("#lesson-next");
     await page.waitForSelector('#lesson-step[data-step="3"]', { timeout: 5_000 });
     await page.waitForSelector('#v2tree [data-path="/session/a"]', { state: "detached", timeout: 2_000 });
@@ -204,6 +230,7 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.keyboard.press("ArrowLeft");
     await page.waitForSelector('#lesson-step[data-step="2"]', { timeout: 5_000 });
+    await page.waitForSelector('#v2tree [data-path="/session/a"]', { timeout: 2_000 });
     expect(await page.innerHTML("#pane-v2")).toBe(stepTwo);
     await page.keyboard.press("Escape");
     await page.waitForSelector("header .live", { timeout: 2_000 });
@@ -231,7 +258,8 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     expect(await page.$('#v3keys [data-key="live-only"]')).toBeNull();
     await console("v2 set /countdown x --ttl 3", "x");
     await page.waitForSelector('#v2tree [data-path="/countdown"] .ttl[data-ttl="2"]', { timeout: 3_000 });
-    await page.click("#freeze");
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.keyboard.press("z"); // Z in the sandbox freezes the sandbox's clock
     await page.waitForSelector('header .sandbox[data-sandbox="frozen"]', { timeout: 2_000 });
     const frozenAt = await page.textContent('#v2tree [data-path="/countdown"] .ttl');
     await page.waitForTimeout(2_500);

@@ -264,6 +264,25 @@ describe("LessonPlayer", () => {
     expect([after.v2.nodes.size, after.v3.leases.length]).toEqual([1, 0]); // only the /session directory is left
   });
 
+  it("runs a step's simulated clock on when asked, and shows the same state for the same step and time", async () => {
+    const player = LessonPlayer.fromScript(shippedLessons().get("02-ttl-vs-lease") as string);
+    const fresh = await player.goto(1);
+    const model = (view: { frame: Frame }): Model => applyFrame(emptyModel(), view.frame);
+    expect(model(fresh).v2.nodes.has("/session/a")).toBe(true);
+    const later = await player.goto(1, 2_000);
+    expect(later.elapsedMs).toBe(2_000);
+    expect(model(later).nowMs - model(fresh).nowMs).toBe(2_000);
+    expect(model(later).v3.leases.length).toBe(1);
+    // Past the 5 s TTLs: the v2 keys went at a SYNC sweep (one index each), the lease's keys in one revision.
+    const expired = model(await player.goto(1, 5_600));
+    expect([expired.v2.index - model(fresh).v2.index, expired.v3.rev - model(fresh).v3.rev]).toEqual([3, 1]);
+    expect(expired.v3.leases.length).toBe(0);
+    expect(await player.goto(1, 2_000)).toEqual(later); // back in time within a step: replayed, identical
+    expect(await player.goto(1)).toEqual(fresh);
+    expect((await player.goto(1, Number.NaN)).elapsedMs).toBe(0);
+    await player.close();
+  });
+
   it("parses a script into steps with their narration and commands", () => {
     expect(parseSteps("# T\n## one\n# say\nput a 1\n\n## two\nget a\n")).toEqual([
       { title: "one", narration: ["say"], lines: ["put a 1"] },

@@ -164,6 +164,11 @@ export class DiskBackend extends Backend {
   private committedMeta = { consistentIndex: -1, scheduled: -1, finished: -1 };
   /** The small buckets as last committed; a commit writes the rows that differ. */
   private committedSmall = new Map<SmallBucketName, Map<string, Uint8Array>>();
+  /**
+   * The file's size as last read. Only a commit or a defrag changes the file, so they forget it;
+   * the quota check reads dbSize twice per put, which would otherwise be two stat calls.
+   */
+  private knownFileSize: number | undefined;
 
   constructor(
     readonly path: string,
@@ -207,6 +212,7 @@ export class DiskBackend extends Backend {
       [this.env, this.dbs] = DiskBackend.openFile(this.path);
     } finally {
       this.defragging = false;
+      this.knownFileSize = undefined;
     }
     this.commit();
   }
@@ -309,6 +315,7 @@ export class DiskBackend extends Backend {
       if (this.finishedCompactRev > 0) meta.putSync(FINISHED_COMPACT, Buffer.from(revToBytes({ main: this.finishedCompactRev, sub: 0 })));
     });
     this.commits++;
+    this.knownFileSize = undefined;
     this.committedSmall = this.copySmallBuckets();
     this.committedMeta = { consistentIndex: this.consistentIndex, scheduled: this.scheduledCompactRev, finished: this.finishedCompactRev };
   }
@@ -334,7 +341,8 @@ export class DiskBackend extends Backend {
 
   /** The file's size in bytes (etcd's dbSize is the file's high-water mark). */
   fileSize(): number {
-    return existsSync(this.path) ? statSync(this.path).size : 0;
+    this.knownFileSize ??= existsSync(this.path) ? statSync(this.path).size : 0;
+    return this.knownFileSize;
   }
 
   /** etcd's dbSize: the real file's size (whole pages), not the in-memory model's. */

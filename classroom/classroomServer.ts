@@ -128,7 +128,8 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   const tick = (): void => {
     ticks++;
     sandbox.tick(options.clock.now());
-    if (pages.size === 0 && ticks % 10 !== 0) return; // nobody looking: build a frame a second, to keep the records
+    // Nobody looking: build a frame a second, to keep the records.
+    if (pages.size === 0 && ticks % (1_000 / FRAME_INTERVAL_MS) !== 0) return;
     options.beforeFrame?.();
     const frame = builder.build();
     if (frame !== undefined) {

@@ -13,9 +13,10 @@
  * Scrubbing reads these records and never re-runs a request: live mode talks to real clients, so
  * the past can be shown but not replayed.
  */
+import { encodeFrame } from "./frameWire.js";
 import { applyFrame, copyModel, emptyModel, snapshotFrame, type Frame, type Model } from "./viewModel.js";
 
-/** Frames kept for resuming and scrubbing (at 10 frames/s, five minutes of a busy class). */
+/** Frames kept for resuming and scrubbing (at 4 frames/s, twelve minutes of a busy class). */
 export const FRAMES_KEPT = 3_000;
 /** A full model copy every this many frames; a scrub applies at most this many frames to one. */
 export const KEYFRAME_EVERY = 100;
@@ -90,7 +91,10 @@ export class FrameLog {
   }
 }
 
-/** One frame as Server-Sent Events text: its seq is the event id, so a reconnect says where it was. */
+/**
+ * One frame as Server-Sent Events text: its seq is the event id, so a reconnect says where it was;
+ * the data is the frame in its wire form (frameWire.ts).
+ */
 export function sseText(frame: Frame): string {
-  return `id: ${frame.seq}\ndata: ${JSON.stringify(frame)}\n\n`;
+  return `id: ${frame.seq}\ndata: ${encodeFrame(frame)}\n\n`;
 }

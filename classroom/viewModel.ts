@@ -53,10 +53,11 @@ export interface V3KeyRow {
   readonly sortKey: string;
   /** The key as text for display. */
   readonly key: string;
-  /** Each generation's revisions "main.sub", a trailing "(t)" on a tombstone; [] is `{empty}`. */
+  /**
+   * Each generation's revisions "main.sub", a trailing "(t)" on a tombstone; [] is `{empty}`. (keyIndex's
+   * own drawing, "{empty} {4.0, 5.0(t)} {1.0, 2.0, 3.0(t)}", is not sent: it says the same, newest first.)
+   */
   readonly generations: readonly (readonly string[])[];
-  /** keyIndex's own drawing, newest first: "{empty} {4.0, 5.0(t)} {1.0, 2.0, 3.0(t)}". */
-  readonly diagram: string;
 }
 
 /** One entry of the v3 backend's key bucket (the revision log). */

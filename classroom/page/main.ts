@@ -11,6 +11,7 @@
  * holds counters and the time the last update took to apply and draw.
  */
 import { applyFrame, emptyModel, snapshotFrame, treeOrder, type Frame, type Model, type V2NodeRow, type V3KeyRow } from "../viewModel.js";
+import { decodeFrame } from "../frameWire.js";
 import * as draw from "./render.js";
 
 interface Stats {
@@ -162,13 +163,26 @@ class VirtualList {
 
   draw(): void {
     const height = rowHeight();
-    this.inner.style.height = `${this.count * height}px`;
+    const total = `${this.count * height}px`;
+    if (this.inner.style.height !== total) this.inner.style.height = total;
     const first = Math.max(0, Math.floor(this.scrollTop / height) - 5);
     const last = Math.min(this.count, first + Math.ceil(this.viewHeight / height) + 10);
     let html = "";
     for (let i = first; i < last; i++) html += this.rowHtml(i);
-    this.inner.innerHTML = `<div style="position:absolute;top:${first * height}px;left:0;right:0">${html}</div>`;
+    setHtml(this.inner, `<div style="position:absolute;top:${first * height}px;left:0;right:0">${html}</div>`);
   }
+}
+
+/**
+ * Sets an element's HTML unless it already has exactly that HTML. A redraw that changes nothing
+ * (a countdown that has not reached the next second, rows a frame did not touch) then costs a
+ * string comparison instead of a parse, a style pass and a repaint.
+ */
+const lastHtml = new WeakMap<Element, string>();
+function setHtml(element: Element, html: string): void {
+  if (lastHtml.get(element) === html) return;
+  lastHtml.set(element, html);
+  element.innerHTML = html;
 }
 
 function rowHeight(): number {
@@ -233,9 +247,9 @@ function drawDirty(): void {
   // In a lesson the countdowns run from the step's frame by the clock's time since it was asked for.
   const now = lesson !== undefined ? model.nowMs + Math.max(0, lessonElapsed() - lessonClock.shownMs) : scrubbing ? model.nowMs : serverNow();
   const lessonHeader = lesson === undefined ? undefined : { ...lesson, elapsedMs: lessonElapsed(), frozen: lessonClock.frozen };
-  $("top").innerHTML = draw.header(model, live.seq, scrubbing, notice, lessonHeader, sandbox);
-  app.dataset["seq"] = String(live.seq);
-  app.dataset["shown"] = String(model.seq);
+  setHtml($("top"), draw.header(model, live.seq, scrubbing, notice, lessonHeader, sandbox));
+  if (app.dataset["seq"] !== String(live.seq)) app.dataset["seq"] = String(live.seq);
+  if (app.dataset["shown"] !== String(model.seq)) app.dataset["shown"] = String(model.seq);
   if (all || dirty.has("sort-v2")) resortV2(model);
   if (all || dirty.has("sort-v3")) resortV3(model);
   if (all || dirty.has("v2") || (dirty.has("clock") && hasTtl(model))) {
@@ -243,17 +257,17 @@ function drawDirty(): void {
     lists.v2tree.set(v2Sorted.length, (i) => draw.v2NodeRow(model.v2.nodes.get(v2Sorted[i] as string) as V2NodeRow, now));
   }
   if (all || dirty.has("v2") || dirty.has("watchers")) {
-    $("v2ring").innerHTML = draw.v2Ring(model);
-    $("v2watchers").innerHTML = draw.v2Watchers(model);
+    setHtml($("v2ring"), draw.v2Ring(model));
+    setHtml($("v2watchers"), draw.v2Watchers(model));
   }
   if (all || dirty.has("v3")) {
     $("v3count").textContent = `${model.v3.keys.size} keys`;
     lists.v3keys.set(v3Sorted.length, (i) => draw.v3KeyRow(model.v3.keys.get(v3Sorted[i] as string) as V3KeyRow));
     drawLog(model);
   }
-  if (all || dirty.has("v3watchers")) $("v3watchers").innerHTML = draw.v3Watchers(model.v3.watchers);
-  if (all || dirty.has("leases") || (dirty.has("clock") && model.v3.leases.length > 0)) $("v3leases").innerHTML = draw.v3Leases(model.v3.leases, now);
-  if (all || dirty.has("conns")) $("conns").innerHTML = draw.connections(model);
+  if (all || dirty.has("v3watchers")) setHtml($("v3watchers"), draw.v3Watchers(model.v3.watchers));
+  if (all || dirty.has("leases") || (dirty.has("clock") && model.v3.leases.length > 0)) setHtml($("v3leases"), draw.v3Leases(model.v3.leases, now));
+  if (all || dirty.has("conns")) setHtml($("conns"), draw.connections(model));
   if (all || dirty.has("timeline")) {
     lists.timeline.set(live.timeline.length, (i) => draw.timelineRow(live.timeline[i] as (typeof live.timeline)[number], scrubbing ? shown.seq : selectedSeq));
     const scrub = $<HTMLInputElement>("scrub");
@@ -340,7 +354,7 @@ function apply(frame: Frame, started: number): void {
 const events = new EventSource("/events");
 events.onmessage = (message: MessageEvent<string>) => {
   const started = performance.now(); // the parse counts as part of applying the update
-  apply(JSON.parse(message.data) as Frame, started);
+  apply(decodeFrame(message.data), started);
 };
 events.addEventListener("clock", (message) => {
   const data = JSON.parse((message as MessageEvent<string>).data) as { nowMs: number };

@@ -10,6 +10,7 @@ import { V2Store } from "../../v2/store.js";
 import { EtcdServer } from "../../v3/etcdServer.js";
 import { FrameBuilder } from "../../classroom/observer.js";
 import { FrameLog } from "../../classroom/frameLog.js";
+import { decodeFrame } from "../../classroom/frameWire.js";
 import { applyFrame, emptyModel, parseGenerations, snapshotFrame, treeOrder, type Frame, type Model } from "../../classroom/viewModel.js";
 import * as draw from "../../classroom/page/render.js";
 import { LessonPlayer, parseSteps, shippedLessons } from "../../classroom/lessonPlayer.js";
@@ -96,7 +97,7 @@ describe("FrameBuilder", () => {
     builder.build();
     const rev = put(v3, "foo", "bar");
     const frame = builder.build();
-    expect(frame?.v3?.upsert).toEqual([{ sortKey: "foo", key: "foo", generations: [[`${rev}.0`]], diagram: `{${rev}.0}` }]);
+    expect(frame?.v3?.upsert).toEqual([{ sortKey: "foo", key: "foo", generations: [[`${rev}.0`]] }]);
     expect(frame?.v3?.logAppend).toEqual([{ main: rev, sub: 0, key: "foo", value: "bar", tombstone: false, lease: "" }]);
   });
 
@@ -182,7 +183,7 @@ describe("FrameLog", () => {
     expect(log.oldestSeq()).toBe(70);
     const texts = log.resume(12, builder.model);
     expect(texts).toHaveLength(1);
-    const frame = JSON.parse((texts[0] as string).split("data: ")[1] as string) as Frame;
+    const frame = decodeFrame((texts[0] as string).split("data: ")[1] as string);
     expect([frame.seq, frame.reset, frame.behind]).toEqual([120, true, true]);
   });
 
@@ -213,7 +214,7 @@ describe("the page's renderers", () => {
   });
 
   it("draw generations with tombstones marked and escape keys", () => {
-    const html = draw.v3KeyRow({ sortKey: "<k>", key: "<k>", generations: [["2.0", "3.0(t)"], []], diagram: "{empty} {2.0, 3.0(t)}" });
+    const html = draw.v3KeyRow({ sortKey: "<k>", key: "<k>", generations: [["2.0", "3.0(t)"], []] });
     expect(html).toContain("&#60;k&#62;");
     expect(html).toContain('<span class="rev tomb">3.0(t)</span>');
     expect(html).toContain("{empty}");

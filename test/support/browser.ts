@@ -25,13 +25,12 @@ export function chromiumAvailable(): boolean {
   return process.env["CI"] === "true" || existsSync(CHROMIUM_PATH);
 }
 
-/** Launches headless chromium with the flags a shared, root-run machine needs. */
+/** The flags a shared, root-run machine needs (playwright's launch and the bench's plain chromium). */
+export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
+
+/** Launches headless chromium with those flags. */
 export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** The path for a screenshot named `name`.png (the folder is created). */

@@ -33,66 +33,54 @@ export const COLUMNS: {
   timeline: ["n", "transport", "seq", "atMs", "conn", "api", "method", "target", "status", "v2Index", "v3Rev", "durationMs"],
 };
 
-type Packed = unknown[][];
-
-function pack<T>(rows: readonly T[], columns: Columns<T>): Packed {
-  return rows.map((row) => columns.map((column) => row[column]));
+/** The parts of a frame (sent or received) that hold long row lists; everything else passes through. */
+interface RowLists {
+  readonly v2?: { readonly upsert: readonly unknown[]; readonly ring?: { readonly append: readonly unknown[] } };
+  readonly v3?: { readonly upsert: readonly unknown[]; readonly logAppend: readonly unknown[]; readonly logReset?: readonly unknown[] };
+  readonly timelineAppend?: readonly unknown[];
 }
 
-function unpack<T>(rows: Packed, columns: Columns<T>): T[] {
-  return rows.map((values) => {
+type RowMap = (rows: readonly unknown[], columns: readonly string[]) => unknown[];
+
+/** An object row → its values in column order. */
+const pack: RowMap = (rows, columns) => rows.map((row) => columns.map((column) => (row as Record<string, unknown>)[column]));
+
+/** Values in column order → the object row. */
+const unpack: RowMap = (rows, columns) =>
+  rows.map((values) => {
     const row: Record<string, unknown> = {};
-    for (let i = 0; i < columns.length; i++) row[columns[i] as string] = values[i];
-    return row as T;
+    for (let i = 0; i < columns.length; i++) row[columns[i] as string] = (values as unknown[])[i];
+    return row;
   });
+
+/** The frame with each long row list passed through `map` with its columns. */
+function mapRowLists(frame: RowLists, map: RowMap): RowLists {
+  const { v2, v3, timelineAppend } = frame;
+  return {
+    ...frame,
+    ...(v2 === undefined
+      ? {}
+      : { v2: { ...v2, upsert: map(v2.upsert, COLUMNS.v2Node), ...(v2.ring === undefined ? {} : { ring: { ...v2.ring, append: map(v2.ring.append, COLUMNS.ringEvent) } }) } }),
+    ...(v3 === undefined
+      ? {}
+      : {
+          v3: {
+            ...v3,
+            upsert: map(v3.upsert, COLUMNS.v3Key),
+            logAppend: map(v3.logAppend, COLUMNS.v3Log),
+            ...(v3.logReset === undefined ? {} : { logReset: map(v3.logReset, COLUMNS.v3Log) }),
+          },
+        }),
+    ...(timelineAppend === undefined ? {} : { timelineAppend: map(timelineAppend, COLUMNS.timeline) }),
+  };
 }
 
 /** The frame as the JSON text of one SSE `data:` line. */
 export function encodeFrame(frame: Frame): string {
-  const { v2, v3, timelineAppend } = frame;
-  return JSON.stringify({
-    ...frame,
-    ...(v2 === undefined
-      ? {}
-      : { v2: { ...v2, upsert: pack(v2.upsert, COLUMNS.v2Node), ...(v2.ring === undefined ? {} : { ring: { ...v2.ring, append: pack(v2.ring.append, COLUMNS.ringEvent) } }) } }),
-    ...(v3 === undefined
-      ? {}
-      : {
-          v3: {
-            ...v3,
-            upsert: pack(v3.upsert, COLUMNS.v3Key),
-            logAppend: pack(v3.logAppend, COLUMNS.v3Log),
-            ...(v3.logReset === undefined ? {} : { logReset: pack(v3.logReset, COLUMNS.v3Log) }),
-          },
-        }),
-    ...(timelineAppend === undefined ? {} : { timelineAppend: pack(timelineAppend, COLUMNS.timeline) }),
-  });
+  return JSON.stringify(mapRowLists(frame, pack));
 }
 
 /** The frame `encodeFrame` wrote. */
 export function decodeFrame(text: string): Frame {
-  // The wire shape is encodeFrame's output; it is read back field by field below.
-  const wire = JSON.parse(text) as Record<string, unknown> & {
-    v2?: Record<string, unknown> & { upsert: Packed; ring?: Record<string, unknown> & { append: Packed } };
-    v3?: Record<string, unknown> & { upsert: Packed; logAppend: Packed; logReset?: Packed };
-    timelineAppend?: Packed;
-  };
-  const { v2, v3, timelineAppend } = wire;
-  return {
-    ...wire,
-    ...(v2 === undefined
-      ? {}
-      : { v2: { ...v2, upsert: unpack(v2.upsert, COLUMNS.v2Node), ...(v2.ring === undefined ? {} : { ring: { ...v2.ring, append: unpack(v2.ring.append, COLUMNS.ringEvent) } }) } }),
-    ...(v3 === undefined
-      ? {}
-      : {
-          v3: {
-            ...v3,
-            upsert: unpack(v3.upsert, COLUMNS.v3Key),
-            logAppend: unpack(v3.logAppend, COLUMNS.v3Log),
-            ...(v3.logReset === undefined ? {} : { logReset: unpack(v3.logReset, COLUMNS.v3Log) }),
-          },
-        }),
-    ...(timelineAppend === undefined ? {} : { timelineAppend: unpack(timelineAppend, COLUMNS.timeline) }),
-  } as unknown as Frame;
+  return mapRowLists(JSON.parse(text) as RowLists, unpack) as Frame;
 }

@@ -214,9 +214,10 @@ void treeOrder; // resortV2 gives viewModel.treeOrder's order, with each path's 
 // ── Drawing ────────────────────────────────────────────────────────────────────────────────────
 
 /**
- * Live frames are drawn at most every LIVE_DRAW_INTERVAL_MS: under a burst of writes (10 frames a
- * second) the page applies every frame but lays out and paints half as often, CPU it would otherwise
- * take from the server on a teacher's laptop. A reader's action (scrub, step, console) draws at once.
+ * Live frames are drawn at most every LIVE_DRAW_INTERVAL_MS: frames arrive at most every 250 ms
+ * (observer.ts), and a burst that brings two together (a reconnect's resume) is applied in full but
+ * laid out and painted once, CPU the page would otherwise take from the server on a teacher's laptop.
+ * A reader's action (scrub, step, console) draws at once.
  */
 const LIVE_DRAW_INTERVAL_MS = 200;
 let lastDrawAt = -Infinity;

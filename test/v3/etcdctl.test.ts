@@ -372,7 +372,10 @@ describe.skipIf(!etcdAvailable() || !etcdctlAvailable())("etcdctl (API 3, gRPC) 
       step(["watch", "foo", "--rev", "2"], { interruptAfterMs: 1500 }),
       step(["watch"]),
       step(["watch", "a", "b", "--prefix"]),
-      step(["watch", "-i"], { stdin: "watch foo\nprogress\nbogus\n" }),
+      // No "progress" line here: etcdctl exits at "bogus" whether or not the progress answer has come
+      // back, so a real etcd prints "progress notify: N" in some runs and not in others (the request is
+      // compared over gRPC in differentialLeaseWatch.test.ts instead).
+      step(["watch", "-i"], { stdin: "watch foo\nbogus\n" }),
     ]);
   }, 120_000);
 

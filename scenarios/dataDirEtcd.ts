@@ -40,6 +40,10 @@ export interface SnapFile {
 }
 
 export class DataDirEtcd {
+  /** Members started and not yet stopped, and the data dirs `start` made and `remove` has not removed. */
+  private static readonly running = new Set<DataDirEtcd>();
+  private static readonly madeDirs = new Set<string>();
+
   private constructor(
     readonly dir: string,
     readonly etcd: RunningEtcd,
@@ -51,6 +55,7 @@ export class DataDirEtcd {
 
   static async start(options: DataDirEtcdOptions): Promise<DataDirEtcd> {
     const dir = options.dir ?? mkdtempSync(join(tmpdir(), "etcdsim-lesson13-"));
+    if (options.dir === undefined) DataDirEtcd.madeDirs.add(dir);
     const clock = new SimulatedClock();
     // The port is picked at random; the URL logged in the member's attributes is etcd's default
     // advertise URL instead, so the WAL's bytes (and its rolling CRC, whose varint length varies)
@@ -60,7 +65,19 @@ export class DataDirEtcd {
     if (etcd.member === undefined) throw new Error("a data dir member has no member");
     // Each open sees an etcd it did not write to, so it would refuse; this one is ours alone.
     const target = await new RealEtcdTargetFactory({ endpoints: [etcd.clientUrl], asIs: true }).open(0);
-    return new DataDirEtcd(dir, etcd, etcd.member, target, clock, options.snapshotCount);
+    const started = new DataDirEtcd(dir, etcd, etcd.member, target, clock, options.snapshotCount);
+    DataDirEtcd.running.add(started);
+    return started;
+  }
+
+  /**
+   * Stops every member still running (as kill -9) and removes every data dir `start` made: what a
+   * lesson calls last, so a step that threw leaves nothing behind in the temp dir.
+   */
+  static async removeLeftovers(): Promise<void> {
+    for (const member of [...DataDirEtcd.running]) await member.kill();
+    for (const dir of DataDirEtcd.madeDirs) rmSync(dir, { recursive: true, force: true });
+    DataDirEtcd.madeDirs.clear();
   }
 
   /**
@@ -98,12 +115,14 @@ export class DataDirEtcd {
 
   /** As `kill -9`: connections dropped, no backend commit, no WAL sync, no snapshot. */
   async kill(): Promise<void> {
+    DataDirEtcd.running.delete(this);
     await this.target.close();
     await this.etcd.kill();
   }
 
   /** A clean stop (etcd's SIGTERM): the backend commits, the WAL is synced and closed. */
   async close(): Promise<void> {
+    DataDirEtcd.running.delete(this);
     await this.target.close();
     await this.etcd.close();
   }
@@ -116,5 +135,6 @@ export class DataDirEtcd {
   /** Removes the data dir (after kill or close). */
   remove(): void {
     rmSync(this.dir, { recursive: true, force: true });
+    DataDirEtcd.madeDirs.delete(this.dir);
   }
 }

@@ -87,7 +87,7 @@ export function openDataDir(dataDir: string, metadata: WalMetadata, options: Ope
     log.push(...snapshotter.log);
     if (snapshot === undefined && snapshotter.log.length > 0) log.push("no valid snapshot left: replaying the WAL from its start");
     if (snapshot !== undefined && !dbExisted) {
-      throw new DataDirError(`etcdsim: the backend ${layout.dbPath} is missing but the snapshot at index ${snapshot.index} needs it (etcd looks for ${snapshot.index.toString(16).padStart(16, "0")}.snap.db and panics)`);
+      throw new DataDirError(`the backend ${layout.dbPath} is missing but the snapshot at index ${snapshot.index} needs it (etcd looks for ${snapshot.index.toString(16).padStart(16, "0")}.snap.db and panics)`);
     }
     const backend = new DiskBackend(layout.dbPath, backendOptions);
     const opened = WAL.open(layout.walDir, { index: snapshot?.index ?? 0, term: snapshot?.term ?? 0 }, options);

@@ -2,7 +2,9 @@
  * Each lesson's headline claims, asserted as facts about what the stores did (in process, seed 1),
  * plus the figures the lesson prints. A claim that stops holding fails here with its values.
  */
+import { existsSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DataDirEtcd } from "../../scenarios/dataDirEtcd.js";
 import type { RunReport } from "../../scenarios/report.js";
 import { lesson as LESSON_17 } from "../../scenarios/17-locks-are-leases.js";
 import { runLessons } from "../../scenarios/runner.js";
@@ -193,6 +195,15 @@ describe("lesson 13: persistence", () => {
     expect(measureOf(lesson, "v2LostAfterKill")).toBe(0);
     expect(measureOf(lesson, "v3LostAfterKill")).toBe(0);
     for (const id of ["both-apis-log", "v3-only-still-snapshots", "defrag-shrinks", "kill-loses-nothing", "recovery-grows"]) expect(claimOf(lesson, id).holds).toBe(true);
+  });
+
+  it("stops the members a throwing step left running and removes every data dir it made", async () => {
+    const running = await DataDirEtcd.start({ snapshotCount: 100 });
+    const stopped = await DataDirEtcd.start({ snapshotCount: 100 });
+    await stopped.close();
+    expect([existsSync(running.dir), existsSync(stopped.dir)]).toEqual([true, true]);
+    await DataDirEtcd.removeLeftovers(); // what the lesson's run does last, thrown or not
+    expect([existsSync(running.dir), existsSync(stopped.dir)]).toEqual([false, false]);
   });
 });
 

@@ -228,6 +228,39 @@ describe("gRPC streams", () => {
     for (const { stream } of streams) stream.end();
   });
 
+  it("answers a write before sending the watch events it caused, the order a real etcd mostly shows", async () => {
+    // One connection (the default subchannel pool shares it), so arrival order is the order the
+    // server wrote. Per put: H = the answer's headers, A = its status (the call is complete),
+    // E = the watch event. A real etcd 3.4.23 gave HAE for 122 of 150 puts (its apply and its
+    // watch send loop are separate goroutines; EHA or HEA otherwise); etcdsim's send loop runs on
+    // the next turn, so always HAE. Events written inside the apply came first every time (HEA).
+    const watch = open(new Watch(member.address, credentials.createInsecure()));
+    const kv = open(new KV(member.address, credentials.createInsecure()));
+    const { stream, responses } = watchStream(watch);
+    stream.write({ create_request: { key: utf8("order/k") } });
+    await until(() => responses.length === 1);
+    type PutCall = (request: object, callback: (error: ServiceError | null) => void) => { on(event: "metadata", listener: () => void): void };
+    const put = (kv as unknown as { Put: PutCall }).Put.bind(kv);
+    const rounds: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      let round = "";
+      const events = responses.length;
+      stream.once("data", () => (round += "E"));
+      await new Promise<void>((resolve, reject) => {
+        const answer = put({ key: utf8("order/k"), value: utf8(String(i)) }, (error) => {
+          round += "A";
+          if (error === null) resolve();
+          else reject(error);
+        });
+        answer.on("metadata", () => (round += "H"));
+      });
+      await until(() => responses.length === events + 1);
+      rounds.push(round);
+    }
+    expect(rounds).toEqual(Array.from({ length: 20 }, () => "HAE"));
+    stream.end();
+  });
+
   it("keeps serving other streams while one watch client never reads, and delivers everything once it reads", async () => {
     const slow = open(new Watch(member.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }));
     const fast = open(new Watch(member.address, credentials.createInsecure(), { "grpc.use_local_subchannel_pool": 1 }));

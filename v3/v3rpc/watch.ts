@@ -14,6 +14,19 @@
  *   put foo 5                          ← {header: {revision: 10}, watch_id: 0, events: [PUT foo]}
  *   client ends sending                  the stream stays open for events (etcd's recvLoop returns nil on EOF)
  *   client cancels the call              every watcher of the stream is cancelled
+ *
+ * The send loop runs on its own turn, after the write that caused the events has been answered.
+ * In etcd the store only drops events into the watcher's channel; a separate goroutine (sendLoop)
+ * writes them out, while the writer's own goroutine returns its answer. So a write's answer is not
+ * held behind the events it caused:
+ *
+ *   one connection: Watch stream on "k", then Put k=v   → Put's answer, then the Put event
+ *
+ * Writing the events inside the apply instead put them on the wire first, every time. The etcd3
+ * npm client's election tests then lost a race in 2 runs of 3 (a real etcd: none of 19): an
+ * observer's watch, cancelled on the event, tore down the client's channels while the client's
+ * next call, sent on the Revoke answer, was still queued behind them ("14 UNAVAILABLE: No
+ * connection established").
  */
 import type { ServerDuplexStream, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { V3Api } from "../gateway.js";
@@ -32,7 +45,17 @@ export function watchServer(server: V3Api): UntypedServiceImplementation {
           // one response per turn, re-checking the stream's buffer each time
         }
       };
-      stream.watchStream.ch.onSend = pump;
+      // The store's sends only wake the loop; it runs once per turn (setImmediate: after this
+      // turn's answers are written, before the next I/O), like etcd's sendLoop goroutine.
+      let woken = false;
+      stream.watchStream.ch.onSend = () => {
+        if (woken) return;
+        woken = true;
+        setImmediate(() => {
+          woken = false;
+          pump();
+        });
+      };
       call.on("drain", pump);
       return {
         recv: (request) => {

@@ -43,6 +43,17 @@ export const DEFAULT_LISTEN_CLASSROOM_URL = "http://127.0.0.1:2390";
 export const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** How often a page hears the server's clock when nothing changes (its countdowns stay honest). */
 export const CLOCK_EVENT_INTERVAL_MS = 1_000;
+/**
+ * A frame longer than this is a write storm (about 400 puts in one tick: 16 clients putting flat
+ * out send ~190,000 characters a tick). The tick after it builds nothing, so a storm is shown two
+ * frames a second instead of four: nobody reads 1,000 rows a quarter second, and on a 2-core laptop
+ * the page's redraws take that CPU from the server (chromium's CPU per 1,000 puts of such a storm:
+ * 26-44 ms at four frames a second, 17-31 ms at two). The next frame carries both ticks' changes;
+ * a calm class (a few etcdctl commands a second) still sees each write within a quarter second.
+ *
+ *   tick 1: 2,000 puts → frame (≈300,000 chars) · tick 2: 5 puts → nothing · tick 3: → frame with them
+ */
+export const STORM_FRAME_CHARS = 64 * 1024;
 /** Largest POST body the classroom reads. */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -125,16 +136,22 @@ export async function startClassroom(options: ClassroomOptions): Promise<Running
   };
 
   let ticks = 0;
+  let stormRest = false;
   const tick = (): void => {
     ticks++;
     sandbox.tick(options.clock.now());
     // Nobody looking: build a frame a second, to keep the records.
     if (pages.size === 0 && ticks % (1_000 / FRAME_INTERVAL_MS) !== 0) return;
+    if (stormRest) {
+      stormRest = false;
+      return;
+    }
     options.beforeFrame?.();
     const frame = builder.build();
     if (frame !== undefined) {
       const recorded = frames.record(frame, builder.model);
       for (const page of pages) send(page, recorded.text);
+      stormRest = pages.size > 0 && recorded.text.length > STORM_FRAME_CHARS;
     } else if (ticks % (CLOCK_EVENT_INTERVAL_MS / FRAME_INTERVAL_MS) === 0) {
       const text = `event: clock\ndata: ${JSON.stringify({ nowMs: options.clock.now(), seq: builder.model.seq })}\n\n`;
       for (const page of pages) send(page, text);

@@ -1,7 +1,8 @@
 /**
  * The classroom listener from the outside: the client port answers byte for byte the same with the
  * classroom on; the SSE feed numbers its frames and resumes; the console prints what the real
- * etcdctl prints for the same command against the same server.
+ * etcdctl prints for the same command against the same server; a write storm is paced to two
+ * frames a second.
  */
 import { execFile } from "node:child_process";
 import { request } from "node:http";
@@ -13,6 +14,12 @@ import { v3Mount } from "../../server/v3Mount.js";
 import { ClassroomConsole } from "../../classroom/console.js";
 import { shellWords } from "../../scenarios/script/etcdctlArgs.js";
 import { ETCDCTL_BINARY, etcdctlAvailable } from "../support/realEtcd.js";
+import { SimulatedClock, sleep } from "../../shared/clock.js";
+import { utf8 } from "../../shared/bytes.js";
+import { V2Store } from "../../v2/store.js";
+import { EtcdServer } from "../../v3/etcdServer.js";
+import { startClassroom, STORM_FRAME_CHARS } from "../../classroom/classroomServer.js";
+import { FRAME_INTERVAL_MS } from "../../classroom/observer.js";
 
 const run = promisify(execFile);
 
@@ -130,5 +137,44 @@ describe("the classroom listener", () => {
     }
     await shell.close();
     expect(compared).toBe(lines.length);
+  });
+});
+
+describe("frame pacing", () => {
+  it("rests one tick after a write-storm frame and sends a calm class's writes every tick", async () => {
+    const clock = new SimulatedClock();
+    const stores = { v2: new V2Store(), v3: new EtcdServer({ clock }), clock };
+    const classroom = await startClassroom({ listenUrl: "http://127.0.0.1:0", stores, clock, clientUrl: "http://127.0.0.1:9" });
+    const controller = new AbortController();
+    try {
+      const response = await fetch(`${classroom.url}/events`, { signal: controller.signal });
+      void (response.body as ReadableStream<Uint8Array>).pipeTo(new WritableStream()).catch(() => {});
+      for (let i = 0; classroom.pageCount() === 0 && i < 100; i++) await sleep(10);
+      const put = (key: string): unknown => stores.v3.put({ key: utf8(key), value: utf8("v".repeat(100)) });
+      const seq = (): number => classroom.builder.model.seq;
+      const start = seq();
+
+      for (let i = 0; i < 2_000; i++) put(`storm/${i}`);
+      clock.advance(FRAME_INTERVAL_MS);
+      expect(seq()).toBe(start + 1);
+      expect(classroom.frames.resume(start, classroom.builder.model).join("").length).toBeGreaterThan(STORM_FRAME_CHARS);
+
+      put("during-rest");
+      clock.advance(FRAME_INTERVAL_MS); // the rest: nothing built
+      expect(seq()).toBe(start + 1);
+      clock.advance(FRAME_INTERVAL_MS); // the write from the rest comes now
+      expect(seq()).toBe(start + 2);
+      expect(classroom.builder.model.v3.keys.has("during-rest")).toBe(true);
+
+      for (const key of ["calm/1", "calm/2", "calm/3"]) {
+        put(key);
+        clock.advance(FRAME_INTERVAL_MS);
+        expect(classroom.builder.model.v3.keys.has(key)).toBe(true);
+      }
+      expect(seq()).toBe(start + 5);
+    } finally {
+      controller.abort();
+      await classroom.close();
+    }
   });
 });

@@ -133,6 +133,21 @@ describe("createV3Gateway", () => {
     expect(etcd.watcherGroups()).toEqual({ synced: 0, unsynced: 0, victims: 0 });
   });
 
+  it("takes back a waiting Lock's key when its HTTP client goes away", async () => {
+    const holder = etcd.leaseGrant({ TTL: 60 });
+    const waiter = etcd.leaseGrant({ TTL: 60 });
+    const held = await post("/v3/lock/lock", JSON.stringify({ name: b64("l"), lease: String(holder.ID) }));
+    expect(held.status).toBe(200);
+    const lockKeys = (): number => etcd.range({ key: utf8("l/"), range_end: utf8("l0") }).kvs.length;
+    const waiting = openStream("/v3/lock/lock");
+    waiting.write(JSON.stringify({ name: b64("l"), lease: String(waiter.ID) }));
+    waiting.end();
+    await until(() => lockKeys() === 2);
+    waiting.destroy();
+    await until(() => lockKeys() === 1);
+    expect(waiting.received()).toBe("");
+  });
+
   it("stops reading a stream at its first undecodable request, without closing it", async () => {
     const watch = openStream("/v3/watch");
     watch.write(`${JSON.stringify({ create_request: { key: b64("k") } })}{bad${JSON.stringify({ create_request: { key: b64("j") } })}`);

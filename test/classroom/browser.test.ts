@@ -136,6 +136,34 @@ describe.skipIf(!chromiumAvailable() || !etcdctlAvailable())("the classroom page
     await page.screenshot({ path: artefactPath("v3-compaction-line"), clip: await boxOf(page, "#pane-v3") });
   });
 
+  it("keeps a listed row's element when another key changes, and rewrites only the row that changed", async () => {
+    await v3put(etcd.clientUrl, "!reuse-a", "1");
+    await v3put(etcd.clientUrl, "!reuse-b", "1");
+    await page.waitForSelector('#v3keys [data-key="!reuse-b"]', { timeout: 2_000 });
+    const mark = (): Promise<void> =>
+      page.evaluate(() => {
+        for (const key of ["!reuse-a", "!reuse-b"]) {
+          const row = document.querySelector(`#v3keys [data-key="${key}"]`) as HTMLElement;
+          (row.closest(".vrow") as HTMLElement).dataset["mark"] = "kept";
+          row.dataset["mark"] = "old";
+        }
+      });
+    await mark();
+    await v3put(etcd.clientUrl, "!reuse-b", "2");
+    await page.waitForFunction(() => (document.querySelector('#v3keys [data-key="!reuse-b"]')?.textContent ?? "").split(".0").length === 3, undefined, { timeout: 2_000 });
+    const marks = await page.evaluate(() =>
+      ["!reuse-a", "!reuse-b"].map((key) => {
+        const row = document.querySelector(`#v3keys [data-key="${key}"]`) as HTMLElement;
+        return [(row.closest(".vrow") as HTMLElement).dataset["mark"], row.dataset["mark"] ?? "new"];
+      }),
+    );
+    // Both places kept; a's row untouched, b's row written anew with its second revision.
+    expect(marks).toEqual([
+      ["kept", "old"],
+      ["kept", "new"],
+    ]);
+  });
+
   it("scrubs back to an earlier frame and shows the stores as they were, then returns to live", async () => {
     await v3put(etcd.clientUrl, "scrubbed", "one");
     await page.waitForSelector('#v3keys [data-key="scrubbed"]', { timeout: 2_000 });

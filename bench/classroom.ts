@@ -35,7 +35,7 @@ import { duration, si, type Row } from "./table.js";
 const KEYS = 10_000;
 const WATCHERS = 1_000;
 const REQUESTS_PER_TRIAL = 6000;
-const TRIALS = 7;
+const TRIALS = 11;
 /**
  * A page is measured connected, not arriving: after it opens, its start-up (the bundle compiled, the
  * 10,000-key snapshot parsed and drawn, a renderer process started) is let finish before the trial.

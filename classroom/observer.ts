@@ -48,9 +48,9 @@ import {
  * How often frames are built: at most 4 a second, however fast the writes come. A projector needs
  * no more (a write shows within a quarter second, and the 500 ms SYNC sweep still shows as its own
  * step), and with 16 clients writing a frame carries ~250 ms of puts at once: a key written twice
- * in that window is read and sent once, and the page draws four times a second, not ten, which on
- * a 2-core laptop shared with the server is what keeps the server's puts/s within 1.2×. Under a
- * write storm the listener builds every other tick (STORM_FRAME_CHARS, classroomServer.ts).
+ * in that window is read and sent once, and the page draws four times a second, not ten: CPU it
+ * would take from the server on a 2-core laptop (the classroom bench, README). Under a write storm
+ * the listener builds every other tick (STORM_FRAME_CHARS, classroomServer.ts).
  */
 export const FRAME_INTERVAL_MS = 250;
 /** Values longer than this are cut for display ("…"). */

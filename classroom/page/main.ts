@@ -133,8 +133,9 @@ class VirtualList {
   private readonly inner: HTMLElement;
   private viewHeight: number;
   private scrollTop = 0;
-  /** The row elements in the DOM by index, each with the HTML it shows and the height it was placed at. */
-  private readonly shown = new Map<number, { element: HTMLElement; html: string }>();
+  /** The row elements in the DOM by row index, each with the HTML it shows. */
+  private readonly rowsInView = new Map<number, { element: HTMLElement; html: string }>();
+  /** The row height those elements were placed with (the projector toggle changes it). */
   private placedHeight = 0;
   follow = false;
 
@@ -178,27 +179,27 @@ class VirtualList {
     if (this.inner.style.height !== total) this.inner.style.height = total;
     if (height !== this.placedHeight) {
       // The projector toggle changed the row height: every kept row is misplaced.
-      for (const { element } of this.shown.values()) element.remove();
-      this.shown.clear();
+      for (const { element } of this.rowsInView.values()) element.remove();
+      this.rowsInView.clear();
       this.placedHeight = height;
     }
     const first = Math.max(0, Math.floor(this.scrollTop / height) - 5);
     const last = Math.min(this.count, first + Math.ceil(this.viewHeight / height) + 10);
-    for (const [index, row] of this.shown) {
+    for (const [index, row] of this.rowsInView) {
       if (index >= first && index < last) continue;
       row.element.remove();
-      this.shown.delete(index);
+      this.rowsInView.delete(index);
     }
     for (let index = first; index < last; index++) {
       const html = this.rowHtml(index);
-      const row = this.shown.get(index);
+      const row = this.rowsInView.get(index);
       if (row === undefined) {
         const element = document.createElement("div");
         element.className = "vrow";
         element.style.top = `${index * height}px`;
         element.innerHTML = html;
         this.inner.appendChild(element);
-        this.shown.set(index, { element, html });
+        this.rowsInView.set(index, { element, html });
       } else if (row.html !== html) {
         row.element.innerHTML = html;
         row.html = html;
